@@ -1,0 +1,198 @@
+// Package dial opens 9P2000.L client connections and listeners for mfs
+// addresses.
+//
+// An address is either "host:port" (TCP) or "unix:/path" (a unix socket).
+//
+// Dial works around a gap of the p9 client (v0.4.1): it never lowers its
+// msize to the one the server answers with, so a client asking for more than
+// the server allows sends messages the server rejects. Dial first negotiates
+// the msize itself with a plain Tversion, then starts the p9 client with the
+// agreed size (the p9 client's own Tversion that follows starts a fresh
+// session, as 9P allows).
+package dial
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hugelgupf/p9/p9"
+)
+
+// DefaultMSize is the msize Dial asks for when none is given: 1 MiB, where
+// the p9 server answers reads and writes without splitting them further.
+const DefaultMSize = 1 << 20
+
+// ParseAddr splits an mfs address into a network and an address for net.Dial
+// and net.Listen.
+func ParseAddr(addr string) (network, address string, err error) {
+	switch {
+	case strings.HasPrefix(addr, "unix:"):
+		p := strings.TrimPrefix(addr, "unix:")
+		if p == "" {
+			return "", "", fmt.Errorf("address %q: empty socket path", addr)
+		}
+		return "unix", p, nil
+	case addr == "":
+		return "", "", errors.New("empty address")
+	default:
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return "", "", fmt.Errorf("address %q: want host:port or unix:/path", addr)
+		}
+		return "tcp", addr, nil
+	}
+}
+
+// Listen listens on an mfs address. A stale unix socket left by a process
+// that is gone is removed first; a live one is an error (address in use).
+func Listen(addr string) (net.Listener, error) {
+	network, address, err := ParseAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	if network == "unix" {
+		if c, err := net.DialTimeout("unix", address, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("listen %s: address already in use", addr)
+		}
+		if fi, err := os.Lstat(address); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(address)
+		}
+	}
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return ln, nil
+}
+
+// Options tunes Dial.
+type Options struct {
+	// MSize is the largest message size to ask for; 0 means DefaultMSize.
+	MSize uint32
+	// Timeout bounds the connect and version exchange; 0 means 10 s.
+	Timeout time.Duration
+}
+
+// Conn is a client connection: the p9 client and the msize agreed on.
+type Conn struct {
+	*p9.Client
+	// MSize is the msize the server agreed to.
+	MSize uint32
+	conn  net.Conn
+}
+
+// NetConn returns the underlying network connection (for deadlines and
+// closing from a watchdog).
+func (c *Conn) NetConn() net.Conn { return c.conn }
+
+// Dial connects to addr and negotiates a 9P2000.L session.
+func Dial(ctx context.Context, addr string, o Options) (*Conn, error) {
+	network, address, err := ParseAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.MSize == 0 {
+		o.MSize = DefaultMSize
+	}
+	d := net.Dialer{Timeout: o.Timeout}
+	nc, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Client(nc, o)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// Client starts a 9P2000.L session on an open connection.
+func Client(nc net.Conn, o Options) (*Conn, error) {
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.MSize == 0 {
+		o.MSize = DefaultMSize
+	}
+	nc.SetDeadline(time.Now().Add(o.Timeout))
+	msize, err := negotiate(nc, o.MSize)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := p9.NewClient(nc, p9.WithMessageSize(msize))
+	if err != nil {
+		return nil, fmt.Errorf("version: %w", err)
+	}
+	nc.SetDeadline(time.Time{})
+	return &Conn{Client: cl, MSize: msize, conn: nc}, nil
+}
+
+// 9P message types and constants used by the raw version exchange.
+const (
+	msgRlerror  = 7
+	msgTversion = 100
+	msgRversion = 101
+	noTag       = 0xffff
+)
+
+// negotiate sends a plain "9P2000.L" Tversion asking for msize and returns
+// the msize the server agreed to.
+func negotiate(rw io.ReadWriter, msize uint32) (uint32, error) {
+	const version = "9P2000.L"
+	m := make([]byte, 0, 32)
+	m = binary.LittleEndian.AppendUint32(m, uint32(4+1+2+4+2+len(version)))
+	m = append(m, msgTversion)
+	m = binary.LittleEndian.AppendUint16(m, noTag)
+	m = binary.LittleEndian.AppendUint32(m, msize)
+	m = binary.LittleEndian.AppendUint16(m, uint16(len(version)))
+	m = append(m, version...)
+	if _, err := rw.Write(m); err != nil {
+		return 0, fmt.Errorf("version: %w", err)
+	}
+	var hdr [7]byte
+	if _, err := io.ReadFull(rw, hdr[:]); err != nil {
+		return 0, fmt.Errorf("version: %w", err)
+	}
+	size := binary.LittleEndian.Uint32(hdr[:4])
+	if size < 7 || size > 1<<16 {
+		return 0, fmt.Errorf("version: bad reply size %d", size)
+	}
+	body := make([]byte, size-7)
+	if _, err := io.ReadFull(rw, body); err != nil {
+		return 0, fmt.Errorf("version: %w", err)
+	}
+	switch hdr[4] {
+	case msgRversion:
+		if len(body) < 6 {
+			return 0, errors.New("version: short reply")
+		}
+		got := binary.LittleEndian.Uint32(body[:4])
+		n := int(binary.LittleEndian.Uint16(body[4:6]))
+		if len(body) < 6+n {
+			return 0, errors.New("version: short reply")
+		}
+		if v := string(body[6 : 6+n]); !strings.HasPrefix(v, "9P2000.L") {
+			return 0, fmt.Errorf("version: server speaks %q, not 9P2000.L", v)
+		}
+		if got > msize || got < 4096 {
+			return 0, fmt.Errorf("version: server offers unusable msize %d", got)
+		}
+		return got, nil
+	case msgRlerror:
+		if len(body) >= 4 {
+			return 0, fmt.Errorf("version: server error %d", binary.LittleEndian.Uint32(body[:4]))
+		}
+	}
+	return 0, fmt.Errorf("version: unexpected reply type %d", hdr[4])
+}
