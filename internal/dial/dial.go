@@ -19,6 +19,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,6 +79,18 @@ type Options struct {
 	MSize uint32
 	// Timeout bounds the connect and version exchange; 0 means 10 s.
 	Timeout time.Duration
+
+	// Plain makes the client speak plain 9P2000.L to a foreign server such
+	// as diod: Tversion asks for "9P2000.L" rather than the p9 client's
+	// "9P2000.L.Google.7", and Tattach carries UName and UID as uname and
+	// n_uname. Without it the connection is handed to the p9 client as is
+	// (the fast path, for mfs's own servers). See plainConn.
+	Plain bool
+	// UName is the user name a Plain Tattach carries; empty means "root"
+	// when UID is 0, the decimal UID otherwise.
+	UName string
+	// UID is the n_uname a Plain Tattach carries (0 is root).
+	UID uint32
 }
 
 // Conn is a client connection: the p9 client and the msize agreed on.
@@ -109,7 +122,13 @@ func Dial(ctx context.Context, addr string, o Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Cancelling ctx aborts the version exchange too, not only the connect.
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	c, err := Client(nc, o)
+	if !stop() && err == nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: %w", addr, ctx.Err())
+	}
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("%s: %w", addr, err)
@@ -130,7 +149,18 @@ func Client(nc net.Conn, o Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := p9.NewClient(nc, p9.WithMessageSize(msize))
+	var rwc io.ReadWriteCloser = nc
+	if o.Plain {
+		uname := o.UName
+		if uname == "" {
+			uname = "root"
+			if o.UID != 0 {
+				uname = strconv.FormatUint(uint64(o.UID), 10)
+			}
+		}
+		rwc = &plainConn{Conn: nc, uname: uname, uid: o.UID}
+	}
+	cl, err := p9.NewClient(rwc, p9.WithMessageSize(msize))
 	if err != nil {
 		return nil, fmt.Errorf("version: %w", err)
 	}
