@@ -1,2 +1,29 @@
 // Package membership tracks who is in the mfs cluster with serf gossip.
+//
+// Every node runs one Membership. It gossips two serf tags, the node number
+// ("id") and the address of the node's 9P export ("9p"), and turns serf's
+// member events into calls on a Table (the namespace's node table):
+//
+//	join, update → SetNode(Alive)
+//	failed       → SetNode(Failed)   (no answer to probes: kill -9, a cut link)
+//	leave        → SetNode(Left)     (graceful Leave, e.g. on SIGTERM)
+//	reap         → RemoveNode        (after Timings.ReconnectTimeout or TombstoneTimeout)
+//
+// The local node is in the table too, as soon as serf announces it.
+//
+// Node numbers are configured, not assigned. The serf node name is derived
+// from the number ("node-N"), so memberlist itself never accepts two live
+// members with one number. On top of that a merge delegate makes a newcomer
+// that claims a number held by a live member fail its Join with
+// ErrDuplicateID, and makes members refuse to merge such a newcomer, so the
+// number is never shown twice.
+//
+// A node restarted with the same number comes back without restarting
+// anyone: at the same gossip address memberlist refutes the old "dead" or
+// "left" record with a higher incarnation; at another address the old record
+// is reclaimed once it is dead for Timings.DeadNodeReclaimTime.
+//
+// Gossip may be encrypted with a shared key (Config.Key, see ParseKey); a
+// node with another key, or none, cannot join an encrypted cluster and Join
+// says so.
 package membership
