@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -24,9 +25,22 @@ func main() {
 		},
 	}
 	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintf(os.Stderr, "mfs: %v\n", err)
+		fmt.Fprintln(os.Stderr, errorLine(err))
 		os.Exit(exitCode(err))
 	}
+}
+
+// errorLine formats err as the single line main prints: "mfs: …", or
+// "mfs CMD: …" when the error names the subcommand it came from (by a
+// Command() string method), so scripts see one line with a fixed prefix.
+func errorLine(err error) string {
+	prefix := "mfs"
+	var c interface{ Command() string }
+	if errors.As(err, &c) && c.Command() != "" {
+		prefix += " " + c.Command()
+	}
+	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+	return prefix + ": " + msg
 }
 
 // exitCode maps an error to the process exit status: 2 for usage errors, 1

@@ -1,16 +1,23 @@
 package main
 
-import (
-	"errors"
+import "github.com/urfave/cli/v2"
 
-	"github.com/urfave/cli/v2"
-)
-
-// membersCommand is scaffolding until its issue lands.
+// membersCommand is `mfs members`, short for `mfs 9p nodes`: the cluster's
+// nodes as the namespace of one node sees them.
 func membersCommand() *cli.Command {
-	return &cli.Command{
-		Name:   "members",
-		Hidden: true,
-		Action: func(*cli.Context) error { return errors.New("members: not built yet") },
-	}
+	v := nodesVerb()
+	cmd := v.command("members")
+	cmd.Name = "members"
+	cmd.Usage = "list the cluster's nodes (short for mfs 9p nodes)"
+	cmd.UsageText = "mfs members [--addr ADDR] [--aname SPEC] [--msize N]"
+	cmd.Description = `Reads the nodes file of a node's namespace and prints it as an aligned
+table: node number, address, state, markers (here, home, …). The same as
+"mfs 9p nodes", with the same connection flags and $MFS_ADDR.
+
+Examples:
+   mfs members
+   mfs members --addr 10.0.0.5:564
+   MFS_ADDR=unix:/run/mfs.sock mfs members`
+	cmd.Flags = connFlags()
+	return cmd
 }

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"mfs/internal/dial"
+)
+
+// defaultNinepAddr is where `mfs 9p` connects without --addr or $MFS_ADDR:
+// the namespace of the node on this host (`mfs node --listen` default).
+const defaultNinepAddr = "127.0.0.1:564"
+
+// connFlags are the connection flags shared by `mfs 9p` and `mfs members`.
+func connFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:    "addr",
+			Aliases: []string{"a"},
+			Usage:   "server address: host:port or unix:/path",
+			EnvVars: []string{"MFS_ADDR"},
+			Value:   defaultNinepAddr,
+		},
+		&cli.StringFlag{
+			Name:  "aname",
+			Usage: "attach name (the tree to attach to; empty: the server's root)",
+		},
+		&cli.UintFlag{
+			Name:  "msize",
+			Usage: "largest 9P message size to ask for, in bytes",
+			Value: dial.DefaultMSize,
+		},
+	}
+}
+
+// session is one client connection attached to one tree.
+type session struct {
+	conn *dial.Conn
+	root p9.File
+	stop context.CancelFunc
+}
+
+// openSession dials the server named by the connection flags (looked up in
+// c's lineage, so they may be given before or after `9p`) and attaches.
+func openSession(c *cli.Context) (*session, error) {
+	addr, aname, msize := c.String("addr"), c.String("aname"), c.Uint("msize")
+	if _, _, err := dial.ParseAddr(addr); err != nil {
+		return nil, usagef("--addr: %v", err)
+	}
+	if msize < 4096 || msize > math.MaxUint32 {
+		return nil, usagef("--msize %d: want 4096 or more", msize)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	conn, err := dial.Dial(ctx, addr, dial.Options{MSize: uint32(msize)})
+	if err != nil {
+		stop()
+		return nil, &opError{op: "connect", paths: []string{addr}, err: err}
+	}
+	root, err := conn.Attach(aname)
+	if err != nil {
+		conn.Close()
+		stop()
+		return nil, &opError{op: "attach", paths: []string{fmt.Sprintf("%q", aname)}, err: err}
+	}
+	return &session{conn: conn, root: root, stop: stop}, nil
+}
+
+// Close clunks the root and closes the connection.
+func (s *session) Close() {
+	s.root.Close()
+	s.conn.Close()
+	s.stop()
+}
+
+// opError is a failed operation on the named paths: exit status 1, printed
+// as "OP PATH…: reason".
+type opError struct {
+	op    string
+	paths []string
+	err   error
+}
+
+func (e *opError) Error() string {
+	return e.op + " " + strings.Join(e.paths, " ") + ": " + errText(e.err)
+}
+
+// Unwrap returns the cause.
+func (e *opError) Unwrap() error { return e.err }
+
+// errText describes err the way a shell user expects: the errno text of a
+// server error ("no such file or directory") or of a failed connect
+// ("connection refused"), else err's own text (which for an error wrapping
+// an errno with context, such as a rename across nodes, is that context).
+func errText(err error) string {
+	if le, ok := err.(linux.Errno); ok {
+		return unix.Errno(le).Error()
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		var se syscall.Errno
+		if errors.As(oe.Err, &se) {
+			return se.Error()
+		}
+		var de *net.DNSError
+		if errors.As(oe.Err, &de) {
+			return de.Error()
+		}
+		if oe.Timeout() {
+			return "timed out"
+		}
+		return oe.Err.Error()
+	}
+	return err.Error()
+}
+
+// opErr returns err as an opError of op on paths, or nil.
+func opErr(op string, err error, paths ...string) error {
+	if err == nil {
+		return nil
+	}
+	return &opError{op: op, paths: paths, err: err}
+}
