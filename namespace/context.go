@@ -18,6 +18,9 @@ type attachCtx struct {
 	mu       sync.Mutex
 	home     int
 	selected int
+	// chosen is set once selected was given explicitly (selected=N or
+	// "select N"); until then selected follows home.
+	chosen bool
 }
 
 // get returns home and selected.
@@ -34,15 +37,20 @@ func (c *attachCtx) set(key string, n int) {
 	switch key {
 	case "home":
 		c.home = n
+		if !c.chosen {
+			c.selected = n
+		}
 	case "selected":
 		c.selected = n
+		c.chosen = true
 	}
 }
 
 // clone returns an independent copy (a new root walked with key=value).
 func (c *attachCtx) clone() *attachCtx {
-	h, s := c.get()
-	return &attachCtx{home: h, selected: s}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return &attachCtx{home: c.home, selected: c.selected, chosen: c.chosen}
 }
 
 // Errors of the attach-name grammar and of ctl.

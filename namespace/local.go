@@ -26,7 +26,7 @@ func (l *localFile) qid(q p9.QID) p9.QID {
 	if l.top {
 		return nodeDirQID(l.ns.here)
 	}
-	return mapQID(l.ns.here, q)
+	return l.ns.mapQID(l.ns.here, q)
 }
 
 func (l *localFile) wrap(f p9.File, top bool) *localFile { return &localFile{ns: l.ns, f: f, top: top} }
@@ -37,7 +37,7 @@ func (l *localFile) Walk(names []string) ([]p9.QID, p9.File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return mapQIDs(l.id(), q), l.wrap(f, l.top && len(names) == 0), nil
+	return l.ns.mapQIDs(l.id(), q), l.wrap(f, l.top && len(names) == 0), nil
 }
 
 // WalkGetAttr implements p9.File.WalkGetAttr.
@@ -46,7 +46,7 @@ func (l *localFile) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask,
 	if err != nil {
 		return nil, nil, m, a, err
 	}
-	return mapQIDs(l.id(), q), l.wrap(f, l.top && len(names) == 0), m, a, nil
+	return l.ns.mapQIDs(l.id(), q), l.wrap(f, l.top && len(names) == 0), m, a, nil
 }
 
 // StatFS implements p9.File.StatFS.
@@ -107,19 +107,19 @@ func (l *localFile) Create(name string, flags p9.OpenFlags, perm p9.FileMode, ui
 	if err != nil {
 		return nil, q, iounit, err
 	}
-	return l.wrap(f, false), mapQID(l.id(), q), iounit, nil
+	return l.wrap(f, false), l.ns.mapQID(l.id(), q), iounit, nil
 }
 
 // Mkdir implements p9.File.Mkdir.
 func (l *localFile) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.QID, error) {
 	q, err := l.f.Mkdir(name, perm, uid, gid)
-	return mapQID(l.id(), q), err
+	return l.ns.mapQID(l.id(), q), err
 }
 
 // Symlink implements p9.File.Symlink.
 func (l *localFile) Symlink(oldName, newName string, uid p9.UID, gid p9.GID) (p9.QID, error) {
 	q, err := l.f.Symlink(oldName, newName, uid, gid)
-	return mapQID(l.id(), q), err
+	return l.ns.mapQID(l.id(), q), err
 }
 
 // Link implements p9.File.Link; a target on another node is EXDEV.
@@ -134,7 +134,7 @@ func (l *localFile) Link(target p9.File, newName string) error {
 // Mknod implements p9.File.Mknod.
 func (l *localFile) Mknod(name string, mode p9.FileMode, major, minor uint32, uid p9.UID, gid p9.GID) (p9.QID, error) {
 	q, err := l.f.Mknod(name, mode, major, minor, uid, gid)
-	return mapQID(l.id(), q), err
+	return l.ns.mapQID(l.id(), q), err
 }
 
 // Rename implements p9.File.Rename (not called by the server).
@@ -162,7 +162,7 @@ func (l *localFile) UnlinkAt(name string, flags uint32) error { return l.f.Unlin
 // Readdir implements p9.File.Readdir.
 func (l *localFile) Readdir(off uint64, count uint32) (p9.Dirents, error) {
 	ds, err := l.f.Readdir(off, count)
-	return fixDirents(l.id(), ds), err
+	return l.ns.fixDirents(l.id(), ds), err
 }
 
 // Readlink implements p9.File.Readlink.

@@ -88,6 +88,7 @@ type Namespace struct {
 	// /here clone or walk from it.
 	localRoot p9.File
 	started   time.Time
+	qids      qidTable
 
 	mu     sync.RWMutex
 	nodes  map[int]*peer

@@ -26,7 +26,7 @@ func (ns *Namespace) walkNode(id int, names []string, entry string) ([]p9.QID, p
 		if err != nil {
 			return nil, nil, err
 		}
-		qids, f = mapQIDs(id, q), &localFile{ns: ns, f: lf, top: len(names) == 0}
+		qids, f = ns.mapQIDs(id, q), &localFile{ns: ns, f: lf, top: len(names) == 0}
 	} else {
 		pc, err := p.get()
 		if err != nil {
@@ -41,15 +41,7 @@ func (ns *Namespace) walkNode(id int, names []string, entry string) ([]p9.QID, p
 		if err != nil {
 			return nil, nil, err
 		}
-		qids, f = mapQIDs(id, qids), &remoteFile{pc: pc, f: rf, top: len(names) == 0}
+		qids, f = ns.mapQIDs(id, qids), &remoteFile{pc: pc, f: rf, top: len(names) == 0}
 	}
 	return append([]p9.QID{nodeDirQID(id)}, qids...), f, nil
-}
-
-// fixDirents maps the QIDs of directory entries of node id.
-func fixDirents(id int, ds p9.Dirents) p9.Dirents {
-	for i := range ds {
-		ds[i].QID = mapQID(id, ds[i].QID)
-	}
-	return ds
 }

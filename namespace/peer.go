@@ -121,6 +121,7 @@ func (p *peer) live() (*peerConn, error) {
 // keep pointing at it: once it is dead they fail, and are never moved to
 // a newer connection (their fids died with it).
 type peerConn struct {
+	ns      *Namespace
 	node    int
 	w       *wire
 	c       *dial.Conn
@@ -153,7 +154,7 @@ func (ns *Namespace) dialPeer(n Node) (*peerConn, error) {
 		w.fail(err)
 		return nil, err
 	}
-	pc := &peerConn{node: n.ID, w: w, c: c, msize: c.MSize, timeout: ns.cfg.timeout, log: ns.cfg.log}
+	pc := &peerConn{ns: ns, node: n.ID, w: w, c: c, msize: c.MSize, timeout: ns.cfg.timeout, log: ns.cfg.log}
 	err = pc.call("attach", func() error {
 		var err error
 		pc.root, err = c.Attach("")

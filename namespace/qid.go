@@ -1,14 +1,28 @@
 package namespace
 
-import "github.com/hugelgupf/p9/p9"
+import (
+	"sync"
 
-// QID paths: the node number in the top nodeBits bits, the node's own
-// qid.path in the rest. Node 0 does not exist; its space holds the
-// synthesized files and the node directories.
+	"github.com/hugelgupf/p9/p9"
+)
+
+// QID paths (the kernel's inode numbers) in the union:
+//
+//	node<<48 | path                      path < 2^47 (the usual case)
+//	node<<48 | 1<<47 | n                 any other path: n from a table
+//	0<<48 | small constant               root, nodes, ctl, and /N dirs
+//
+// The node's own qid.path is kept when it fits in 47 bits (srv9p gives
+// the inode number there for files on the export root's device), so two
+// nodes never share a path and the mapping costs nothing on the common
+// path. Larger paths (srv9p puts a device index or a table bit above bit
+// 48) are numbered in a per-namespace table, as QEMU's multidevs=remap
+// does; the table only grows.
 const (
 	nodeBits  = 16
 	nodeShift = 64 - nodeBits
-	pathMask  = 1<<nodeShift - 1
+	directMax = 1 << (nodeShift - 1)
+	remapBit  = 1 << (nodeShift - 1)
 
 	qidRoot  = 1
 	qidNodes = 2
@@ -16,19 +30,56 @@ const (
 	qidNode0 = 1 << 32 // + N: the directory /N (and home/here/selected when they are N)
 )
 
-// mapQID moves a node's own QID into the union's QID space. Paths that use
-// the top nodeBits bits on the node itself would collide; srv9p's do not.
-func mapQID(node int, q p9.QID) p9.QID {
-	q.Path = uint64(node)<<nodeShift | q.Path&pathMask
+// qidTable numbers the paths that do not fit directly.
+type qidTable struct {
+	mu   sync.Mutex
+	m    map[qidKey]uint64
+	next map[int]uint64
+}
+
+type qidKey struct {
+	node int
+	path uint64
+}
+
+// mapQID moves a node's own QID into the union's QID space.
+func (ns *Namespace) mapQID(node int, q p9.QID) p9.QID {
+	if q.Path < directMax {
+		q.Path |= uint64(node) << nodeShift
+		return q
+	}
+	t := &ns.qids
+	t.mu.Lock()
+	k := qidKey{node, q.Path}
+	n, ok := t.m[k]
+	if !ok {
+		if t.m == nil {
+			t.m = map[qidKey]uint64{}
+			t.next = map[int]uint64{}
+		}
+		t.next[node]++
+		n = t.next[node]
+		t.m[k] = n
+	}
+	t.mu.Unlock()
+	q.Path = uint64(node)<<nodeShift | remapBit | n&(remapBit-1)
 	return q
 }
 
 // mapQIDs maps in place and returns qs.
-func mapQIDs(node int, qs []p9.QID) []p9.QID {
+func (ns *Namespace) mapQIDs(node int, qs []p9.QID) []p9.QID {
 	for i := range qs {
-		qs[i] = mapQID(node, qs[i])
+		qs[i] = ns.mapQID(node, qs[i])
 	}
 	return qs
+}
+
+// fixDirents maps the QIDs of directory entries of node id in place.
+func (ns *Namespace) fixDirents(node int, ds p9.Dirents) p9.Dirents {
+	for i := range ds {
+		ds[i].QID = ns.mapQID(node, ds[i].QID)
+	}
+	return ds
 }
 
 // nodeDirQID is the QID of /N and of a context directory naming node N:

@@ -24,7 +24,7 @@ func (r *remoteFile) qid(q p9.QID) p9.QID {
 	if r.top {
 		return nodeDirQID(r.pc.node)
 	}
-	return mapQID(r.pc.node, q)
+	return r.pc.ns.mapQID(r.pc.node, q)
 }
 
 func (r *remoteFile) wrap(f p9.File, top bool) *remoteFile {
@@ -64,7 +64,7 @@ func (r *remoteFile) Walk(names []string) ([]p9.QID, p9.File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return mapQIDs(r.pc.node, q), r.wrap(f, r.top && len(names) == 0), nil
+	return r.pc.ns.mapQIDs(r.pc.node, q), r.wrap(f, r.top && len(names) == 0), nil
 }
 
 // WalkGetAttr implements p9.File.WalkGetAttr: one round trip for both.
@@ -79,7 +79,7 @@ func (r *remoteFile) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask
 	if err != nil {
 		return nil, nil, m, a, err
 	}
-	return mapQIDs(r.pc.node, q), r.wrap(f, r.top && len(names) == 0), m, a, nil
+	return r.pc.ns.mapQIDs(r.pc.node, q), r.wrap(f, r.top && len(names) == 0), m, a, nil
 }
 
 // StatFS implements p9.File.StatFS.
@@ -220,19 +220,19 @@ func (r *remoteFile) Create(name string, flags p9.OpenFlags, perm p9.FileMode, u
 	if err != nil {
 		return nil, p9.QID{}, 0, err
 	}
-	return r.wrap(nf, false), mapQID(r.pc.node, q), iounit, nil
+	return r.wrap(nf, false), r.pc.ns.mapQID(r.pc.node, q), iounit, nil
 }
 
 // Mkdir implements p9.File.Mkdir.
 func (r *remoteFile) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("mkdir", func() (err error) { q, err = r.f.Mkdir(name, perm, uid, gid); return })
-	return mapQID(r.pc.node, q), err
+	return r.pc.ns.mapQID(r.pc.node, q), err
 }
 
 // Symlink implements p9.File.Symlink.
 func (r *remoteFile) Symlink(oldName, newName string, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("symlink", func() (err error) { q, err = r.f.Symlink(oldName, newName, uid, gid); return })
-	return mapQID(r.pc.node, q), err
+	return r.pc.ns.mapQID(r.pc.node, q), err
 }
 
 // Link implements p9.File.Link; a target on another node is EXDEV.
@@ -247,7 +247,7 @@ func (r *remoteFile) Link(target p9.File, newName string) error {
 // Mknod implements p9.File.Mknod.
 func (r *remoteFile) Mknod(name string, mode p9.FileMode, major, minor uint32, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("mknod", func() (err error) { q, err = r.f.Mknod(name, mode, major, minor, uid, gid); return })
-	return mapQID(r.pc.node, q), err
+	return r.pc.ns.mapQID(r.pc.node, q), err
 }
 
 // Rename implements p9.File.Rename (not called by the server).
@@ -277,7 +277,7 @@ func (r *remoteFile) UnlinkAt(name string, flags uint32) error {
 // Readdir implements p9.File.Readdir.
 func (r *remoteFile) Readdir(off uint64, count uint32) (ds p9.Dirents, err error) {
 	err = r.pc.call("readdir", func() (err error) { ds, err = r.f.Readdir(off, count); return })
-	return fixDirents(r.pc.node, ds), err
+	return r.pc.ns.fixDirents(r.pc.node, ds), err
 }
 
 // Readlink implements p9.File.Readlink.
