@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -129,18 +130,28 @@ func serve(t *testing.T, addr, dir string) string {
 // readAll attaches to aname and reads the file name through c.
 func readAll(t *testing.T, c *Conn, aname, name string) []byte {
 	t.Helper()
+	b, err := readFile(c, aname, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// readFile attaches to aname and reads the file name through c; it is
+// safe to call from any goroutine.
+func readFile(c *Conn, aname, name string) ([]byte, error) {
 	root, err := c.Attach(aname)
 	if err != nil {
-		t.Fatalf("attach %q: %v", aname, err)
+		return nil, fmt.Errorf("attach %q: %w", aname, err)
 	}
 	defer root.Close()
 	_, f, err := root.Walk([]string{name})
 	if err != nil {
-		t.Fatalf("walk %q: %v", name, err)
+		return nil, fmt.Errorf("walk %q: %w", name, err)
 	}
 	defer f.Close()
 	if _, _, err := f.Open(p9.ReadOnly); err != nil {
-		t.Fatalf("open %q: %v", name, err)
+		return nil, fmt.Errorf("open %q: %w", name, err)
 	}
 	var out []byte
 	buf := make([]byte, 3*c.MSize)
@@ -148,10 +159,10 @@ func readAll(t *testing.T, c *Conn, aname, name string) []byte {
 		n, err := f.ReadAt(buf, int64(len(out)))
 		out = append(out, buf[:n]...)
 		if err == io.EOF || (err == nil && n == 0) {
-			return out
+			return out, nil
 		}
 		if err != nil {
-			t.Fatalf("read %q: %v", name, err)
+			return nil, fmt.Errorf("read %q: %w", name, err)
 		}
 	}
 }
@@ -473,4 +484,35 @@ func TestDiod(t *testing.T) {
 			t.Errorf("UnlinkAt(%q): still there (%v)", tt.name, err)
 		}
 	}
+}
+
+// TestPlainConcurrent has several goroutines share one Plain connection, as
+// the benchmark's parallel readers do: frames must not interleave.
+func TestPlainConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	data := bytes.Repeat([]byte("concurrent"), 30000)
+	for i := range 8 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprint(i)), data[i:], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := serve(t, "127.0.0.1:0", dir)
+	c, err := Dial(context.Background(), addr, Options{MSize: 8 << 10, Plain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for range 5 {
+				got, err := readFile(c, "", fmt.Sprint(i))
+				if err != nil || !bytes.Equal(got, data[i:]) {
+					t.Errorf("file %d: read %d bytes (%v), want %d equal ones", i, len(got), err, len(data)-i)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
