@@ -1,8 +1,44 @@
 // Package srv9p exports one local directory tree as a 9P2000.L file system.
 //
 // New returns a p9.Attacher whose files are backed by open file descriptors
-// (O_PATH and openat2 with RESOLVE_BENEATH), never by joined path strings, so
-// that nothing outside the export root can be reached: not through "..", not
-// through symlinks, and not through a directory swapped for a symlink while a
-// request is in flight.
+// (O_PATH, openat2 with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS and the *at system
+// calls on a parent directory descriptor plus one name), never by joined path
+// strings, so that nothing outside the export root can be reached: not
+// through "..", not through symlinks (walk never follows one; it returns the
+// link itself), and not through a directory swapped for a symlink while a
+// request is in flight. Where Linux has no *at form of an operation on an
+// O_PATH descriptor (reopening for I/O, chmod, truncate, xattrs) the server
+// goes through /proc/self/fd/N, which names the very inode the descriptor
+// holds, so no path is resolved again. A directory that a process on the host
+// moves out of the tree stays reachable through the fids that already hold it.
+//
+// What the caller can rely on:
+//
+//   - Every p9.File method works on the host; errors are the errno Linux
+//     gives, as linux.Errno.
+//   - QID paths are unique and stable for the life of the export, also
+//     across file systems mounted below the root: the inode number in the low
+//     48 bits and a per-device index above it, with a table for the rest.
+//     QID versions follow the modification time.
+//   - Readdir takes a snapshot of the directory when read from offset 0 and
+//     serves later offsets from it, so every entry is returned exactly once
+//     even while entries are created and removed. Its count is a byte budget,
+//     as on the wire: only entries that fit in count bytes are returned. Entry
+//     types are Linux DT_* values, taken from getdents64 without a stat per
+//     entry.
+//   - Lock uses open file description locks (F_OFD_SETLK) on the fid's own
+//     open descriptor, so locks of two fids conflict although one process
+//     holds both. A lock that would block answers p9.LockStatusBlocked at
+//     once; the Linux client retries.
+//   - Ownership: the p9 server passes p9.NoUID to Create, Mkdir, Symlink and
+//     Mknod, so new files belong to the server's user; the group is set from
+//     the message where the server may (EPERM is ignored).
+//
+// Serve answers 9P on a listener. It puts a small filter in front of each
+// connection to fill two gaps of github.com/hugelgupf/p9 v0.4.1: the server
+// has no Tgetlock handler (the filter turns a Tgetlock into a disguised Tlock
+// on the same fid and tag, see IsGetLock and AnswerGetLock, and the reply back
+// into an Rgetlock), and it answers a walk from a non-directory with EINVAL
+// (the filter turns that EINVAL into ENOTDIR). One gap is left: the server
+// answers a Txattrwalk for a missing attribute with EINVAL, not ENODATA.
 package srv9p

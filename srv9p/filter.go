@@ -1,0 +1,384 @@
+package srv9p
+
+import (
+	"bufio"
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+// 9P message types the filter looks at.
+const (
+	msgRlerror      = 7
+	msgTlock        = 52
+	msgRlock        = 53
+	msgTgetlock     = 54
+	msgRgetlock     = 55
+	msgTwalk        = 110
+	msgTwalkgetattr = 126
+
+	errENOTDIR = 20
+	errEINVAL  = 22
+	errENOLCK  = 37
+
+	hdrLen = 7
+	// readBuf is the filter's read buffer: small requests are read many
+	// to a system call; large payloads go straight into the server's
+	// buffers.
+	readBuf = 64 << 10
+	// maxClient caps the original client string kept in a disguise so
+	// the disguised Tlock stays within any msize.
+	maxClient = 256
+)
+
+// filterConn sits between a connection and the p9 server. Requests: it
+// passes every frame through, reading only its 7-byte header, except a
+// Tgetlock (rewritten into a disguised Tlock on the same fid and tag) and
+// Twalk/Twalkgetattr (whose names it checks, to mark the tag). Replies: it
+// collects each frame's small leading parts and writes the frame with one
+// writev, rewriting the reply to a marked tag: the Rlock of a disguised
+// Tgetlock becomes an Rgetlock, an EINVAL to a walk of plain names becomes
+// ENOTDIR (the p9 server says EINVAL when a walk starts from a
+// non-directory).
+//
+// Concurrency: the p9 server reads from one goroutine at a time (its
+// recvMu) and writes from one at a time (its sendMu), so the read state and
+// the write state each have a single user; the tag marks are shared, under
+// mu.
+type filterConn struct {
+	net.Conn
+	rd *bufio.Reader
+
+	// read side
+	rem    int    // bytes of the current request still to pass through
+	inject []byte // rewritten request still to hand out
+
+	// write side
+	wbuf  []byte // collected, unwritten bytes of the current reply
+	wleft int    // bytes of the current reply not yet received; 0 at a boundary
+	whold bool   // the current reply is marked: collect it whole
+	wtag  uint16
+
+	mu     sync.Mutex
+	marks  map[uint16]mark
+	nmarks atomic.Int32
+}
+
+// mark is what the filter remembers about a request in flight.
+type mark struct {
+	walk  bool   // a walk of plain names
+	token string // a disguised Tgetlock
+}
+
+func newFilterConn(c net.Conn) *filterConn {
+	return &filterConn{Conn: c, rd: bufio.NewReaderSize(c, readBuf), marks: make(map[uint16]mark)}
+}
+
+func (f *filterConn) setMark(tag uint16, m mark) {
+	f.mu.Lock()
+	if _, ok := f.marks[tag]; !ok {
+		f.nmarks.Add(1)
+	}
+	f.marks[tag] = m
+	f.mu.Unlock()
+}
+
+func (f *filterConn) takeMark(tag uint16) (mark, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, ok := f.marks[tag]
+	if ok {
+		delete(f.marks, tag)
+		f.nmarks.Add(-1)
+	}
+	return m, ok
+}
+
+func (f *filterConn) hasMark(tag uint16) bool {
+	if f.nmarks.Load() == 0 {
+		return false
+	}
+	f.mu.Lock()
+	_, ok := f.marks[tag]
+	f.mu.Unlock()
+	return ok
+}
+
+// Read implements io.Reader for the p9 server.
+func (f *filterConn) Read(p []byte) (int, error) {
+	if len(f.inject) > 0 {
+		n := copy(p, f.inject)
+		f.inject = f.inject[n:]
+		return n, nil
+	}
+	if f.rem == 0 {
+		if err := f.nextRequest(); err != nil {
+			return 0, err
+		}
+		if len(f.inject) > 0 {
+			return f.Read(p)
+		}
+	}
+	if len(p) > f.rem {
+		p = p[:f.rem]
+	}
+	n, err := f.rd.Read(p)
+	f.rem -= n
+	return n, err
+}
+
+// nextRequest looks at the header of the next request and sets up its
+// passing through or its rewriting.
+func (f *filterConn) nextRequest() error {
+	hdr, err := f.rd.Peek(hdrLen)
+	if err != nil {
+		if len(hdr) > 0 && err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	size := int(binary.LittleEndian.Uint32(hdr))
+	typ := hdr[4]
+	tag := binary.LittleEndian.Uint16(hdr[5:])
+	if size < hdrLen {
+		// Let the server see the bad header and drop the connection.
+		f.rem = hdrLen
+		return nil
+	}
+	f.rem = size
+	if size > readBuf {
+		return nil
+	}
+	switch typ {
+	case msgTgetlock:
+		frame, err := f.rd.Peek(size)
+		if err != nil {
+			return err
+		}
+		if lock, token := disguise(frame); lock != nil {
+			f.rd.Discard(size)
+			f.rem = 0
+			f.inject = lock
+			f.setMark(tag, mark{token: token})
+		}
+	case msgTwalk, msgTwalkgetattr:
+		frame, err := f.rd.Peek(size)
+		if err != nil {
+			return err
+		}
+		if plainWalk(frame) {
+			f.setMark(tag, mark{walk: true})
+		}
+	}
+	return nil
+}
+
+// disguise rewrites a Tgetlock frame
+//
+//	size[4] Tgetlock tag[2] fid[4] type[1] start[8] length[8] proc_id[4] client_id[s]
+//
+// into the Tlock
+//
+//	size[4] Tlock tag[2] fid[4] type[1] flags[4] start[8] length[8] proc_id[4] client_id[s]
+//
+// with getLockFlag in flags and the disguise in client_id, and returns it
+// with the token it registered. It returns nil for a malformed frame, which
+// then goes to the server as it is (and gets an error).
+func disguise(frame []byte) ([]byte, string) {
+	const fixed = hdrLen + 4 + 1 + 8 + 8 + 4
+	if len(frame) < fixed+2 {
+		return nil, ""
+	}
+	n := int(binary.LittleEndian.Uint16(frame[fixed:]))
+	if len(frame) < fixed+2+n {
+		return nil, ""
+	}
+	client := string(frame[fixed+2 : fixed+2+n])
+	if len(client) > maxClient {
+		client = client[:maxClient]
+	}
+	token := newGetLockToken()
+	c := disguiseClient(token, client)
+	out := make([]byte, 0, fixed+4+2+len(c))
+	out = binary.LittleEndian.AppendUint32(out, uint32(fixed+4+2+len(c)))
+	out = append(out, msgTlock)
+	out = append(out, frame[5:7]...)                                 // tag
+	out = append(out, frame[7:12]...)                                // fid, type
+	out = binary.LittleEndian.AppendUint32(out, uint32(getLockFlag)) // flags
+	out = append(out, frame[12:fixed]...)                            // start, length, proc_id
+	out = binary.LittleEndian.AppendUint16(out, uint16(len(c)))      // client_id
+	out = append(out, c...)
+	return out, token
+}
+
+// plainWalk reports whether a Twalk or Twalkgetattr frame
+//
+//	size[4] Twalk tag[2] fid[4] newfid[4] nwname[2] nwname*(wname[s])
+//
+// walks at least one name and only names the server accepts (not empty,
+// ".", ".." or containing "/"): an EINVAL to it can then only mean that
+// the walk started from or passed through a non-directory.
+func plainWalk(frame []byte) bool {
+	b := frame[hdrLen:]
+	if len(b) < 10 {
+		return false
+	}
+	nw := int(binary.LittleEndian.Uint16(b[8:]))
+	b = b[10:]
+	if nw == 0 {
+		return false
+	}
+	for range nw {
+		if len(b) < 2 {
+			return false
+		}
+		n := int(binary.LittleEndian.Uint16(b))
+		if len(b) < 2+n {
+			return false
+		}
+		name := b[2 : 2+n]
+		b = b[2+n:]
+		if n == 0 || string(name) == "." || string(name) == ".." {
+			return false
+		}
+		for _, c := range name {
+			if c == '/' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Write implements io.Writer for the p9 server, which writes each reply as
+// its header, its fixed part and its payload in turn.
+func (f *filterConn) Write(p []byte) (int, error) {
+	total := len(p)
+	for len(p) > 0 {
+		if f.wleft == 0 {
+			// Collect the header.
+			k := min(hdrLen-len(f.wbuf), len(p))
+			f.wbuf = append(f.wbuf, p[:k]...)
+			p = p[k:]
+			if len(f.wbuf) < hdrLen {
+				break
+			}
+			size := int(binary.LittleEndian.Uint32(f.wbuf))
+			if size < hdrLen {
+				size = hdrLen
+			}
+			f.wleft = size - hdrLen
+			f.wtag = binary.LittleEndian.Uint16(f.wbuf[5:])
+			f.whold = f.hasMark(f.wtag)
+			if f.wleft == 0 {
+				if err := f.endReply(nil); err != nil {
+					return 0, err
+				}
+				continue
+			}
+		}
+		if len(p) >= f.wleft {
+			last := p[:f.wleft]
+			p = p[f.wleft:]
+			f.wleft = 0
+			if err := f.endReply(last); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if f.whold || len(f.wbuf)+len(p) <= readBuf {
+			f.wbuf = append(f.wbuf, p...)
+			f.wleft -= len(p)
+			break
+		}
+		// A large piece that does not end the reply: send what we have.
+		f.wleft -= len(p)
+		if err := f.writev(f.wbuf, p); err != nil {
+			return 0, err
+		}
+		f.wbuf = f.wbuf[:0]
+		break
+	}
+	return total, nil
+}
+
+// endReply writes the collected reply and its last piece, rewritten if its
+// tag is marked.
+func (f *filterConn) endReply(last []byte) error {
+	if f.whold {
+		f.wbuf = append(f.wbuf, last...)
+		last = nil
+		if m, ok := f.takeMark(f.wtag); ok {
+			f.wbuf = rewriteReply(f.wbuf, m)
+		}
+	}
+	err := f.writev(f.wbuf, last)
+	f.wbuf = f.wbuf[:0]
+	f.whold = false
+	if len(f.wbuf) > 4*readBuf {
+		f.wbuf = nil
+	}
+	return err
+}
+
+// rewriteReply returns the reply to send for a marked request.
+func rewriteReply(r []byte, m mark) []byte {
+	typ := r[4]
+	switch {
+	case m.walk:
+		if typ == msgRlerror && len(r) >= hdrLen+4 && binary.LittleEndian.Uint32(r[hdrLen:]) == errEINVAL {
+			binary.LittleEndian.PutUint32(r[hdrLen:], errENOTDIR)
+		}
+		return r
+	case m.token != "":
+		info, answered := takeGetLock(m.token)
+		if typ != msgRlock {
+			return r // an Rlerror: the error is the answer
+		}
+		tag := r[5:7]
+		if !answered {
+			// The file did not understand the disguise: refuse rather
+			// than make up an answer.
+			out := binary.LittleEndian.AppendUint32(r[:0], hdrLen+4)
+			out = append(out, msgRlerror)
+			out = append(out, tag...)
+			return binary.LittleEndian.AppendUint32(out, errENOLCK)
+		}
+		if len(info.Client) > 0xffff {
+			info.Client = info.Client[:0xffff]
+		}
+		out := make([]byte, 0, hdrLen+1+8+8+4+2+len(info.Client))
+		out = binary.LittleEndian.AppendUint32(out, uint32(cap(out)))
+		out = append(out, msgRgetlock)
+		out = append(out, tag...)
+		out = append(out, byte(info.Type))
+		out = binary.LittleEndian.AppendUint64(out, info.Start)
+		out = binary.LittleEndian.AppendUint64(out, info.Length)
+		out = binary.LittleEndian.AppendUint32(out, uint32(info.PID))
+		out = binary.LittleEndian.AppendUint16(out, uint16(len(info.Client)))
+		return append(out, info.Client...)
+	}
+	return r
+}
+
+// writev writes a and b with one system call where the connection allows.
+func (f *filterConn) writev(a, b []byte) error {
+	var bufs net.Buffers
+	var arr [2][]byte
+	bufs = arr[:0]
+	if len(a) > 0 {
+		bufs = append(bufs, a)
+	}
+	if len(b) > 0 {
+		bufs = append(bufs, b)
+	}
+	_, err := bufs.WriteTo(f.Conn)
+	return err
+}
+
+// Close implements io.Closer; the p9 server closes both directions.
+func (f *filterConn) Close() error { return f.Conn.Close() }
+
+var _ io.ReadWriteCloser = (*filterConn)(nil)

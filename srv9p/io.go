@@ -1,0 +1,181 @@
+package srv9p
+
+import (
+	"io"
+
+	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
+	"golang.org/x/sys/unix"
+)
+
+// 9P2000.L open flags (include/net/9p/9p.h). They equal the x86 Linux
+// values, but not those of every architecture, so they are mapped one by one.
+const (
+	dotlTrunc     = 0o1000
+	dotlAppend    = 0o2000
+	dotlNonblock  = 0o4000
+	dotlDsync     = 0o10000
+	dotlDirect    = 0o40000
+	dotlDirectory = 0o200000
+	dotlNoatime   = 0o1000000
+	dotlSync      = 0o4000000
+)
+
+// hostFlags converts the 9P open flags the Linux client sends to host open
+// flags. O_DIRECT is dropped (the server's buffers are not aligned for it),
+// O_CREAT and O_EXCL mean nothing to Tlopen, O_NOCTTY, O_LARGEFILE, FASYNC
+// and O_CLOEXEC mean nothing here.
+func hostFlags(f p9.OpenFlags) int {
+	fl := int(f & p9.OpenFlagsModeMask)
+	for _, m := range [...]struct {
+		dotl p9.OpenFlags
+		host int
+	}{
+		{dotlTrunc, unix.O_TRUNC},
+		{dotlAppend, unix.O_APPEND},
+		{dotlNonblock, unix.O_NONBLOCK},
+		{dotlDsync, unix.O_DSYNC},
+		{dotlNoatime, unix.O_NOATIME},
+		{dotlSync, unix.O_SYNC},
+	} {
+		if f&m.dotl != 0 {
+			fl |= m.host
+		}
+	}
+	return fl | unix.O_CLOEXEC
+}
+
+// writes reports whether host open flags can change the file.
+func writes(fl int) bool {
+	return fl&unix.O_ACCMODE != unix.O_RDONLY || fl&unix.O_TRUNC != 0
+}
+
+// Open implements p9.File.Open for regular files, fifos and devices: the
+// inode behind the O_PATH descriptor is reopened through /proc/self/fd, so
+// the very file walked to is opened, whatever happened to its name since.
+// A fifo is opened non-blocking so that opening it cannot stall the server.
+func (n *node) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
+	fl := hostFlags(mode)
+	if mode&dotlDirectory != 0 {
+		return p9.QID{}, 0, linux.ENOTDIR
+	}
+	if n.e.readOnly && writes(fl) {
+		return p9.QID{}, 0, linux.EROFS
+	}
+	if n.mode == unix.S_IFIFO {
+		fl |= unix.O_NONBLOCK
+	}
+	fd, err := openRetry(procPath(n.fd), fl)
+	if err != nil {
+		if err == unix.ELOOP {
+			err = unix.EINVAL // a symlink; the p9 server already refuses these
+		}
+		return p9.QID{}, 0, errno(err)
+	}
+	var stx unix.Statx_t
+	if err := statx(fd, &stx); err != nil {
+		unix.Close(fd)
+		return p9.QID{}, 0, errno(err)
+	}
+	n.ofd, n.oflags = fd, fl
+	return n.e.qidOf(&stx), 0, nil
+}
+
+// Open implements p9.File.Open for directories (read-only, as the p9 server
+// demands).
+func (d *dir) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
+	if mode.Mode() != p9.ReadOnly {
+		return p9.QID{}, 0, linux.EISDIR
+	}
+	fd, err := openatRetry(d.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return p9.QID{}, 0, errno(err)
+	}
+	var stx unix.Statx_t
+	if err := statx(fd, &stx); err != nil {
+		unix.Close(fd)
+		return p9.QID{}, 0, errno(err)
+	}
+	d.ofd, d.oflags = fd, unix.O_RDONLY
+	return d.e.qidOf(&stx), 0, nil
+}
+
+func openRetry(path string, fl int) (int, error) {
+	return openatRetry(unix.AT_FDCWD, path, fl)
+}
+
+func openatRetry(dfd int, path string, fl int) (int, error) {
+	for {
+		fd, err := unix.Openat(dfd, path, fl, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// ReadAt implements p9.File.ReadAt with pread(2).
+func (n *node) ReadAt(p []byte, off int64) (int, error) {
+	if n.ofd < 0 {
+		return 0, linux.EBADF
+	}
+	for {
+		m, err := unix.Pread(n.ofd, p, off)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.ESPIPE: // fifo, character device
+			m, err = unix.Read(n.ofd, p)
+			if err == unix.EINTR {
+				continue
+			}
+		}
+		if err != nil {
+			return 0, errno(err)
+		}
+		if m == 0 && len(p) > 0 {
+			return 0, io.EOF
+		}
+		return m, nil
+	}
+}
+
+// WriteAt implements p9.File.WriteAt with pwrite(2). On a file opened
+// O_APPEND Linux's pwrite appends whatever the offset, as the client wants.
+func (n *node) WriteAt(p []byte, off int64) (int, error) {
+	if n.ofd < 0 {
+		return 0, linux.EBADF
+	}
+	for {
+		m, err := unix.Pwrite(n.ofd, p, off)
+		if err == unix.ESPIPE {
+			m, err = unix.Write(n.ofd, p)
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, errno(err)
+		}
+		return m, nil
+	}
+}
+
+// ReadAt implements p9.File.ReadAt: directories are read with Readdir.
+func (d *dir) ReadAt([]byte, int64) (int, error) { return 0, linux.EISDIR }
+
+// WriteAt implements p9.File.WriteAt.
+func (d *dir) WriteAt([]byte, int64) (int, error) { return 0, linux.EISDIR }
+
+// FSync implements p9.File.FSync with a real fsync(2) of the open
+// descriptor.
+func (n *node) FSync() error {
+	if n.ofd < 0 {
+		return linux.EBADF
+	}
+	for {
+		err := unix.Fsync(n.ofd)
+		if err != unix.EINTR {
+			return errno(err)
+		}
+	}
+}

@@ -1,0 +1,190 @@
+package srv9p
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
+	"golang.org/x/sys/unix"
+)
+
+// direntFixed is the wire size of a Dirent without its name: qid[13]
+// offset[8] type[1] and the name's length[2].
+const direntFixed = 13 + 8 + 1 + 2
+
+// snapshot is the listing of an open directory, taken when it is read from
+// offset 0 (or first read at all) and served from for every later offset.
+// Entry i carries offset i+1, the offset to continue after it. Entries are
+// never changed once taken, so slices of them are handed out without
+// copying.
+type snapshot struct {
+	mu   sync.Mutex // guards ents
+	ents []p9.Dirent
+}
+
+func (s *snapshot) drop() {
+	s.mu.Lock()
+	s.ents = nil
+	s.mu.Unlock()
+}
+
+// getdentsBuf holds getdents64 buffers between snapshots.
+var getdentsBuf = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// Readdir implements p9.File.Readdir. count is the byte budget of the
+// Rreaddir: only entries that fit are returned; if not even the first fits,
+// EINVAL (as getdents64 answers a buffer too small).
+func (d *dir) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
+	if d.ofd < 0 {
+		return nil, linux.EBADF
+	}
+	d.snap.mu.Lock()
+	defer d.snap.mu.Unlock()
+	if offset == 0 || d.snap.ents == nil {
+		ents, err := d.list()
+		if err != nil {
+			return nil, err
+		}
+		d.snap.ents = ents
+	}
+	ents := d.snap.ents
+	if offset >= uint64(len(ents)) {
+		return nil, nil
+	}
+	i, j, used := int(offset), int(offset), 0
+	for ; j < len(ents); j++ {
+		sz := direntFixed + len(ents[j].Name)
+		if used+sz > int(count) {
+			break
+		}
+		used += sz
+	}
+	if j == i {
+		return nil, linux.EINVAL
+	}
+	return ents[i:j], nil
+}
+
+// rawEnt is one getdents64 record, its name in the arena.
+type rawEnt struct {
+	ino        uint64
+	typ        uint8
+	start, end int
+}
+
+// list reads the whole directory with getdents64: types and inode numbers
+// come from the records, no entry is stat'ed (unless the file system does
+// not report a type). "." and ".." get the QIDs of the directory and its
+// parent (the root's ".." is the root).
+func (d *dir) list() ([]p9.Dirent, error) {
+	if _, err := unix.Seek(d.ofd, 0, 0); err != nil {
+		return nil, errno(err)
+	}
+	bp := getdentsBuf.Get().(*[]byte)
+	defer getdentsBuf.Put(bp)
+	buf := *bp
+	var (
+		raw   []rawEnt
+		arena []byte
+	)
+	for {
+		n, err := unix.Getdents(d.ofd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, errno(err)
+		}
+		if n == 0 {
+			break
+		}
+		for b := buf[:n]; len(b) >= 19; {
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+			if reclen < 19 || reclen > len(b) {
+				return nil, linux.EIO
+			}
+			name := b[19:reclen]
+			for k, c := range name {
+				if c == 0 {
+					name = name[:k]
+					break
+				}
+			}
+			if len(d.e.exclude) == 0 || !d.e.exclude[d.key][string(name)] {
+				start := len(arena)
+				arena = append(arena, name...)
+				raw = append(raw, rawEnt{ino: binary.NativeEndian.Uint64(b[0:8]), typ: b[18], start: start, end: len(arena)})
+			}
+			b = b[reclen:]
+		}
+	}
+	names := string(arena)
+	ents := make([]p9.Dirent, len(raw))
+	for i, r := range raw {
+		name := names[r.start:r.end]
+		e := &ents[i]
+		e.Offset = uint64(i + 1)
+		e.Name = name
+		switch name {
+		case ".":
+			if err := d.dotQID(e, d.fd, ""); err != nil {
+				return nil, err
+			}
+			continue
+		case "..":
+			var err error
+			if d.key == d.e.rootKey {
+				err = d.dotQID(e, d.fd, "")
+			} else {
+				err = d.dotQID(e, d.ofd, "..")
+			}
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		typ := r.typ
+		if typ == unix.DT_UNKNOWN {
+			var stx unix.Statx_t
+			if err := unix.Statx(d.ofd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &stx); err == nil {
+				typ = dtype(uint32(stx.Mode))
+			}
+		}
+		e.Type = p9.QIDType(typ)
+		e.QID = p9.QID{Type: dtQIDType(typ), Path: d.e.qids.path(d.key.dev, r.ino)}
+	}
+	return ents, nil
+}
+
+// dotQID fills the QID and type of "." or ".." from a statx of name below
+// fd ("" for fd itself).
+func (d *dir) dotQID(e *p9.Dirent, fd int, name string) error {
+	var stx unix.Statx_t
+	var err error
+	if name == "" {
+		err = statx(fd, &stx)
+	} else {
+		err = unix.Statx(fd, name, unix.AT_SYMLINK_NOFOLLOW, statxMask, &stx)
+	}
+	if err != nil {
+		return errno(err)
+	}
+	e.QID = d.e.qidOf(&stx)
+	e.Type = p9.QIDType(dtype(uint32(stx.Mode)))
+	return nil
+}
+
+// dtype returns the DT_* type of a Linux file mode.
+func dtype(mode uint32) uint8 { return uint8((mode & unix.S_IFMT) >> 12) }
+
+// dtQIDType returns the QID type of a DT_* type.
+func dtQIDType(t uint8) p9.QIDType {
+	switch t {
+	case unix.DT_DIR:
+		return p9.TypeDir
+	case unix.DT_LNK:
+		return p9.TypeSymlink
+	}
+	return p9.TypeRegular
+}
