@@ -23,6 +23,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/dial"
+	"mfs/tests/diodtest"
 )
 
 // cliResult is what one run of the mfs binary did.
@@ -230,6 +231,18 @@ func TestCLIVerbs(t *testing.T) {
 		t.Errorf("df: 1K-blocks %s, statfs says %s", got, want)
 	}
 
+	// select writes "select N" to the attach's ctl and runs the rest of
+	// the line on the same attach; on an export, ctl is a plain file.
+	if err := os.WriteFile(filepath.Join(dir, "ctl"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := cli9p(t, addr, "", "select", "2", "read", "/ctl"); got != "select 2\n" {
+		t.Fatalf("select 2 read /ctl: got %q", got)
+	}
+	if got := cli9p(t, addr, "", "select", "3", "ls", "-ld", "/d"); !strings.HasPrefix(got, "drwx") || !strings.HasSuffix(got, " /d\n") {
+		t.Fatalf("select 3 ls -ld /d: got %q", got)
+	}
+
 	cli9p(t, addr, "", "rm", "/d/link")
 	gone("d/link")
 	cli9p(t, addr, "", "rm", "-r", "/d")
@@ -397,6 +410,8 @@ func TestCLIErrors(t *testing.T) {
 		{"bad 9p flag", nil, []string{"9p", "--bogus", "ls"}, 2, "mfs 9p: 9p: flag provided but not defined: -bogus"},
 		{"bad msize", nil, []string{"9p", "--addr", addr, "--msize", "12", "ls"}, 2, "mfs 9p: --msize 12: want 4096 or more"},
 		{"bad node number", nil, []string{"9p", "--addr", addr, "select", "two"}, 2, `mfs 9p: select: node number "two": want 1, 2, …`},
+		{"select without ctl", nil, []string{"9p", "--addr", addr, "select", "2"}, 1, "mfs 9p: select 2: no ctl file at the attach root (not an mfs namespace?)"},
+		{"select then unknown verb", nil, []string{"9p", "--addr", addr, "select", "2", "frob"}, 2, ""},
 		{"members takes no argument", nil, []string{"members", "--addr", addr, "x"}, 2, ""},
 	}
 	for _, tt := range tests {
@@ -525,4 +540,38 @@ func cliServeLocalfs(t *testing.T, dir string) string {
 		}
 	}()
 	return "unix:" + sock
+}
+
+// TestCLIPlainDiod runs the verbs with --plain against diod, a 9P2000.L
+// server mfs did not write, and checks their effects on disk.
+func TestCLIPlainDiod(t *testing.T) {
+	if why := diodtest.Missing("diod"); why != "" {
+		t.Skip(why)
+	}
+	dir := t.TempDir()
+	addr := diodtest.StartDiod(t, dir)
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		return cli9p(t, addr, stdin, append([]string{"--plain", "--aname", dir}, args...)...)
+	}
+	run("over diod\n", "write", "/f")
+	if b, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(b) != "over diod\n" {
+		t.Fatalf("write: disk has %q, %v", b, err)
+	}
+	if got := run("", "read", "/f"); got != "over diod\n" {
+		t.Fatalf("read: got %q", got)
+	}
+	run("", "mkdir", "-p", "/d/e")
+	run("", "mv", "/f", "/d/g")
+	if got := run("", "ls", "/d"); got != "e\ng\n" {
+		t.Fatalf("ls: got %q", got)
+	}
+	got := run("", "ls", "-l", "/d/g")
+	if f := strings.Fields(got); len(f) != 9 || !strings.HasPrefix(f[0], "-rw") || f[4] != "10" || f[8] != "/d/g" {
+		t.Fatalf("ls -l: got %q", got)
+	}
+	run("", "rm", "-r", "/d")
+	if _, err := os.Lstat(filepath.Join(dir, "d")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("rm -r: %v", err)
+	}
 }

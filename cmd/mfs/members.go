@@ -6,7 +6,7 @@ import "github.com/urfave/cli/v2"
 // nodes as the namespace of one node sees them.
 func membersCommand() *cli.Command {
 	v := nodesVerb()
-	cmd := v.command("members")
+	cmd := v.command("members", dialSession)
 	cmd.Name = "members"
 	cmd.Usage = "list the cluster's nodes (short for mfs 9p nodes)"
 	cmd.UsageText = "mfs members [--addr ADDR] [--aname SPEC] [--msize N]"

@@ -36,7 +36,7 @@ func verbs() []verb {
 func ninepCommand() *cli.Command {
 	var subs []*cli.Command
 	for _, v := range verbs() {
-		subs = append(subs, v.command("9p"))
+		subs = append(subs, v.command("9p", dialSession))
 	}
 	return &cli.Command{
 		Name:      "9p",
@@ -58,19 +58,32 @@ Examples:
    MFS_ADDR=10.0.0.5:564 mfs 9p nodes`,
 		Flags:        connFlags(),
 		Subcommands:  subs,
-		OnUsageError: onUsageError("9p"),
+		OnUsageError: verbUsageError("9p"),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return cmdErr("9p", usagef("unknown verb %q (see mfs 9p --help)", c.Args().First()))
+				return commandErr("9p", usagef("unknown verb %q (see mfs 9p --help)", c.Args().First()))
 			}
-			return cmdErr("9p", usagef("missing verb (see mfs 9p --help)"))
+			return commandErr("9p", usagef("missing verb (see mfs 9p --help)"))
 		},
 	}
 }
 
+// opener gives a verb its session and the function that ends it.
+type opener func(c *cli.Context) (s *session, done func(), err error)
+
+// dialSession is the opener of a verb run from the command line: a fresh
+// connection and attach, closed when the verb is done.
+func dialSession(c *cli.Context) (*session, func(), error) {
+	s, err := openSession(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s.Close, nil
+}
+
 // command builds the cli.Command of v under the command named cmd (the
-// prefix of its error lines).
-func (v verb) command(cmd string) *cli.Command {
+// prefix of its error lines), getting its session from open.
+func (v verb) command(cmd string, open opener) *cli.Command {
 	return &cli.Command{
 		Name:                   v.name,
 		Usage:                  v.usage,
@@ -78,62 +91,62 @@ func (v verb) command(cmd string) *cli.Command {
 		Description:            v.examples,
 		Flags:                  v.flags,
 		UseShortOptionHandling: v.shortOpts,
-		OnUsageError:           onUsageError(cmd),
+		OnUsageError:           verbUsageError(cmd),
 		Action: func(c *cli.Context) error {
-			return cmdErr(cmd, v.do(c))
+			return commandErr(cmd, v.do(c, open))
 		},
 	}
 }
 
-// do checks v's argument count, connects, and runs v.
-func (v verb) do(c *cli.Context) error {
+// do checks v's argument count, gets a session, and runs v.
+func (v verb) do(c *cli.Context, open opener) error {
 	args := c.Args().Slice()
 	if len(args) < v.min || (v.max >= 0 && len(args) > v.max) {
 		return usagef("%s: want %s %s (see mfs 9p %s --help)", v.name, v.name, v.args, v.name)
 	}
-	s, err := openSession(c)
+	s, done, err := open(c)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer done()
 	return v.run(s, c, args)
 }
 
-// onUsageError turns a flag parsing error into a usage error (exit 2)
+// verbUsageError turns a flag parsing error into a usage error (exit 2)
 // printed as one line, instead of urfave/cli's help dump on stdout.
-func onUsageError(cmd string) cli.OnUsageErrorFunc {
+func verbUsageError(cmd string) cli.OnUsageErrorFunc {
 	return func(c *cli.Context, err error, _ bool) error {
 		name := c.Command.Name
 		if name == "" {
 			name = cmd
 		}
-		return cmdErr(cmd, usagef("%s: %v", name, strings.TrimSpace(err.Error())))
+		return commandErr(cmd, usagef("%s: %v", name, strings.TrimSpace(err.Error())))
 	}
 }
 
-// cmdError is an error of the subcommand cmd, printed by main as
+// commandError is an error of the subcommand cmd, printed by main as
 // "mfs CMD: …". It deliberately does not implement cli.ExitCoder: urfave/cli
 // would print and exit by itself; main finds the exit code of the wrapped
 // error with errors.As instead.
-type cmdError struct {
+type commandError struct {
 	cmd string
 	err error
 }
 
-func (e *cmdError) Error() string { return e.err.Error() }
+func (e *commandError) Error() string { return e.err.Error() }
 
 // Unwrap returns the wrapped error.
-func (e *cmdError) Unwrap() error { return e.err }
+func (e *commandError) Unwrap() error { return e.err }
 
 // Command names the subcommand for main's error line.
-func (e *cmdError) Command() string { return e.cmd }
+func (e *commandError) Command() string { return e.cmd }
 
-// cmdErr wraps a non-nil err as an error of the subcommand cmd.
-func cmdErr(cmd string, err error) error {
+// commandErr wraps a non-nil err as an error of the subcommand cmd.
+func commandErr(cmd string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &cmdError{cmd: cmd, err: err}
+	return &commandError{cmd: cmd, err: err}
 }
 
 // usageError is a mistake in the command line: exit status 2.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"os/signal"
+	"os/user"
 	"strings"
 	"syscall"
 
@@ -41,6 +43,10 @@ func connFlags() []cli.Flag {
 			Usage: "largest 9P message size to ask for, in bytes",
 			Value: dial.DefaultMSize,
 		},
+		&cli.BoolFlag{
+			Name:  "plain",
+			Usage: "speak plain 9P2000.L and attach as this user, for servers other than mfs (diod)",
+		},
 	}
 }
 
@@ -62,7 +68,14 @@ func openSession(c *cli.Context) (*session, error) {
 		return nil, usagef("--msize %d: want 4096 or more", msize)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
-	conn, err := dial.Dial(ctx, addr, dial.Options{MSize: uint32(msize)})
+	opts := dial.Options{MSize: uint32(msize)}
+	if c.Bool("plain") {
+		opts.Plain, opts.UID = true, uint32(os.Getuid())
+		if u, err := user.Current(); err == nil {
+			opts.UName = u.Username
+		}
+	}
+	conn, err := dial.Dial(ctx, addr, opts)
 	if err != nil {
 		stop()
 		return nil, &opError{op: "connect", paths: []string{addr}, err: err}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -20,29 +21,85 @@ const (
 func selectVerb() verb {
 	return verb{
 		name:  "select",
-		usage: "point /selected at node N (writes \"select N\" to ctl)",
-		args:  "N",
+		usage: "point /selected at node N (writes \"select N\" to ctl), then run a verb",
+		args:  "N [VERB ARGS…]",
 		examples: `Writes "select N" to the ctl file at the root of the attach, so that
-/selected shows node N (reading ctl shows "here 1 home 2 selected 3").
+/selected of this attach is node N. The choice lasts as long as the attach,
+so a verb given after N runs on the same attach; a later "mfs 9p" run starts
+afresh (its /selected is the node it attached to), unless the attach name
+sets it: --aname selected=N.
 
 Examples:
-   mfs 9p select 2
-   mfs 9p read /selected/etc/hostname`,
-		min: 1, max: 1,
+   mfs 9p select 2 read /selected/etc/hostname
+   mfs 9p select 3 ls -l /selected/tmp
+   mfs 9p --aname selected=2 read /selected/etc/hostname`,
+		min: 1, max: -1,
 		run: func(s *session, c *cli.Context, args []string) error {
 			n, err := strconv.ParseUint(args[0], 10, 32)
 			if err != nil || n == 0 {
 				return usagef("select: node number %q: want 1, 2, …", args[0])
 			}
-			msg := fmt.Sprintf("select %d\n", n)
-			return opErr("select", s.writeFile(ctlFile, []byte(msg)), strconv.FormatUint(n, 10))
+			if len(args) > 1 && findVerb(args[1]) == nil {
+				return usagef("select: unknown verb %q (see mfs 9p --help)", args[1])
+			}
+			if err := s.ctl(fmt.Sprintf("select %d\n", n)); err != nil {
+				return opErr("select", err, strconv.FormatUint(n, 10))
+			}
+			if len(args) == 1 {
+				return nil
+			}
+			return runOnSession(s, c, args[1:])
 		},
 	}
 }
 
-// writeFile writes data at offset 0 of the existing file p in one Twrite.
-func (s *session) writeFile(p string, data []byte) error {
-	f, err := s.walk(p)
+// Errors of select.
+var (
+	errNoSuchNode = errors.New("no such node")
+	errNoCtl      = errors.New("no ctl file at the attach root (not an mfs namespace?)")
+)
+
+// findVerb returns the verb select may run after it, or nil.
+func findVerb(name string) *verb {
+	for _, v := range verbs() {
+		if v.name == name && v.name != "select" {
+			return &v
+		}
+	}
+	return nil
+}
+
+// runOnSession runs the verb line args (VERB ARGS…) on the open session s,
+// parsing its flags as the command line would.
+func runOnSession(s *session, c *cli.Context, args []string) error {
+	reuse := func(*cli.Context) (*session, func(), error) { return s, func() {}, nil }
+	app := &cli.App{
+		Name:            "mfs 9p select N",
+		HideHelpCommand: true,
+		HideVersion:     true,
+		Reader:          c.App.Reader,
+		Writer:          c.App.Writer,
+		ErrWriter:       c.App.ErrWriter,
+		Action: func(c *cli.Context) error {
+			return usagef("select: unknown verb %q (see mfs 9p --help)", c.Args().First())
+		},
+	}
+	for _, v := range verbs() {
+		if v.name != "select" {
+			app.Commands = append(app.Commands, v.command("9p", reuse))
+		}
+	}
+	return app.RunContext(c.Context, append([]string{app.Name}, args...))
+}
+
+// ctl writes cmd to the ctl file of the attach in one Twrite. ENOENT
+// from the write means the node named does not exist; a missing ctl means
+// the server is not an mfs namespace.
+func (s *session) ctl(cmd string) error {
+	f, err := s.walk(ctlFile)
+	if isNotExist(err) {
+		return errNoCtl
+	}
 	if err != nil {
 		return err
 	}
@@ -50,7 +107,10 @@ func (s *session) writeFile(p string, data []byte) error {
 	if _, _, err := f.Open(p9.WriteOnly); err != nil {
 		return err
 	}
-	_, err = f.WriteAt(data, 0)
+	_, err = f.WriteAt([]byte(cmd), 0)
+	if isNotExist(err) {
+		return errNoSuchNode
+	}
 	return err
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/hugelgupf/p9/p9"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+
+	"mfs/internal/dial"
 )
 
 func mkdirVerb() verb {
@@ -137,8 +139,8 @@ func (s *session) rm(p string, recursive bool) error {
 	return opErr("rm", s.unlink(p, isDir), p)
 }
 
-// unlink removes p with Tunlinkat, falling back to Tremove for servers
-// without it (as the Linux client does).
+// unlink removes p with Tunlinkat (falling back to Tremove where the
+// server lacks it, see dial.UnlinkAt).
 func (s *session) unlink(p string, isDir bool) error {
 	dir, name, err := s.walkParent(p)
 	if err != nil {
@@ -149,20 +151,7 @@ func (s *session) unlink(p string, isDir bool) error {
 	if isDir {
 		flags = unix.AT_REMOVEDIR
 	}
-	err = dir.UnlinkAt(name, flags)
-	if !unsupported(err) {
-		return err
-	}
-	f, err := walkFrom(dir, []string{name})
-	if err != nil {
-		return err
-	}
-	r, ok := f.(interface{ Remove() error })
-	if !ok {
-		f.Close()
-		return linux.ENOSYS
-	}
-	return r.Remove()
+	return dial.UnlinkAt(dir, name, flags)
 }
 
 // unsupported reports whether err says the server lacks an operation.

@@ -32,15 +32,30 @@ func splitPath(p string) []string {
 // clones dir. The caller closes the result.
 func walkFrom(dir p9.File, names []string) (p9.File, error) {
 	if len(names) <= maxWalk {
-		_, f, err := dir.Walk(names)
-		return f, err
+		return walkStep(dir, names)
 	}
-	_, f, err := dir.Walk(names[:maxWalk])
+	f, err := walkStep(dir, names[:maxWalk])
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return walkFrom(f, names[maxWalk:])
+}
+
+// walkStep is one Twalk. A server may answer a walk that fails after the
+// first name with fewer qids than names and no error (9P's partial walk,
+// diod does): then the new fid does not exist, and the p9 client, which
+// does not check, must not be trusted with it.
+func walkStep(dir p9.File, names []string) (p9.File, error) {
+	qids, f, err := dir.Walk(names)
+	if err != nil {
+		return nil, err
+	}
+	if len(qids) < len(names) {
+		f.Close() // returns the fid number to the client's pool
+		return nil, linux.ENOENT
+	}
+	return f, nil
 }
 
 // walk returns a new fid for the cleaned path p below the attach root.
