@@ -81,12 +81,12 @@ func New(root string, opts ...Option) (p9.Attacher, error) {
 	}
 	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("export %q: %w", root, err)
+		return nil, fmt.Errorf("root %q: %w", root, err)
 	}
 	var stx unix.Statx_t
 	if err := statx(fd, &stx); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("export %q: %w", root, err)
+		return nil, fmt.Errorf("root %q: %w", root, err)
 	}
 	e := &export{
 		root:     fd,
@@ -110,10 +110,10 @@ func New(root string, opts ...Option) (p9.Attacher, error) {
 func checkProc() error {
 	var sfs unix.Statfs_t
 	if err := unix.Statfs("/proc/self/fd", &sfs); err != nil {
-		return fmt.Errorf("export: /proc/self/fd: %w", err)
+		return fmt.Errorf("/proc/self/fd: %w", err)
 	}
 	if sfs.Type != unix.PROC_SUPER_MAGIC {
-		return fmt.Errorf("export: /proc/self/fd is not procfs")
+		return fmt.Errorf("/proc/self/fd is not procfs")
 	}
 	return nil
 }

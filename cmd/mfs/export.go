@@ -1,16 +1,121 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"mfs/internal/dial"
+	"mfs/srv9p"
 )
 
-// exportCommand is scaffolding until its issue lands.
+// exportCommand serves one local directory over 9P2000.L, without a
+// cluster: the building block every node runs.
 func exportCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "export",
-		Hidden: true,
-		Action: func(*cli.Context) error { return errors.New("export: not built yet") },
+		Name:  "export",
+		Usage: "serve one local directory over 9P2000.L",
+		Description: `Export --root on --listen (host:port or unix:/path) until SIGINT or
+SIGTERM. Nothing outside the root is reachable: symlinks are never
+followed by the server. Exporting / leaves out /proc, /sys and /dev.
+
+Examples:
+  mfs export --root /srv/data --listen 127.0.0.1:5640
+  mfs export --root / --listen unix:/run/mfs-export.sock --read-only --exclude /home/secret`,
+		OnUsageError: onUsageError("export"),
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Usage: "directory to export (required)"},
+			&cli.StringFlag{Name: "listen", Usage: "address to serve on: host:port or unix:/path (required)"},
+			&cli.BoolFlag{Name: "read-only", Usage: "refuse every change (EROFS)"},
+			&cli.StringSliceFlag{Name: "exclude", Usage: "leave this path (relative to the root) out of the export; repeatable"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := runExport(c); err != nil {
+				return &cmdError{"export", err}
+			}
+			return nil
+		},
 	}
+}
+
+// runExport checks the flags, opens the export and the listener, and serves
+// until a signal arrives.
+func runExport(c *cli.Context) error {
+	if c.Args().Present() {
+		return fmt.Errorf("unexpected argument %q", c.Args().First())
+	}
+	root, addr := c.String("root"), c.String("listen")
+	if root == "" {
+		return errors.New("--root is required: the directory to export")
+	}
+	if addr == "" {
+		return errors.New("--listen is required: host:port or unix:/path")
+	}
+	log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(root); err != nil {
+		return fmt.Errorf("root %s: %w", root, unwrapPath(err))
+	} else if !fi.IsDir() {
+		return fmt.Errorf("root %s: not a directory", root)
+	}
+	opts := []srv9p.Option{srv9p.WithLogger(log)}
+	if c.Bool("read-only") {
+		opts = append(opts, srv9p.ReadOnly())
+	}
+	excl := append(srv9p.DefaultExcludes(root), c.StringSlice("exclude")...)
+	if len(excl) > 0 {
+		opts = append(opts, srv9p.Exclude(excl...))
+	}
+	a, err := srv9p.New(root, opts...)
+	if err != nil {
+		return err
+	}
+	ln, err := dial.Listen(addr)
+	if err != nil {
+		return listenError(addr, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("exporting", slog.String("root", root), slog.String("listen", addr),
+		slog.Bool("read-only", c.Bool("read-only")), slog.Any("exclude", excl))
+	err = srv9p.Serve(ctx, ln, a, log)
+	log.Info("stopped")
+	return err
+}
+
+// listenError makes a listen failure one short line: "listen ADDR: address
+// already in use" rather than the net package's "listen tcp ADDR: bind: …".
+func listenError(addr string, err error) error {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return fmt.Errorf("listen %s: %w", addr, se.Err)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return fmt.Errorf("listen %s: %w", addr, oe.Err)
+	}
+	if _, _, perr := dial.ParseAddr(addr); perr != nil {
+		return perr
+	}
+	return err
+}
+
+// unwrapPath drops the path from an *os.PathError (the caller names it).
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
