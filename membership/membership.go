@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/serf/serf"
+
+	"mfs/internal/dial"
 )
 
 // State is a member's state as gossip sees it.
@@ -120,8 +122,8 @@ func New(cfg Config) (*Membership, error) {
 	if cfg.Table == nil {
 		return nil, errors.New("membership: no table")
 	}
-	if _, _, err := net.SplitHostPort(cfg.ExportAddr); err != nil {
-		return nil, fmt.Errorf("membership: export address %q: want host:port", cfg.ExportAddr)
+	if _, _, err := dial.ParseAddr(cfg.ExportAddr); err != nil {
+		return nil, fmt.Errorf("membership: export %w", err)
 	}
 	host, port, err := splitHostPort(cfg.BindAddr)
 	if err != nil {
@@ -133,7 +135,7 @@ func New(cfg Config) (*Membership, error) {
 	}
 	m := &Membership{
 		cfg:     cfg,
-		log:     l.With(slog.Int("node", cfg.ID)),
+		log:     l.With(slog.Int("self", cfg.ID)),
 		name:    NodeName(cfg.ID),
 		events:  make(chan serf.Event, 256),
 		done:    make(chan struct{}),
@@ -145,7 +147,7 @@ func New(cfg Config) (*Membership, error) {
 	sc.Tags = map[string]string{tagID: strconv.Itoa(cfg.ID), tagExport: cfg.ExportAddr}
 	sc.EventCh = m.events
 	sc.Merge = mergeCheck{m}
-	std := newStdLogger(l.With(slog.Int("node", cfg.ID)))
+	std := newStdLogger(l.With(slog.Int("self", cfg.ID)))
 	sc.Logger = std
 	sc.MemberlistConfig.Logger = std
 	sc.MemberlistConfig.BindAddr = host
@@ -196,7 +198,9 @@ func New(cfg Config) (*Membership, error) {
 	m.mu.Unlock()
 
 	// Peers cannot dial 0.0.0.0: advertise the gossip host instead.
-	if eh, ep, _ := net.SplitHostPort(cfg.ExportAddr); eh == "" || net.ParseIP(eh).IsUnspecified() {
+	if network, _, _ := dial.ParseAddr(cfg.ExportAddr); network != "tcp" {
+		// unix:/path: reachable on this machine only (demos).
+	} else if eh, ep, _ := net.SplitHostPort(cfg.ExportAddr); eh == "" || net.ParseIP(eh).IsUnspecified() {
 		tags := maps(sc.Tags)
 		tags[tagExport] = net.JoinHostPort(local.Addr.String(), ep)
 		if err := s.SetTags(tags); err != nil {

@@ -326,6 +326,7 @@ func TestConfigErrors(t *testing.T) {
 		{"negative id", func(c *Config) { c.ID = -3 }, "positive"},
 		{"no table", func(c *Config) { c.Table = nil }, "no table"},
 		{"bad export", func(c *Config) { c.ExportAddr = "nowhere" }, "export address"},
+		{"empty export", func(c *Config) { c.ExportAddr = "" }, "export empty address"},
 		{"bad gossip", func(c *Config) { c.BindAddr = "localhost" }, "gossip address"},
 		{"gossip host name", func(c *Config) { c.BindAddr = "example.org:7946" }, "IP address"},
 		{"bad port", func(c *Config) { c.BindAddr = "127.0.0.1:99999" }, "bad port"},

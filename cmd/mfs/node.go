@@ -1,16 +1,175 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"mfs/membership"
 )
 
-// nodeCommand is scaffolding until its issue lands.
+// cmdError names the subcommand an error came from, so main prints
+// "mfs node: …".
+type cmdError struct {
+	cmd string
+	err error
+}
+
+func (e *cmdError) Error() string   { return e.err.Error() }
+func (e *cmdError) Unwrap() error   { return e.err }
+func (e *cmdError) Command() string { return e.cmd }
+
+// onUsageError makes a flag error one line on stderr (main prints it)
+// instead of urfave/cli's usage text.
+func onUsageError(cmd string) cli.OnUsageErrorFunc {
+	return func(_ *cli.Context, err error, _ bool) error {
+		return &cmdError{cmd, fmt.Errorf("%w (see mfs %s --help)", err, cmd)}
+	}
+}
+
+// nodeCommand runs one node of a cluster: its export, its namespace server
+// and its gossip.
 func nodeCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "node",
-		Hidden: true,
-		Action: func(*cli.Context) error { return errors.New("node: not built yet") },
+		Name:  "node",
+		Usage: "run a cluster node: export this machine's files and serve the whole cluster's",
+		Description: `A node exports --root (default /, without /proc, /sys and /dev) to its
+peers on --export-listen, serves the union of every node's files on
+--listen for local mounts and 'mfs 9p', and gossips with the other nodes
+(serf) on --gossip. Give it a unique --id and the gossip address of any
+member with --join; it retries until one answers.
+
+Every flag can also be set from the environment (MFS_ID, MFS_JOIN, …).
+
+Examples:
+  mfs node --id 1
+  mfs node --id 2 --join 10.0.0.1:7946 --encrypt "$(cat /etc/mfs/key)"
+  mfs node --id 3 --listen 127.0.0.1:564 --listen unix:/run/mfs.sock --read-only`,
+		OnUsageError: onUsageError("node"),
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "id", EnvVars: []string{"MFS_ID"}, Usage: "this node's number (1, 2, …), unique in the cluster (required)"},
+			&cli.StringFlag{Name: "root", Value: "/", EnvVars: []string{"MFS_ROOT"}, Usage: "directory to export (/proc, /sys and /dev are left out of /)"},
+			&cli.StringSliceFlag{Name: "listen", Value: cli.NewStringSlice("127.0.0.1:564"), EnvVars: []string{"MFS_LISTEN"}, Usage: "serve the cluster namespace here (host:port or unix:/path; repeatable)"},
+			&cli.StringFlag{Name: "export-listen", EnvVars: []string{"MFS_EXPORT_LISTEN"}, Usage: "serve this node's export to peers here (default: the --gossip host, port 5640)"},
+			&cli.StringFlag{Name: "gossip", Value: "0.0.0.0:7946", EnvVars: []string{"MFS_GOSSIP"}, Usage: "gossip (serf) address, UDP and TCP"},
+			&cli.StringFlag{Name: "advertise", EnvVars: []string{"MFS_ADVERTISE"}, Usage: "gossip address told to peers, if not the --gossip one (NAT, 0.0.0.0)"},
+			&cli.StringSliceFlag{Name: "join", EnvVars: []string{"MFS_JOIN"}, Usage: "gossip address of any member, ADDR[,ADDR]; retried with backoff until one answers"},
+			&cli.DurationFlag{Name: "join-timeout", EnvVars: []string{"MFS_JOIN_TIMEOUT"}, Usage: "give up joining after this long (0: never)"},
+			&cli.BoolFlag{Name: "read-only", EnvVars: []string{"MFS_READ_ONLY"}, Usage: "peers and local clients may not change this node's files"},
+			&cli.StringFlag{Name: "encrypt", EnvVars: []string{"MFS_ENCRYPT"}, Usage: "gossip key, base64 of 16, 24 or 32 bytes (openssl rand -base64 32); same on every node"},
+			&cli.StringFlag{Name: "profile", Value: "lan", EnvVars: []string{"MFS_PROFILE"}, Usage: "gossip timings: lan, or fast (one machine: tests, demos)"},
+			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, EnvVars: []string{"MFS_TIMEOUT"}, Usage: "bound on each operation sent to a peer"},
+			&cli.UintFlag{Name: "msize", Value: 1 << 20, EnvVars: []string{"MFS_MSIZE"}, Usage: "9P message size asked of peers"},
+			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"MFS_LOG_FORMAT"}, Usage: "text or json"},
+			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"MFS_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return &cmdError{"node", fmt.Errorf("unexpected argument %q", c.Args().First())}
+			}
+			if err := runNode(c); err != nil {
+				return &cmdError{"node", err}
+			}
+			return nil
+		},
 	}
+}
+
+// runNode parses the flags, starts the node and serves until SIGINT or
+// SIGTERM (then it leaves the cluster gracefully) or until something fails.
+func runNode(c *cli.Context) error {
+	log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
+	if err != nil {
+		return err
+	}
+	cfg := nodeConfig{
+		ID:           c.Int("id"),
+		Root:         c.String("root"),
+		Listen:       c.StringSlice("listen"),
+		ExportListen: c.String("export-listen"),
+		Gossip:       c.String("gossip"),
+		Advertise:    c.String("advertise"),
+		Join:         splitList(c.StringSlice("join")),
+		ReadOnly:     c.Bool("read-only"),
+		Timeout:      c.Duration("timeout"),
+		MSize:        uint32(c.Uint("msize")),
+		Log:          log,
+	}
+	if !c.IsSet("id") {
+		return errors.New("--id is required: this node's number (1, 2, …)")
+	}
+	if cfg.Timings, err = membership.ParseProfile(c.String("profile")); err != nil {
+		return err
+	}
+	if k := c.String("encrypt"); k != "" {
+		if cfg.Key, err = membership.ParseKey(k); err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := startNode(cfg)
+	if err != nil {
+		return err
+	}
+	joinCtx := ctx
+	if d := c.Duration("join-timeout"); d > 0 {
+		var cancel context.CancelFunc
+		joinCtx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	if err := n.join(joinCtx); err != nil {
+		n.stop(false)
+		if ctx.Err() != nil {
+			return nil // interrupted while joining
+		}
+		return err
+	}
+	log.Info("ready", slog.Int("id", cfg.ID))
+	err = n.wait(ctx)
+	log.Info("stopping", slog.Bool("leave", err == nil))
+	n.stop(err == nil)
+	return err
+}
+
+// newLogger builds the process logger on w.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	if w == nil {
+		w = os.Stderr
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// splitList splits comma-separated elements of a list flag (an environment
+// variable gives one element "a,b").
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }

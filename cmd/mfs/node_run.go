@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/dial"
+	"mfs/membership"
+	"mfs/namespace"
+	"mfs/srv9p"
+)
+
+// DefaultExportPort is the export's port when --export-listen is not given;
+// the host is the gossip host.
+const DefaultExportPort = 5640
+
+// nodeConfig is everything one node needs; `mfs node` fills it from flags
+// and `mfs demo` once per node.
+type nodeConfig struct {
+	ID           int
+	Root         string
+	Listen       []string // namespace listeners
+	ExportListen string   // "" means the gossip host, port DefaultExportPort
+	Gossip       string
+	Advertise    string
+	Join         []string
+	ReadOnly     bool
+	Key          []byte
+	Timings      membership.Timings
+	Timeout      time.Duration // per peer operation; 0: namespace default
+	MSize        uint32        // asked of peers; 0: namespace default
+	Log          *slog.Logger
+}
+
+// runningNode is a started node: export and namespace served, gossip up.
+type runningNode struct {
+	cfg    nodeConfig
+	log    *slog.Logger
+	ns     *namespace.Namespace
+	member *membership.Membership
+	// nsAddrs and exportAddr are the addresses actually bound (port 0
+	// resolved), as host:port or unix:/path.
+	nsAddrs    []string
+	exportAddr string
+
+	cancel context.CancelFunc // stops the servers
+	wg     sync.WaitGroup
+	errc   chan error // first server failure
+}
+
+// startNode binds every listener first (so a taken address fails before
+// anything is announced), then serves the export and the namespace, then
+// starts gossip. The node is alone until join.
+func startNode(cfg nodeConfig) (_ *runningNode, err error) {
+	if cfg.ID < 1 || cfg.ID > namespace.MaxNodeID {
+		return nil, fmt.Errorf("--id %d: want a node number from 1 to %d", cfg.ID, namespace.MaxNodeID)
+	}
+	if len(cfg.Listen) == 0 {
+		return nil, errors.New("--listen: no address")
+	}
+	if cfg.ExportListen == "" {
+		host, _, err := net.SplitHostPort(cfg.Gossip)
+		if err != nil {
+			return nil, fmt.Errorf("--gossip %q: want host:port", cfg.Gossip)
+		}
+		cfg.ExportListen = net.JoinHostPort(host, strconv.Itoa(DefaultExportPort))
+	}
+	log := cfg.Log.With(slog.Int("self", cfg.ID))
+	var lns []net.Listener
+	defer func() {
+		if err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+		}
+	}()
+	listen := func(what, addr string) (net.Listener, error) {
+		ln, err := dial.Listen(addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		lns = append(lns, ln)
+		return ln, nil
+	}
+	exportLn, err := listen("export", cfg.ExportListen)
+	if err != nil {
+		return nil, err
+	}
+	var nsLns []net.Listener
+	for _, a := range cfg.Listen {
+		ln, err := listen("namespace", a)
+		if err != nil {
+			return nil, err
+		}
+		nsLns = append(nsLns, ln)
+	}
+
+	opts := []srv9p.Option{srv9p.WithLogger(log), srv9p.Exclude(srv9p.DefaultExcludes(cfg.Root)...)}
+	if cfg.ReadOnly {
+		opts = append(opts, srv9p.ReadOnly())
+	}
+	export, err := srv9p.New(cfg.Root, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("export %s: %w", cfg.Root, err)
+	}
+	nsOpts := []namespace.Option{namespace.WithLogger(log)}
+	if cfg.Timeout > 0 {
+		nsOpts = append(nsOpts, namespace.WithTimeout(cfg.Timeout))
+	}
+	if cfg.MSize > 0 {
+		nsOpts = append(nsOpts, namespace.WithMSize(cfg.MSize))
+	}
+	ns, err := namespace.New(cfg.ID, export, nsOpts...)
+	if err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &runningNode{cfg: cfg, log: log, ns: ns, cancel: cancel, errc: make(chan error, 1+len(nsLns)),
+		exportAddr: listenAddr(exportLn)}
+	n.serve(ctx, "export", exportLn, export)
+	for _, ln := range nsLns {
+		n.nsAddrs = append(n.nsAddrs, listenAddr(ln))
+		n.serve(ctx, "namespace", ln, ns)
+	}
+
+	mcfg := membership.DefaultConfig()
+	mcfg.ID = cfg.ID
+	mcfg.ExportAddr = n.exportAddr
+	mcfg.BindAddr = cfg.Gossip
+	mcfg.AdvertiseAddr = cfg.Advertise
+	mcfg.Key = cfg.Key
+	mcfg.Timings = cfg.Timings
+	mcfg.Table = nsTable{ns}
+	mcfg.Logger = cfg.Log
+	n.member, err = membership.New(*mcfg)
+	if err != nil {
+		cancel()
+		n.wg.Wait()
+		ns.Close()
+		lns = nil // closed by the servers
+		return nil, err
+	}
+	log.Info("listening", slog.String("service", "gossip"), slog.String("addr", n.member.GossipAddr()))
+	return n, nil
+}
+
+// serve answers 9P on ln until ctx is done.
+func (n *runningNode) serve(ctx context.Context, what string, ln net.Listener, a p9.Attacher) {
+	n.log.Info("listening", slog.String("service", what), slog.String("addr", listenAddr(ln)))
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		err := srv9p.Serve(ctx, ln, a, n.log.With(slog.String("service", what)))
+		if err != nil && ctx.Err() == nil {
+			n.errc <- fmt.Errorf("%s %s: %w", what, listenAddr(ln), err)
+		}
+	}()
+}
+
+// join joins the cluster through cfg.Join (nothing to do for a first node).
+func (n *runningNode) join(ctx context.Context) error {
+	return n.member.Join(ctx, n.cfg.Join)
+}
+
+// wait returns nil when ctx is done (a signal), or the error that stopped
+// the node: a server failure, or gossip stopping on its own.
+func (n *runningNode) wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-n.errc:
+		return err
+	case <-n.member.Done():
+		if err := n.member.Err(); err != nil {
+			return err
+		}
+		return errors.New("gossip stopped")
+	}
+}
+
+// stop leaves the cluster (graceful: others show the node as left) or just
+// stops gossip, then stops serving.
+func (n *runningNode) stop(leave bool) {
+	var err error
+	if leave {
+		err = n.member.Leave()
+	} else {
+		err = n.member.Shutdown()
+	}
+	if err != nil {
+		n.log.Warn("stopping gossip", slog.Any("err", err))
+	}
+	n.cancel()
+	n.wg.Wait()
+	n.ns.Close()
+}
+
+// listenAddr renders a listener's address as an mfs address.
+func listenAddr(ln net.Listener) string {
+	if ln.Addr().Network() == "unix" {
+		return "unix:" + ln.Addr().String()
+	}
+	return ln.Addr().String()
+}
+
+// nsTable feeds membership's reports into the namespace's node table.
+type nsTable struct{ ns *namespace.Namespace }
+
+// SetNode implements membership.Table.
+func (t nsTable) SetNode(m membership.Member) {
+	st := namespace.Alive
+	switch m.State {
+	case membership.Failed:
+		st = namespace.Failed
+	case membership.Left:
+		st = namespace.Left
+	}
+	t.ns.SetNode(namespace.Node{ID: m.ID, Addr: m.Addr, State: st})
+}
+
+// RemoveNode implements membership.Table.
+func (t nsTable) RemoveNode(id int) { t.ns.RemoveNode(id) }

@@ -1,0 +1,317 @@
+package clusterutil
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// StartTimeout bounds how long a node may take to report "ready" (joined)
+// or to exit after a signal.
+var StartTimeout = 60 * time.Second
+
+// NodeOptions describe one `mfs node` process. Zero values give a node on
+// loopback with free ports, the fast gossip profile and a fresh seeded
+// export directory.
+type NodeOptions struct {
+	// ID is the node number (--id).
+	ID int
+	// Dir is the export root (--root); "" makes a temporary directory
+	// holding node-ID.txt.
+	Dir string
+	// Join lists gossip addresses to join (--join).
+	Join []string
+	// Encrypt is the gossip key (--encrypt), base64.
+	Encrypt string
+	// Listen, ExportListen and Gossip default to 127.0.0.1:0.
+	Listen, ExportListen, Gossip string
+	// Args are further flags for `mfs node`.
+	Args []string
+	// Wrap prefixes the command, e.g. {"ip", "netns", "exec", "ns1"}.
+	Wrap []string
+}
+
+// Node is one `mfs node` process. Its address fields are the addresses it
+// actually bound (free ports resolved), read from its log.
+type Node struct {
+	ID int
+	// Dir is the node's export root.
+	Dir string
+	// Addr is the namespace address (for dial.Dial and `mfs 9p --addr`).
+	Addr string
+	// ExportAddr is the srv9p export address peers use.
+	ExportAddr string
+	// GossipAddr is the serf address others --join.
+	GossipAddr string
+
+	t    testing.TB
+	opts NodeOptions
+	proc *process
+}
+
+// process is one run of the binary.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process exited and its log is read
+	err  error         // from Wait
+
+	mu    sync.Mutex
+	lines []string
+}
+
+// NewNode starts a node and waits until it reports ready (it joined) or
+// exits. A node that exits before ready is an error carrying its last log
+// line (the "mfs node: …" message). The node is stopped in t.Cleanup.
+func NewNode(t testing.TB, o NodeOptions) (*Node, error) {
+	t.Helper()
+	bin := Binary(t)
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+		name := filepath.Join(o.Dir, fmt.Sprintf("node-%d.txt", o.ID))
+		if err := os.WriteFile(name, fmt.Appendf(nil, "node %d\n", o.ID), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []*string{&o.Listen, &o.ExportListen, &o.Gossip} {
+		if *p == "" {
+			*p = "127.0.0.1:0"
+		}
+	}
+	n := &Node{ID: o.ID, Dir: o.Dir, t: t, opts: o}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log of node %d:\n%s", n.ID, n.Log())
+		}
+		n.stop(syscall.SIGTERM)
+	})
+	return n, n.start(bin)
+}
+
+// args builds the command line of the node.
+func (n *Node) args(bin string) []string {
+	o := n.opts
+	a := append([]string{}, o.Wrap...)
+	a = append(a, bin, "node",
+		"--id", strconv.Itoa(o.ID),
+		"--root", o.Dir,
+		"--listen", o.Listen,
+		"--export-listen", o.ExportListen,
+		"--gossip", o.Gossip,
+		"--profile", "fast",
+		"--log-format", "json",
+		"--timeout", "3s")
+	if len(o.Join) > 0 {
+		a = append(a, "--join", strings.Join(o.Join, ","))
+	}
+	if o.Encrypt != "" {
+		a = append(a, "--encrypt", o.Encrypt)
+	}
+	return append(a, o.Args...)
+}
+
+func (n *Node) start(bin string) error {
+	args := n.args(bin)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.SysProcAttr = sysProcAttr()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stdout = cmd.Stderr
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start node %d: %w", n.ID, err)
+	}
+	n.proc = p
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, sc.Text())
+			p.mu.Unlock()
+		}
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+
+	deadline := time.Now().Add(StartTimeout)
+	for {
+		if n.readAddrs() && n.logged("ready") {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("node %d exited (%v): %s", n.ID, p.err, n.lastLine())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("node %d not ready after %v", n.ID, StartTimeout)
+		}
+	}
+}
+
+// logEntry is the part of a JSON log line clusterutil reads.
+type logEntry struct {
+	Msg     string `json:"msg"`
+	Service string `json:"service"`
+	Addr    string `json:"addr"`
+}
+
+// entries returns the node's current process's JSON log lines.
+func (n *Node) entries() []logEntry {
+	p := n.proc
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []logEntry
+	for _, l := range p.lines {
+		var e logEntry
+		if json.Unmarshal([]byte(l), &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// readAddrs fills the address fields from "listening" lines; it reports
+// whether all three were found.
+func (n *Node) readAddrs() bool {
+	var ns, ex, g string
+	for _, e := range n.entries() {
+		if e.Msg != "listening" {
+			continue
+		}
+		switch e.Service {
+		case "namespace":
+			if ns == "" {
+				ns = e.Addr
+			}
+		case "export":
+			ex = e.Addr
+		case "gossip":
+			g = e.Addr
+		}
+	}
+	if ns == "" || ex == "" || g == "" {
+		return false
+	}
+	n.Addr, n.ExportAddr, n.GossipAddr = ns, ex, g
+	return true
+}
+
+// logged reports whether the current process logged a line with msg.
+func (n *Node) logged(msg string) bool {
+	for _, e := range n.entries() {
+		if e.Msg == msg {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) lastLine() string {
+	p := n.proc
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.lines) == 0 {
+		return "(no output)"
+	}
+	return p.lines[len(p.lines)-1]
+}
+
+// Log returns everything the node's current process wrote.
+func (n *Node) Log() string {
+	if n.proc == nil {
+		return ""
+	}
+	n.proc.mu.Lock()
+	defer n.proc.mu.Unlock()
+	return strings.Join(n.proc.lines, "\n")
+}
+
+// Running reports whether the node's process is alive.
+func (n *Node) Running() bool {
+	if n.proc == nil {
+		return false
+	}
+	select {
+	case <-n.proc.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Wait waits for the process to exit and returns its exit code and last
+// log line. It fails the test if the process does not exit in StartTimeout.
+func (n *Node) Wait(t testing.TB) (code int, last string) {
+	t.Helper()
+	select {
+	case <-n.proc.done:
+	case <-time.After(StartTimeout):
+		t.Fatalf("node %d did not exit", n.ID)
+	}
+	code = 0
+	var ee *exec.ExitError
+	if errors.As(n.proc.err, &ee) {
+		code = ee.ExitCode()
+	}
+	return code, n.lastLine()
+}
+
+// stop signals the process and waits; after StartTimeout it kills it.
+func (n *Node) stop(sig syscall.Signal) {
+	if !n.Running() {
+		return
+	}
+	n.proc.cmd.Process.Signal(sig)
+	select {
+	case <-n.proc.done:
+	case <-time.After(StartTimeout):
+		n.proc.cmd.Process.Kill()
+		<-n.proc.done
+	}
+}
+
+// Stop sends SIGTERM (a graceful leave) and waits for the exit; the exit
+// status must be 0.
+func (n *Node) Stop(t testing.TB) {
+	t.Helper()
+	n.stop(syscall.SIGTERM)
+	if code, last := n.Wait(t); code != 0 {
+		t.Fatalf("node %d exited with %d after SIGTERM: %s", n.ID, code, last)
+	}
+}
+
+// Kill sends SIGKILL (a crash) and waits for the exit.
+func (n *Node) Kill(t testing.TB) {
+	t.Helper()
+	n.stop(syscall.SIGKILL)
+}
+
+// Restart starts the node again with the same id, directory and addresses
+// (the ports it bound the first time), joining Join or else every given
+// address.
+func (n *Node) Restart(t testing.TB, join ...string) {
+	t.Helper()
+	if n.Running() {
+		t.Fatalf("restart of node %d: still running", n.ID)
+	}
+	n.opts.Listen, n.opts.ExportListen, n.opts.Gossip = n.Addr, n.ExportAddr, n.GossipAddr
+	if len(join) > 0 {
+		n.opts.Join = join
+	}
+	if err := n.start(Binary(t)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package clusterutil
+
+const raceEnabled = true
