@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hugelgupf/p9/fsimpl/localfs"
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/dial"
+	"mfs/srv9p"
 )
 
 // testLog logs through t, tagged with the test name.
@@ -35,43 +35,56 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// exportOf returns the export of dir.
+// exportOf returns the srv9p export of dir.
 func exportOf(t testing.TB, dir string) p9.Attacher {
-	return localfs.Attacher(dir)
+	t.Helper()
+	a, err := srv9p.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
-// server is a 9P server on a loopback TCP listener.
+// server is srv9p.Serve on a loopback TCP listener that remembers the
+// connections it accepted, so tests can cut them.
 type server struct {
-	addr string
-	ln   net.Listener
-	mu   sync.Mutex
-	cs   []net.Conn
-	done chan struct{}
+	addr   string
+	ln     *trackLn
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
-// serve serves a on a fresh loopback port until the test ends.
+// trackLn records accepted connections.
+type trackLn struct {
+	net.Listener
+	mu sync.Mutex
+	cs []net.Conn
+}
+
+func (l *trackLn) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.cs = append(l.cs, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// serve serves a with srv9p.Serve on a fresh loopback port until the test
+// ends.
 func serve(t testing.TB, a p9.Attacher) *server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{addr: ln.Addr().String(), ln: ln, done: make(chan struct{})}
-	srv := p9.NewServer(a)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{addr: ln.Addr().String(), ln: &trackLn{Listener: ln}, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		var wg sync.WaitGroup
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				wg.Wait()
-				return
-			}
-			s.mu.Lock()
-			s.cs = append(s.cs, c)
-			s.mu.Unlock()
-			wg.Add(1)
-			go func() { defer wg.Done(); srv.Handle(c, c) }()
+		if err := srv9p.Serve(ctx, s.ln, a, testLog(t).With("server", s.addr)); err != nil {
+			t.Errorf("serve: %v", err)
 		}
 	}()
 	t.Cleanup(s.stop)
@@ -81,19 +94,18 @@ func serve(t testing.TB, a p9.Attacher) *server {
 // stop closes the listener and every connection, and waits for the
 // server goroutines.
 func (s *server) stop() {
-	s.ln.Close()
-	s.dropConns()
+	s.cancel()
 	<-s.done
 }
 
-// dropConns closes the accepted connections.
+// dropConns closes the accepted connections; the listener stays.
 func (s *server) dropConns() {
-	s.mu.Lock()
-	for _, c := range s.cs {
+	s.ln.mu.Lock()
+	for _, c := range s.ln.cs {
 		c.Close()
 	}
-	s.cs = nil
-	s.mu.Unlock()
+	s.ln.cs = nil
+	s.ln.mu.Unlock()
 }
 
 // cluster is n nodes in one process: an export per node served on

@@ -1,3 +1,105 @@
-// Package namespace is the mfs union server: /N per cluster node, and the
-// context directories home, here and selected, synthesized per attach.
+// Package namespace is the mfs union server: every cluster node's export as
+// one 9P2000.L file system, MOSIX MFS style. A Namespace is a p9.Attacher;
+// serve it with srv9p.Serve (or p9.NewServer).
+//
+// # The root
+//
+// The root directory lists, at the moment of each call (walk, stat,
+// readdir):
+//
+//	1 2 …      one directory per alive node (decimal, no leading zeros)
+//	home       the attach's home node
+//	here       the serving node
+//	selected   the attach's selected node
+//	nodes      the node table: "ID ADDR STATE MARKS" per line, MARKS a
+//	           comma-separated subset of here,home,selected or "-"
+//	ctl        reads "here 1 home 2 selected 3\n"; "select N" changes
+//	           selected for this attach
+//
+// home, here, selected and N are directories (not symlinks, as in MOSIX)
+// presenting the root of their node. Failed and left nodes stay in nodes
+// but not in the listing; walking to one fails (ENOENT for /N,
+// EHOSTUNREACH through a context directory).
+//
+// # Attach context
+//
+// The attach name is a sequence of "/"-separated key=value elements,
+// optionally followed by a path to attach at: "home=2/selected=3",
+// "home=2/here/var/log". Keys: home, selected. Defaults: here = the serving
+// node, home = here, selected = home (selected follows home until set
+// explicitly). An unknown key or a malformed number is EINVAL, an unknown
+// node ENOENT, a node not alive EHOSTUNREACH; each is logged naming the
+// element. No commas are needed, so the name works as mount -o aname=….
+//
+// The p9 server does not pass the attach name to Attach: it walks it from
+// the root one element at a time. So every Attach returns a fresh root with
+// its own context, and walking key=value from a root returns a root with a
+// changed copy of it. All fids walked from one attach share its context by
+// pointer: "select N" written to ctl changes selected for every one of them
+// from then on (as a MOSIX selection is inherited by a process' children).
+// A directory already walked through selected stays on the node it reached,
+// like a current directory. Context is never global.
+//
+// # QIDs
+//
+// The kernel uses qid.path as the inode number, so no two files of the
+// union share one. A node's file keeps its own path with the node number
+// in the top 16 bits (node<<48 | path) when the path fits in 47 bits;
+// larger paths (srv9p's device index or table bit) are numbered in a
+// per-namespace table (node<<48 | 1<<47 | n). Node 0's space holds the
+// root (1), nodes (2), ctl (3) and the node directories (1<<32 + N). The
+// context directories are entry points to the same files as /N: /home/x
+// and /2/x have one QID when home is 2, like a bind mount. /N and a
+// context directory naming N share the fixed QID of node N's directory, so
+// the root is listed without reaching any peer, and no directory is ever
+// its own ancestor: find, ls -R and pwd terminate. ".." is resolved by the
+// kernel (the p9 server rejects it as a walk name) and leads to the root.
+//
+// # Direct access
+//
+// Files of the serving node are the local export's files, called
+// in-process (localFile): no socket, no encoding, one extra method call on
+// the read/write path. Files of node M go straight to M over one
+// multiplexed p9 client connection per node (remoteFile), opened on first
+// use with a large msize (internal/dial negotiates it), reused, and
+// dialled anew after a failure. Every proxied call is bounded by the
+// timeout (WithTimeout, default 5 s): when it expires the connection is
+// closed, which fails that call and every other one pending on it with
+// EHOSTDOWN; the rest of the union keeps working, and the next walk to the
+// node dials again. Files of a dead connection keep failing: their fids
+// died with it and are never moved to a new connection.
+//
+// Across nodes: rename and link between two nodes (or onto the union
+// root) are EXDEV, so mv falls back to copying. statfs, fsync, locks and
+// xattrs go to the node that owns the file.
+//
+// # Built around the p9 client (v0.4.1)
+//
+// The p9 client returns ENOSYS for all four xattr methods without sending
+// anything, sends Tlock without the fid (locking fid 0 on the peer), has
+// no Tgetlock, never lowers its msize, and keeps one request in flight per
+// caller. Without forking it:
+//
+//   - wire (wire.go) sits between the client and the peer's socket. It
+//     sends each client frame whole (the client writes one message as 2–3
+//     Write calls) with one writev, and injects requests of its own on
+//     reserved tags (≥ 0xF000) and fids (≥ 0xF0000000): Txattrwalk + Tread
+//     + Tclunk, Twalk + Txattrcreate + Twrite + Tclunk, Tlock with the
+//     right fid, and Tgetlock (raw.go). A reader goroutine routes replies
+//     on reserved tags to their waiters and lends every other frame to the
+//     client, which reads the body straight from the socket (no copy).
+//   - The peer fid of a client file is read from the client's unexported
+//     field with reflect, read-only (fid.go); TestClientFidLayout fails
+//     loudly if the library changes.
+//   - internal/dial negotiates the msize before the client starts.
+//   - Concurrent kernel requests run as concurrent client calls (the
+//     server handles each request in its own goroutine).
+//   - A Tgetlock that srv9p.Serve disguised as a Tlock is recognized in
+//     Lock (srv9p.IsGetLock): for a local file the export answers it; for
+//     a remote one a real Tgetlock goes to the peer and its answer back
+//     through srv9p.AnswerGetLock.
+//
+// The p9 client's Create turns the directory's fid into the new file,
+// while the server keeps using the directory; remoteFile.Create therefore
+// creates on a clone.
 package namespace

@@ -16,7 +16,7 @@ func clientFid(f p9.File) (uint32, bool) {
 		return 0, false
 	}
 	fv := v.Elem().FieldByName("fid")
-	if !fv.IsValid() || fv.Kind() != reflect.Uint32 {
+	if !fv.IsValid() || (fv.Kind() != reflect.Uint64 && fv.Kind() != reflect.Uint32) {
 		return 0, false
 	}
 	return uint32(fv.Uint()), true

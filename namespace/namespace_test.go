@@ -50,9 +50,9 @@ func TestContextDirs(t *testing.T) {
 	c := newCluster(t, 3)
 	c.markNodes(t)
 	for _, tc := range []struct {
-		node                  int // whose namespace
-		aname                 string
-		here, home, selected  int
+		node                 int // whose namespace
+		aname                string
+		here, home, selected int
 	}{
 		{1, "", 1, 1, 1},
 		{2, "", 2, 2, 2},
