@@ -18,7 +18,7 @@ import (
 )
 
 // cmdError names the subcommand an error came from, so main prints
-// "mfs node: …".
+// "mfs CMD: …" (mfs export uses it).
 type cmdError struct {
 	cmd string
 	err error
@@ -28,11 +28,11 @@ func (e *cmdError) Error() string   { return e.err.Error() }
 func (e *cmdError) Unwrap() error   { return e.err }
 func (e *cmdError) Command() string { return e.cmd }
 
-// onUsageError makes a flag error one line on stderr (main prints it)
-// instead of urfave/cli's usage text.
+// onUsageError makes a flag error one line on stderr and exit status 2
+// (main prints it) instead of urfave/cli's usage text.
 func onUsageError(cmd string) cli.OnUsageErrorFunc {
 	return func(_ *cli.Context, err error, _ bool) error {
-		return &cmdError{cmd, fmt.Errorf("%w (see mfs %s --help)", err, cmd)}
+		return commandErr(cmd, usagef("%v (see mfs %s --help)", err, cmd))
 	}
 }
 
@@ -73,28 +73,32 @@ Examples:
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"MFS_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.Args().Present() {
-				return &cmdError{"node", fmt.Errorf("unexpected argument %q", c.Args().First())}
+			cfg, joinTimeout, err := nodeFlags(c)
+			if err != nil {
+				return commandErr("node", usagef("%v", err))
 			}
-			if err := runNode(c); err != nil {
-				return &cmdError{"node", err}
-			}
-			return nil
+			return commandErr("node", runNode(cfg, joinTimeout))
 		},
 	}
 }
 
-// runNode parses the flags, starts the node and serves until SIGINT or
-// SIGTERM (then it leaves the cluster gracefully) or until something fails.
-func runNode(c *cli.Context) error {
+// nodeFlags builds a node's configuration from the command line; its
+// errors are usage errors.
+func nodeFlags(c *cli.Context) (cfg nodeConfig, joinTimeout time.Duration, err error) {
+	if c.Args().Present() {
+		return cfg, 0, fmt.Errorf("unexpected argument %q", c.Args().First())
+	}
+	if !c.IsSet("id") {
+		return cfg, 0, errors.New("--id is required: this node's number (1, 2, …)")
+	}
 	log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
 	if err != nil {
-		return err
+		return cfg, 0, err
 	}
-	cfg := nodeConfig{
+	cfg = nodeConfig{
 		ID:           c.Int("id"),
 		Root:         c.String("root"),
-		Listen:       c.StringSlice("listen"),
+		Listen:       splitList(c.StringSlice("listen")),
 		ExportListen: c.String("export-listen"),
 		Gossip:       c.String("gossip"),
 		Advertise:    c.String("advertise"),
@@ -104,17 +108,23 @@ func runNode(c *cli.Context) error {
 		MSize:        uint32(c.Uint("msize")),
 		Log:          log,
 	}
-	if !c.IsSet("id") {
-		return errors.New("--id is required: this node's number (1, 2, …)")
-	}
 	if cfg.Timings, err = membership.ParseProfile(c.String("profile")); err != nil {
-		return err
+		return cfg, 0, err
 	}
 	if k := c.String("encrypt"); k != "" {
 		if cfg.Key, err = membership.ParseKey(k); err != nil {
-			return err
+			return cfg, 0, err
 		}
 	}
+	if err := cfg.check(); err != nil {
+		return cfg, 0, err
+	}
+	return cfg, c.Duration("join-timeout"), nil
+}
+
+// runNode starts the node and serves until SIGINT or SIGTERM (then it
+// leaves the cluster gracefully) or until something fails.
+func runNode(cfg nodeConfig, joinTimeout time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := startNode(cfg)
@@ -122,9 +132,9 @@ func runNode(c *cli.Context) error {
 		return err
 	}
 	joinCtx := ctx
-	if d := c.Duration("join-timeout"); d > 0 {
+	if joinTimeout > 0 {
 		var cancel context.CancelFunc
-		joinCtx, cancel = context.WithTimeout(ctx, d)
+		joinCtx, cancel = context.WithTimeout(ctx, joinTimeout)
 		defer cancel()
 	}
 	if err := n.join(joinCtx); err != nil {
@@ -134,9 +144,9 @@ func runNode(c *cli.Context) error {
 		}
 		return err
 	}
-	log.Info("ready", slog.Int("id", cfg.ID))
+	cfg.Log.Info("ready", slog.Int("id", cfg.ID))
 	err = n.wait(ctx)
-	log.Info("stopping", slog.Bool("leave", err == nil))
+	cfg.Log.Info("stopping", slog.Bool("leave", err == nil))
 	n.stop(err == nil)
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -56,21 +57,40 @@ type runningNode struct {
 	errc   chan error // first server failure
 }
 
+// check validates what can be checked before binding anything.
+func (cfg *nodeConfig) check() error {
+	if cfg.ID < 1 || cfg.ID > namespace.MaxNodeID {
+		return fmt.Errorf("--id %d: want a node number from 1 to %d", cfg.ID, namespace.MaxNodeID)
+	}
+	if len(cfg.Listen) == 0 {
+		return errors.New("--listen: no address")
+	}
+	for _, a := range append([]string{cfg.ExportListen}, cfg.Listen...) {
+		if a == "" {
+			continue
+		}
+		if _, _, err := dial.ParseAddr(a); err != nil {
+			return err
+		}
+	}
+	if _, _, err := net.SplitHostPort(cfg.Gossip); err != nil {
+		return fmt.Errorf("--gossip %q: want host:port", cfg.Gossip)
+	}
+	if fi, err := os.Stat(cfg.Root); err != nil || !fi.IsDir() {
+		return fmt.Errorf("--root %q: not a directory", cfg.Root)
+	}
+	return nil
+}
+
 // startNode binds every listener first (so a taken address fails before
 // anything is announced), then serves the export and the namespace, then
 // starts gossip. The node is alone until join.
 func startNode(cfg nodeConfig) (_ *runningNode, err error) {
-	if cfg.ID < 1 || cfg.ID > namespace.MaxNodeID {
-		return nil, fmt.Errorf("--id %d: want a node number from 1 to %d", cfg.ID, namespace.MaxNodeID)
-	}
-	if len(cfg.Listen) == 0 {
-		return nil, errors.New("--listen: no address")
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	if cfg.ExportListen == "" {
-		host, _, err := net.SplitHostPort(cfg.Gossip)
-		if err != nil {
-			return nil, fmt.Errorf("--gossip %q: want host:port", cfg.Gossip)
-		}
+		host, _, _ := net.SplitHostPort(cfg.Gossip)
 		cfg.ExportListen = net.JoinHostPort(host, strconv.Itoa(DefaultExportPort))
 	}
 	log := cfg.Log.With(slog.Int("self", cfg.ID))
