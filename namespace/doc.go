@@ -83,9 +83,9 @@
 //   - wire (wire.go) sits between the client and the peer's socket. It
 //     sends each client frame whole (the client writes one message as 2–3
 //     Write calls) with one writev, and injects requests of its own on
-//     reserved tags (≥ 0xF000) and fids (≥ 0xF0000000): Txattrwalk + Tread
-//     + Tclunk, Twalk + Txattrcreate + Twrite + Tclunk, Tlock with the
-//     right fid, and Tgetlock (raw.go). A reader goroutine routes replies
+//     reserved tags (≥ 0xF000) and fids (≥ 0xF0000000): Txattrwalk, Tread
+//     and Tclunk; Twalk, Txattrcreate, Twrite and Tclunk; Tlock with the
+//     right fid; and Tgetlock (raw.go). A reader goroutine routes replies
 //     on reserved tags to their waiters and lends every other frame to the
 //     client, which reads the body straight from the socket (no copy).
 //   - The peer fid of a client file is read from the client's unexported
