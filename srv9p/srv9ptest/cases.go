@@ -158,13 +158,19 @@ func Cases() []Case {
 				q, _, err := getattr(e.Dir, "a")
 				return fmt.Sprintf("type=%d", uint8(q.Type)), err
 			},
-			Host: func(dir string) (string, error) { return "type=0", unix.Lstat(filepath.Join(dir, "a"), new(unix.Stat_t)) }},
+			Host: func(dir string) (string, error) {
+				return "type=0", unix.Lstat(filepath.Join(dir, "a"), new(unix.Stat_t))
+			}},
 		{Name: "walk/missing",
-			P9:   func(e Env) (string, error) { _, _, err := getattr(e.Dir, "nope"); return "", err },
-			Host: func(dir string) (string, error) { return noText(unix.Lstat(filepath.Join(dir, "nope"), new(unix.Stat_t))) }},
+			P9: func(e Env) (string, error) { _, _, err := getattr(e.Dir, "nope"); return "", err },
+			Host: func(dir string) (string, error) {
+				return noText(unix.Lstat(filepath.Join(dir, "nope"), new(unix.Stat_t)))
+			}},
 		{Name: "walk/through-file", Setup: Build("f a hello"),
-			P9:   func(e Env) (string, error) { _, _, err := getattr(e.Dir, "a/x"); return "", err },
-			Host: func(dir string) (string, error) { return noText(unix.Lstat(filepath.Join(dir, "a/x"), new(unix.Stat_t))) }},
+			P9: func(e Env) (string, error) { _, _, err := getattr(e.Dir, "a/x"); return "", err },
+			Host: func(dir string) (string, error) {
+				return noText(unix.Lstat(filepath.Join(dir, "a/x"), new(unix.Stat_t)))
+			}},
 		{Name: "walk/symlink-not-followed", Setup: Build("d sub", "l s sub"),
 			P9: func(e Env) (string, error) {
 				q, a, err := getattr(e.Dir, "s")
@@ -304,7 +310,10 @@ func Cases() []Case {
 				b, err := ReadAll(f)
 				return string(b), err
 			},
-			Host: func(dir string) (string, error) { b, err := os.ReadFile(filepath.Join(dir, "a")); return string(b), err }},
+			Host: func(dir string) (string, error) {
+				b, err := os.ReadFile(filepath.Join(dir, "a"))
+				return string(b), err
+			}},
 		{Name: "open/read-offset", Setup: Build("f a hello world"),
 			P9: func(e Env) (string, error) {
 				f, err := open(e.Dir, "a", p9.ReadOnly)
@@ -373,7 +382,9 @@ func Cases() []Case {
 				n, err := f.WriteAt([]byte("de"), 0)
 				return fmt.Sprint(n), err
 			},
-			Host: func(dir string) (string, error) { return pwrite(filepath.Join(dir, "a"), unix.O_WRONLY|unix.O_APPEND, "de", 0) }},
+			Host: func(dir string) (string, error) {
+				return pwrite(filepath.Join(dir, "a"), unix.O_WRONLY|unix.O_APPEND, "de", 0)
+			}},
 		{Name: "open/direct-dropped", Setup: Build("f a direct"),
 			P9: func(e Env) (string, error) {
 				f, err := open(e.Dir, "a", p9.ReadOnly|oDirect)
@@ -384,7 +395,10 @@ func Cases() []Case {
 				b, err := ReadAll(f)
 				return string(b), err
 			},
-			Host: func(dir string) (string, error) { b, err := os.ReadFile(filepath.Join(dir, "a")); return string(b), err }},
+			Host: func(dir string) (string, error) {
+				b, err := os.ReadFile(filepath.Join(dir, "a"))
+				return string(b), err
+			}},
 		{Name: "open/dir-for-write", Setup: Build("d a"),
 			P9: func(e Env) (string, error) {
 				f, err := open(e.Dir, "a", p9.WriteOnly)
@@ -501,7 +515,9 @@ func Cases() []Case {
 				defer f.Close()
 				return "", e.Dir.Link(f, "b")
 			},
-			Host: func(dir string) (string, error) { return "", unix.Link(filepath.Join(dir, "a"), filepath.Join(dir, "b")) }},
+			Host: func(dir string) (string, error) {
+				return "", unix.Link(filepath.Join(dir, "a"), filepath.Join(dir, "b"))
+			}},
 		{Name: "link/symlink", Setup: Build("l a target"),
 			P9: func(e Env) (string, error) {
 				f, err := Walk(e.Dir, "a")
@@ -523,7 +539,9 @@ func Cases() []Case {
 				defer f.Close()
 				return "", e.Dir.Link(f, "b")
 			},
-			Host: func(dir string) (string, error) { return "", unix.Link(filepath.Join(dir, "a"), filepath.Join(dir, "b")) }},
+			Host: func(dir string) (string, error) {
+				return "", unix.Link(filepath.Join(dir, "a"), filepath.Join(dir, "b"))
+			}},
 		{Name: "link/exists", Setup: Build("f a", "f b"),
 			P9: func(e Env) (string, error) {
 				f, err := Walk(e.Dir, "a")
@@ -533,7 +551,9 @@ func Cases() []Case {
 				defer f.Close()
 				return "", e.Dir.Link(f, "b")
 			},
-			Host: func(dir string) (string, error) { return "", unix.Link(filepath.Join(dir, "a"), filepath.Join(dir, "b")) }},
+			Host: func(dir string) (string, error) {
+				return "", unix.Link(filepath.Join(dir, "a"), filepath.Join(dir, "b"))
+			}},
 		{Name: "mknod/fifo",
 			P9: func(e Env) (string, error) {
 				_, err := e.Dir.Mknod("p", p9.ModeNamedPipe|0o620, 0, 0, p9.NoUID, p9.NoGID)
@@ -582,7 +602,7 @@ func Cases() []Case {
 		unlinkCase("unlink/missing", nil, "a", 0),
 
 		// readdir
-		{Name: "readdir/types", Setup: Build("f a", "d b", "l c a", "p d", "f " + strings.Repeat("e", 200)),
+		{Name: "readdir/types", Setup: Build("f a", "d b", "l c a", "p d", "f "+strings.Repeat("e", 200)),
 			P9: func(e Env) (string, error) {
 				ents, err := ReadDir(e.Dir, 4096)
 				return names(ents), err
@@ -678,10 +698,14 @@ func Cases() []Case {
 		}),
 		xattrCase("xattr/create-exists", map[string]string{"user.k": "old"}, func(f p9.File) (string, error) {
 			return "", f.SetXattr("user.k", []byte("new"), p9.XattrCreate)
-		}, func(p string) (string, error) { return "", unix.Setxattr(p, "user.k", []byte("new"), unix.XATTR_CREATE) }),
+		}, func(p string) (string, error) {
+			return "", unix.Setxattr(p, "user.k", []byte("new"), unix.XATTR_CREATE)
+		}),
 		xattrCase("xattr/replace-missing", nil, func(f p9.File) (string, error) {
 			return "", f.SetXattr("user.k", []byte("new"), p9.XattrReplace)
-		}, func(p string) (string, error) { return "", unix.Setxattr(p, "user.k", []byte("new"), unix.XATTR_REPLACE) }),
+		}, func(p string) (string, error) {
+			return "", unix.Setxattr(p, "user.k", []byte("new"), unix.XATTR_REPLACE)
+		}),
 		xattrCase("xattr/replace", map[string]string{"user.k": "old"}, func(f p9.File) (string, error) {
 			if err := f.SetXattr("user.k", []byte("new"), p9.XattrReplace); err != nil {
 				return "", err
