@@ -1,9 +1,23 @@
 package tests
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/dial"
 	"mfs/tests/clusterutil"
 )
 
@@ -11,9 +25,50 @@ import (
 // package (see clusterutil.Main).
 func TestMain(m *testing.M) { os.Exit(clusterutil.Main(m)) }
 
+// readsNodeFile checks that node `on` reads node `of`'s seed file through
+// its namespace.
+func readsNodeFile(t *testing.T, c *clusterutil.Cluster, on, of int) {
+	t.Helper()
+	got, err := c.Node(on).ReadFile(fmt.Sprintf("/%d/node-%d.txt", of, of))
+	if err != nil {
+		t.Fatalf("node %d reading node %d's file: %v", on, of, err)
+	}
+	if want := fmt.Sprintf("node %d\n", of); string(got) != want {
+		t.Fatalf("node %d reads node %d's file as %q, want %q", on, of, got, want)
+	}
+}
+
+// waitState polls node on's nodes file until node id has state want.
+func waitState(t *testing.T, c *clusterutil.Cluster, on, id int, want string) {
+	t.Helper()
+	deadline := time.Now().Add(clusterutil.SettleTimeout)
+	var last []clusterutil.NodeLine
+	var err error
+	for time.Now().Before(deadline) {
+		last, err = c.Node(on).Nodes()
+		if err == nil {
+			for _, l := range last {
+				if l.ID == id && l.State == want {
+					return
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("node %d's nodes file never showed node %d %s: %+v (err %v)", on, id, want, last, err)
+}
+
 func TestClusterListsEveryNode(t *testing.T) {
 	c := clusterutil.Start(t, clusterutil.Options{Nodes: 3})
 	for _, n := range c.Nodes {
+		names, err := n.List("/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(names)
+		if want := []string{"1", "2", "3", "ctl", "here", "home", "nodes", "selected"}; !slices.Equal(names, want) {
+			t.Errorf("node %d's / = %v, want %v", n.ID, names, want)
+		}
 		lines, err := n.Nodes()
 		if err != nil {
 			t.Fatal(err)
@@ -26,5 +81,309 @@ func TestClusterListsEveryNode(t *testing.T) {
 				t.Errorf("node %d lists %+v, want addr %s alive", n.ID, l, want)
 			}
 		}
+		for _, of := range c.Nodes {
+			readsNodeFile(t, c, n.ID, of.ID)
+		}
+	}
+}
+
+func TestClusterCrashAndRestart(t *testing.T) {
+	c := clusterutil.Start(t, clusterutil.Options{Nodes: 3})
+	victim := c.Node(2)
+
+	// Hold node 2's file open through node 1 across the crash.
+	conn, err := dial.Dial(t.Context(), c.Node(1).Addr, dial.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	root, err := conn.Attach("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, f, err := root.Walk([]string{"2", "node-2.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Open(p9.ReadOnly); err != nil {
+		t.Fatal(err)
+	}
+
+	victim.Kill(t)
+	// The open file gives an error, not a hang (the node runs with
+	// --timeout 3s; the guard below is far longer).
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.ReadAt(make([]byte, 64), 0)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("read of a killed node's open file succeeded")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("read of a killed node's open file hangs")
+	}
+	// Failure detection removes it from every other listing.
+	for _, id := range []int{1, 3} {
+		c.Node(id).WaitListed(t, 1, 3)
+		waitState(t, c, id, 2, "failed")
+	}
+	if _, err := c.Node(3).ReadFile("/2/node-2.txt"); err == nil || errors.Is(err, clusterutil.ErrTimeout) {
+		t.Errorf("reading a failed node's file: got %v, want a prompt error", err)
+	}
+	readsNodeFile(t, c, 3, 1)
+
+	victim.Restart(t, c.Node(1).GossipAddr)
+	c.WaitListed(t, 1, 2, 3)
+	for _, id := range []int{1, 3} {
+		waitState(t, c, id, 2, "alive")
+		readsNodeFile(t, c, id, 2)
+	}
+	readsNodeFile(t, c, 2, 3)
+}
+
+func TestClusterGracefulLeave(t *testing.T) {
+	c := clusterutil.Start(t, clusterutil.Options{Nodes: 3})
+	c.Node(3).Stop(t) // SIGTERM; exit status 0 checked
+	for _, id := range []int{1, 2} {
+		waitState(t, c, id, 3, "left")
+		c.Node(id).WaitListed(t, 1, 2)
+	}
+	readsNodeFile(t, c, 1, 2)
+	readsNodeFile(t, c, 2, 1)
+	if log := c.Node(3).Log(); !strings.Contains(log, `"leave":true`) {
+		t.Errorf("node 3 did not log a graceful stop:\n%s", log)
+	}
+}
+
+func TestClusterDuplicateID(t *testing.T) {
+	c := clusterutil.Start(t, clusterutil.Options{Nodes: 2})
+	for _, via := range []int{1, 2} {
+		t.Run(fmt.Sprintf("join via node %d", via), func(t *testing.T) {
+			n, err := clusterutil.NewNode(t, clusterutil.NodeOptions{ID: 2, Join: []string{c.Node(via).GossipAddr}})
+			if err == nil {
+				t.Fatal("a second node 2 started")
+			}
+			if code, last := n.Wait(t); code == 0 || !strings.Contains(last, "mfs node: ") || !strings.Contains(last, "id already in use") {
+				t.Fatalf("second node 2: exit %d, last line %q", code, last)
+			}
+		})
+	}
+	for _, n := range c.Nodes {
+		lines, err := n.Nodes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []clusterutil.NodeLine{{ID: 1, Addr: c.Node(1).ExportAddr, State: "alive"}, {ID: 2, Addr: c.Node(2).ExportAddr, State: "alive"}}
+		if !slices.Equal(lines, want) {
+			t.Errorf("node %d's nodes after the impostors: %+v, want %+v", n.ID, lines, want)
+		}
+	}
+	readsNodeFile(t, c, 1, 2)
+}
+
+func TestClusterEncryption(t *testing.T) {
+	const key = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="
+	c := clusterutil.Start(t, clusterutil.Options{Nodes: 2, Encrypt: key})
+	tests := []struct {
+		name, key string
+	}{
+		{"wrong key", "QkJCQkJCQkJCQkJCQkJCQg=="},
+		{"no key", ""},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := clusterutil.NewNode(t, clusterutil.NodeOptions{ID: 3 + i, Encrypt: tt.key, Join: []string{c.Node(1).GossipAddr}})
+			if err == nil {
+				t.Fatal("joined with " + tt.name)
+			}
+			if code, last := n.Wait(t); code == 0 || !strings.Contains(last, "encryption mismatch") {
+				t.Fatalf("exit %d, last line %q", code, last)
+			}
+		})
+	}
+	readsNodeFile(t, c, 2, 1)
+	for _, n := range c.Nodes {
+		if ids, err := n.NodeDirs(); err != nil || !slices.Equal(ids, []int{1, 2}) {
+			t.Errorf("node %d lists %v (%v) after refused joins", n.ID, ids, err)
+		}
+	}
+}
+
+// runMFS runs the binary with args and returns its exit code and stderr.
+func runMFS(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(clusterutil.Binary(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(clusterutil.StartTimeout):
+		cmd.Process.Kill()
+		t.Fatalf("mfs %v hangs", args)
+	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
+}
+
+func TestNodeCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	busy, err := dial.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	base := []string{"node", "--root", dir, "--gossip", "127.0.0.1:0", "--export-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no id", nil, 2, "--id is required"},
+		{"zero id", []string{"--id", "0"}, 2, "--id 0"},
+		{"id too large", []string{"--id", "70000"}, 2, "--id 70000"},
+		{"unknown flag", []string{"--id", "1", "--bogus"}, 2, "bogus"},
+		{"bad key", []string{"--id", "1", "--encrypt", "c2hvcnQ="}, 2, "want 16, 24 or 32"},
+		{"bad profile", []string{"--id", "1", "--profile", "wan"}, 2, "want lan or fast"},
+		{"bad log format", []string{"--id", "1", "--log-format", "xml"}, 2, "want text or json"},
+		{"bad listen", []string{"--id", "1", "--listen", "nowhere"}, 2, "nowhere"},
+		{"listen in use", []string{"--id", "1", "--listen", busy.Addr().String()}, 1, "address already in use"},
+		{"export in use", []string{"--id", "1", "--export-listen", busy.Addr().String()}, 1, "address already in use"},
+		{"no root", []string{"--id", "1", "--root", filepath.Join(dir, "missing")}, 2, "not a directory"},
+		{"join nobody", []string{"--id", "1", "--join", "127.0.0.1:1", "--join-timeout", "1s"}, 1, "no member reachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stderr := runMFS(t, append(slices.Clone(base), tt.args...)...)
+			last := lastLine(stderr)
+			if code != tt.code || !strings.HasPrefix(last, "mfs node: ") || !strings.Contains(last, tt.want) {
+				t.Fatalf("exit %d, last line %q; want exit %d and \"mfs node: …%s…\"", code, last, tt.code, tt.want)
+			}
+			// Usage errors print nothing but that one line.
+			if tt.code == 2 && strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Errorf("more than one line on stderr:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestNodeFlagsFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "node-7.txt"), []byte("node 7\n"), 0o644)
+	// clusterutil passes its flags on the command line; read-only comes
+	// from the environment alone.
+	n, err := clusterutil.NewNode(t, clusterutil.NodeOptions{ID: 7, Dir: dir, Wrap: []string{"env", "MFS_READ_ONLY=true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := n.ReadFile("/7/node-7.txt"); err != nil || string(got) != "node 7\n" {
+		t.Fatalf("read: %q, %v", got, err)
+	}
+	err = n.Do("", func(root p9.File) error {
+		_, d, err := root.Walk([]string{"7"})
+		if err != nil {
+			return err
+		}
+		_, _, _, err = d.Create("new", p9.WriteOnly, 0o644, p9.NoUID, p9.NoGID)
+		return err
+	})
+	if !errors.Is(err, syscall.EROFS) && (err == nil || !strings.Contains(err.Error(), "read-only")) {
+		t.Fatalf("create on a node started with MFS_READ_ONLY=true: %v, want EROFS", err)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	tmp := t.TempDir()
+	cmd := exec.Command(clusterutil.Binary(t), "demo", "--nodes", "3")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	// Read until the printed instructions end, keeping everything.
+	var out strings.Builder
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(clusterutil.StartTimeout)
+wait:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("demo exited early: %s\n%s", out.String(), stderr.String())
+			}
+			out.WriteString(l + "\n")
+			if strings.HasPrefix(l, "Ctrl-C stops the demo") {
+				break wait
+			}
+		case <-deadline:
+			t.Fatalf("demo printed no instructions:\n%s\n%s", out.String(), stderr.String())
+		}
+	}
+	text := out.String()
+	m := regexp.MustCompile(`mfs 9p --addr (127\.0\.0\.1:\d+) ls /`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no mfs 9p command in:\n%s", text)
+	}
+	if !regexp.MustCompile(`mount -t 9p -o trans=tcp,port=\d+,version=9p2000\.L,aname=[^,]*,msize=\d+,cache=none 127\.0\.0\.1 /mnt/mfs`).MatchString(text) {
+		t.Errorf("no mount line in:\n%s", text)
+	}
+	demoNode := &clusterutil.Node{ID: 1, Addr: m[1]}
+	names, err := demoNode.List("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1", "2", "3", "here", "nodes"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("demo / = %v, missing %s", names, want)
+		}
+	}
+	if got, err := demoNode.ReadFile("/3/hello.txt"); err != nil || string(got) != "hello from node 3\n" {
+		t.Errorf("demo /3/hello.txt: %q, %v", got, err)
+	}
+
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() {
+		for range lines {
+		}
+		done <- cmd.Wait()
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo exit after SIGINT: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(clusterutil.StartTimeout):
+		t.Fatal("demo does not exit after SIGINT")
+	}
+	left, _ := os.ReadDir(tmp)
+	if len(left) != 0 {
+		t.Errorf("demo left files in its temporary directory: %v", left)
 	}
 }

@@ -17,8 +17,9 @@ import (
 // as an error.
 var OpTimeout = 10 * time.Second
 
-// errTimeout is returned when an operation took longer than OpTimeout.
-var errTimeout = errors.New("timed out")
+// ErrTimeout is returned (wrapped) when an operation took longer than
+// OpTimeout: the server hung.
+var ErrTimeout = errors.New("timed out")
 
 // Do dials n's namespace, attaches with aname, runs fn on the root and
 // closes the connection. If fn takes longer than OpTimeout the connection
@@ -48,7 +49,7 @@ func (n *Node) Do(aname string, fn func(root p9.File) error) error {
 	case <-ctx.Done():
 		c.Close()
 		<-done
-		return fmt.Errorf("node %d: %w after %v", n.ID, errTimeout, OpTimeout)
+		return fmt.Errorf("node %d: %w after %v", n.ID, ErrTimeout, OpTimeout)
 	}
 }
 
