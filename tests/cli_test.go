@@ -14,15 +14,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/hugelgupf/p9/fsimpl/localfs"
-	"github.com/hugelgupf/p9/p9"
-
 	"mfs/internal/dial"
+	"mfs/tests/clusterutil"
 	"mfs/tests/diodtest"
 )
 
@@ -33,28 +30,11 @@ type cliResult struct {
 	maxRSS         int64 // bytes
 }
 
-// cliBinary builds the mfs command once per test binary.
-var cliBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "mfs-cli-test")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "mfs")
-	out, err := exec.Command("go", "build", "-o", bin, "mfs/cmd/mfs").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v: %s", err, out)
-	}
-	return bin, nil
-})
-
-// cliBuild returns the path of the mfs binary, built for this test run.
+// cliBuild returns the path of the mfs binary, built once for the test run
+// by clusterutil (with -race when the tests run with it).
 func cliBuild(t *testing.T) string {
 	t.Helper()
-	bin, err := cliBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
+	return clusterutil.Binary(t)
 }
 
 // cliRun runs the mfs binary with args and stdin, with $MFS_ADDR unset
@@ -153,7 +133,7 @@ func cliWaitFor9P(t *testing.T, addr string, exited chan error, out *diodSyncBuf
 // checks each effect on the directory on disk.
 func TestCLIVerbs(t *testing.T) {
 	dir := t.TempDir()
-	addr := cliServeLocalfs(t, dir)
+	addr := cliStartExport(t, dir)
 	disk := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -270,9 +250,21 @@ func TestCLILsLong(t *testing.T) {
 	must(os.Chmod(filepath.Join(dir, "sub"), 0o1777))
 	must(os.Symlink("small", filepath.Join(dir, "sym")))
 	must(os.Link(filepath.Join(dir, "big"), filepath.Join(dir, "big2")))
-	addr := cliServeLocalfs(t, dir)
+	addr := cliStartExport(t, dir)
 
-	out := cli9p(t, addr, "", "ls", "-l", "/")
+	cliCheckLsLong(t, cli9p(t, addr, "", "ls", "-l", "/"), dir)
+}
+
+// cliCheckLsLong checks `ls -l` output for a directory against dir on disk:
+// one line per entry in name order, and every column but the time.
+func cliCheckLsLong(t *testing.T, out, dir string) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -380,7 +372,7 @@ func TestCLIErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "full/x"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := cliServeLocalfs(t, dir)
+	addr := cliStartExport(t, dir)
 	refused := cliRefusedAddr(t)
 
 	tests := []struct {
@@ -465,7 +457,7 @@ func TestCLIReadBoundedMemory(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	addr := cliServeLocalfs(t, dir)
+	addr := cliStartExport(t, dir)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -520,28 +512,6 @@ func (z *cliZeroTail) result() error {
 	return nil
 }
 
-// cliServeLocalfs serves dir with p9's localfs in the test process on a unix
-// socket: a stand-in for mfs export until srv9p works.
-func cliServeLocalfs(t *testing.T, dir string) string {
-	sock := filepath.Join(t.TempDir(), "localfs.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	srv := p9.NewServer(localfs.Attacher(dir))
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go srv.Handle(c, c)
-		}
-	}()
-	return "unix:" + sock
-}
-
 // TestCLIPlainDiod runs the verbs with --plain against diod, a 9P2000.L
 // server mfs did not write, and checks their effects on disk.
 func TestCLIPlainDiod(t *testing.T) {
@@ -574,4 +544,98 @@ func TestCLIPlainDiod(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dir, "d")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("rm -r: %v", err)
 	}
+}
+
+// TestCLICluster scripts a real 3-node cluster of `mfs node` processes
+// with `mfs 9p`: a file written through node 1 into /2 is on node 2's disk
+// and reads back through node 3; select and attach names pick /selected;
+// the errors of a cluster (no such node, rename across nodes) come out as
+// one line and exit 1; diod's tools read the namespace under non-empty
+// attach names.
+func TestCLICluster(t *testing.T) {
+	c := clusterutil.Start(t, clusterutil.Options{Nodes: 3})
+	n1, n2, n3 := c.Node(1), c.Node(2), c.Node(3)
+
+	cli9p(t, n1.Addr, "", "mkdir", "-p", "/2/cli")
+	cli9p(t, n1.Addr, "written on 1\n", "write", "/2/cli/hello.txt")
+	if b, err := os.ReadFile(filepath.Join(n2.Dir, "cli/hello.txt")); err != nil || string(b) != "written on 1\n" {
+		t.Fatalf("node 2's disk has %q, %v", b, err)
+	}
+	if got := cli9p(t, n3.Addr, "", "read", "/2/cli/hello.txt"); got != "written on 1\n" {
+		t.Fatalf("read on node 3: %q", got)
+	}
+	if err := os.Symlink("hello.txt", filepath.Join(n2.Dir, "cli/link")); err != nil {
+		t.Fatal(err)
+	}
+	cliCheckLsLong(t, cli9p(t, n3.Addr, "", "ls", "-l", "/2/cli"), filepath.Join(n2.Dir, "cli"))
+	cliCheckLsLong(t, cli9p(t, n3.Addr, "", "ls", "-l", "/here"), n3.Dir)
+
+	if got := cli9p(t, n1.Addr, "", "select", "2", "read", "/selected/cli/hello.txt"); got != "written on 1\n" {
+		t.Fatalf("select 2 read /selected/…: %q", got)
+	}
+	if got := cli9p(t, n1.Addr, "", "select", "3", "read", "/ctl"); got != "here 1 home 1 selected 3\n" {
+		t.Fatalf("select 3 read /ctl: %q", got)
+	}
+	if got := cli9p(t, n1.Addr, "", "--aname", "selected=3", "read", "/selected/node-3.txt"); got != "node 3\n" {
+		t.Fatalf("--aname selected=3: %q", got)
+	}
+
+	table := cli9p(t, n2.Addr, "", "nodes")
+	if members := cliRun(t, nil, nil, "members", "--addr", n2.Addr); members.code != 0 || members.stdout != table {
+		t.Errorf("mfs members: exit %d, %q; mfs 9p nodes: %q", members.code, members.stdout, table)
+	}
+	rows := strings.Split(strings.TrimSuffix(table, "\n"), "\n")
+	if len(rows) != 4 || strings.Join(strings.Fields(rows[0]), " ") != "NODE ADDRESS STATE MARKERS" {
+		t.Fatalf("nodes: %q", table)
+	}
+	for i, row := range rows[1:] {
+		f := strings.Fields(row)
+		if len(f) != 4 || f[0] != strconv.Itoa(i+1) || f[2] != "alive" {
+			t.Errorf("nodes row %q: want node %d alive", row, i+1)
+		}
+		if here := strings.Contains(f[3], "here"); here != (i+1 == 2) {
+			t.Errorf("nodes row %q: here marker on the wrong node (asked node 2)", row)
+		}
+	}
+
+	errs := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"unknown node", []string{"ls", "/7"}, "mfs 9p: ls /7: no such file or directory"},
+		{"select unknown node", []string{"select", "7"}, "mfs 9p: select 7: no such node"},
+		{"rename across nodes", []string{"mv", "/2/cli/hello.txt", "/3/hello.txt"},
+			"mfs 9p: mv /2/cli/hello.txt /3/hello.txt: cross-node rename: invalid cross-device link (copy, then remove)"},
+		{"bad aname", []string{"--aname", "selected=9", "ls"}, `mfs 9p: attach "selected=9": no such file or directory`},
+	}
+	for _, e := range errs {
+		t.Run(e.name, func(t *testing.T) {
+			r := cliRun(t, nil, nil, append([]string{"9p", "--addr", n1.Addr}, e.args...)...)
+			if r.code != 1 || r.stderr != e.stderr+"\n" {
+				t.Errorf("exit %d, stderr %q; want 1, %q", r.code, r.stderr, e.stderr)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(n2.Dir, "cli/hello.txt")); err != nil {
+		t.Errorf("after the failed rename: %v", err)
+	}
+
+	t.Run("diod tools", func(t *testing.T) {
+		if why := diodtest.Missing("diodls", "diodcat"); why != "" {
+			t.Skip(why)
+		}
+		if !strings.HasPrefix(n1.Addr, "127.") {
+			t.Skipf("diod's tools speak TCP only; the namespace is on %s", n1.Addr)
+		}
+		for _, tc := range []struct{ aname, dir string }{
+			{"2", n2.Dir},
+			{"selected=3/selected", n3.Dir},
+			{"here", n1.Dir},
+		} {
+			t.Run(tc.aname, func(t *testing.T) {
+				diodtest.Client{Addr: n1.Addr, AName: tc.aname}.CheckTree(t, tc.dir)
+			})
+		}
+	})
 }
