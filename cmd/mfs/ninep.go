@@ -91,6 +91,7 @@ func (v verb) command(cmd string, open opener) *cli.Command {
 		Description:            v.examples,
 		Flags:                  v.flags,
 		UseShortOptionHandling: v.shortOpts,
+		HideHelpCommand:        true, // a verb has no subcommands to complete
 		OnUsageError:           verbUsageError(cmd),
 		Action: func(c *cli.Context) error {
 			return commandErr(cmd, v.do(c, open))

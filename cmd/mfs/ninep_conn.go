@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -54,7 +53,6 @@ func connFlags() []cli.Flag {
 type session struct {
 	conn *dial.Conn
 	root p9.File
-	stop context.CancelFunc
 }
 
 // openSession dials the server named by the connection flags (looked up in
@@ -67,6 +65,8 @@ func openSession(c *cli.Context) (*session, error) {
 	if msize < 4096 || msize > math.MaxUint32 {
 		return nil, usagef("--msize %d: want 4096 or more", msize)
 	}
+	// A signal during the connect ends it with an error; afterwards the
+	// default handling is back, so ^C stops a long read at once.
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	opts := dial.Options{MSize: uint32(msize)}
 	if c.Bool("plain") {
@@ -76,24 +76,22 @@ func openSession(c *cli.Context) (*session, error) {
 		}
 	}
 	conn, err := dial.Dial(ctx, addr, opts)
+	stop()
 	if err != nil {
-		stop()
 		return nil, &opError{op: "connect", paths: []string{addr}, err: err}
 	}
 	root, err := conn.Attach(aname)
 	if err != nil {
 		conn.Close()
-		stop()
 		return nil, &opError{op: "attach", paths: []string{fmt.Sprintf("%q", aname)}, err: err}
 	}
-	return &session{conn: conn, root: root, stop: stop}, nil
+	return &session{conn: conn, root: root}, nil
 }
 
 // Close clunks the root and closes the connection.
 func (s *session) Close() {
 	s.root.Close()
 	s.conn.Close()
-	s.stop()
 }
 
 // opError is a failed operation on the named paths: exit status 1, printed

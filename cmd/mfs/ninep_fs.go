@@ -126,7 +126,7 @@ func (s *session) rm(p string, recursive bool) error {
 	f.Close()
 	isDir := attr.Mode.IsDir()
 	if isDir && recursive {
-		ents, err := s.readDir(p, true)
+		ents, err := s.readDir(p, false)
 		if err != nil {
 			return opErr("rm", err, p)
 		}

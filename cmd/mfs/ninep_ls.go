@@ -127,21 +127,27 @@ func (s *session) readDir(p string, attrs bool) ([]entry, error) {
 	if !attrs {
 		return ents, nil
 	}
-	for i := range ents {
-		f, err := walkFrom(d, []string{ents[i].name})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ents[i].name, err)
+	// An entry removed since the Treaddir is left out, as ls does.
+	kept := ents[:0]
+	for _, e := range ents {
+		f, err := walkFrom(d, []string{e.name})
+		if isNotExist(err) {
+			continue
 		}
-		_, _, ents[i].attr, err = f.GetAttr(p9.AttrMaskAll)
-		if err == nil && ents[i].attr.Mode.IsSymlink() {
-			ents[i].target, err = f.Readlink()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.name, err)
+		}
+		_, _, e.attr, err = f.GetAttr(p9.AttrMaskAll)
+		if err == nil && e.attr.Mode.IsSymlink() {
+			e.target, err = f.Readlink()
 		}
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ents[i].name, err)
+			return nil, fmt.Errorf("%s: %w", e.name, err)
 		}
+		kept = append(kept, e)
 	}
-	return ents, nil
+	return kept, nil
 }
 
 // printEntries writes ents one per line: names only, or long like ls -l
