@@ -1,0 +1,177 @@
+package namespace
+
+// Benchmark: the cost of the union over the export it wraps.
+//
+// One 2-node cluster (srv9p exports and namespaces, all served with
+// srv9p.Serve on loopback TCP). The same operation runs, in every
+// iteration, along three paths:
+//
+//	direct  a client of node 2's srv9p export        (the baseline)
+//	here    a client of node 2's namespace, /here     (in-process access)
+//	remote  a client of node 1's namespace, /2        (one proxy hop)
+//
+// All three read and write one 256 MiB file of node 2 and stat the same
+// 2,000 files (Twalk + Tgetattr + Tclunk, as the kernel does), so they
+// share page cache and disk. The order of the paths rotates between
+// iterations; only the operation is timed. Metrics: each path's rate and
+// the ratios here/direct and remote/direct of the rates (1 = as fast as
+// the export itself). Nothing asserts on time; a short read or a failed
+// stat fails the benchmark.
+//
+// Run: go test ./namespace -run '^$' -bench . -benchtime 2x
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/dial"
+)
+
+const (
+	benchBig   = 256 << 20
+	benchChunk = 1 << 20
+	benchFiles = 2000
+)
+
+type benchPath struct {
+	name string
+	dir  p9.File // the directory holding the bench files, on node 2
+	dur  time.Duration
+}
+
+// benchSetup builds the cluster and the three paths.
+func benchSetup(b *testing.B) (*cluster, []*benchPath) {
+	c := newCluster(b, 2)
+	dir := filepath.Join(c.dirs[1], "bench")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i := range benchFiles {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%04d", i)), []byte("x"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f, err := os.Create(filepath.Join(dir, "big"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Truncate(benchBig); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+
+	connect := func(addr, path string) p9.File {
+		cl, err := dial.Dial(b.Context(), addr, dial.Options{MSize: 1 << 20})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { cl.Close() })
+		return walk(b, attach(b, cl, ""), path)
+	}
+	return c, []*benchPath{
+		{name: "direct", dir: connect(c.exports[1].addr, "bench")},
+		{name: "here", dir: connect(c.nsSrv[1].addr, "here/bench")},
+		{name: "remote", dir: connect(c.nsSrv[0].addr, "2/bench")},
+	}
+}
+
+// run times op on every path once per iteration, rotating the order, and
+// reports rates (units/s) and ratios.
+func runPaths(b *testing.B, paths []*benchPath, units float64, unit string, op func(*benchPath) error) {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k := range paths {
+			p := paths[(i+k)%len(paths)]
+			start := time.Now()
+			if err := op(p); err != nil {
+				b.Fatalf("%s: %v", p.name, err)
+			}
+			p.dur += time.Since(start)
+		}
+	}
+	b.StopTimer()
+	rate := map[string]float64{}
+	for _, p := range paths {
+		rate[p.name] = units * float64(b.N) / p.dur.Seconds()
+		b.ReportMetric(rate[p.name], p.name+"-"+unit)
+	}
+	b.ReportMetric(rate["here"]/rate["direct"], "here/direct")
+	b.ReportMetric(rate["remote"]/rate["direct"], "remote/direct")
+	b.ReportMetric(0, "ns/op")
+}
+
+func openBig(p *benchPath, mode p9.OpenFlags) (p9.File, error) {
+	_, f, err := p.dir.Walk([]string{"big"})
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := f.Open(mode); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func BenchmarkRead256M(b *testing.B) {
+	_, paths := benchSetup(b)
+	buf := make([]byte, benchChunk)
+	runPaths(b, paths, benchBig/(1<<20), "MiB/s", func(p *benchPath) error {
+		f, err := openBig(p, p9.ReadOnly)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		for off := int64(0); off < benchBig; off += benchChunk {
+			n, err := f.ReadAt(buf, off)
+			if err != nil || n != benchChunk {
+				return fmt.Errorf("read at %d: %d, %v", off, n, err)
+			}
+		}
+		return nil
+	})
+}
+
+func BenchmarkWrite256M(b *testing.B) {
+	_, paths := benchSetup(b)
+	buf := make([]byte, benchChunk)
+	runPaths(b, paths, benchBig/(1<<20), "MiB/s", func(p *benchPath) error {
+		f, err := openBig(p, p9.WriteOnly)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		for off := int64(0); off < benchBig; off += benchChunk {
+			n, err := f.WriteAt(buf, off)
+			if err != nil || n != benchChunk {
+				return fmt.Errorf("write at %d: %d, %v", off, n, err)
+			}
+		}
+		return nil
+	})
+}
+
+func BenchmarkStat2000(b *testing.B) {
+	_, paths := benchSetup(b)
+	runPaths(b, paths, benchFiles, "stat/s", func(p *benchPath) error {
+		for i := range benchFiles {
+			_, f, err := p.dir.Walk([]string{fmt.Sprintf("s%04d", i)})
+			if err != nil {
+				return err
+			}
+			_, _, attr, err := f.GetAttr(p9.AttrMaskAll)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			if attr.Size != 1 {
+				return fmt.Errorf("s%04d: size %d", i, attr.Size)
+			}
+		}
+		return nil
+	})
+}
