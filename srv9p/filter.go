@@ -16,7 +16,9 @@ const (
 	msgRlock        = 53
 	msgTgetlock     = 54
 	msgRgetlock     = 55
+	msgTxattrwalk   = 30
 	msgTwalk        = 110
+	msgRwalk        = 111
 	msgTwalkgetattr = 126
 
 	errENOTDIR = 20
@@ -54,6 +56,11 @@ type filterConn struct {
 	// read side
 	rem    int    // bytes of the current request still to pass through
 	inject []byte // rewritten request still to hand out
+	// after is a request to hand out once the reply to the one before it
+	// has passed (a Txattrwalk after its clone walk); the reply side says
+	// on afterOK whether to send it.
+	after   []byte
+	afterOK chan bool
 
 	// write side
 	wbuf  []byte // collected, unwritten bytes of the current reply
@@ -68,8 +75,9 @@ type filterConn struct {
 
 // mark is what the filter remembers about a request in flight.
 type mark struct {
-	walk  bool   // a walk of plain names
-	token string // a disguised Tgetlock
+	walk  bool      // a walk of plain names
+	token string    // a disguised Tgetlock
+	clone chan bool // the clone walk put before a Txattrwalk
 }
 
 func newFilterConn(c net.Conn) *filterConn {
@@ -112,6 +120,15 @@ func (f *filterConn) Read(p []byte) (int, error) {
 		n := copy(p, f.inject)
 		f.inject = f.inject[n:]
 		return n, nil
+	}
+	if f.after != nil {
+		// The server reads on while it handles the clone walk; hold the
+		// Txattrwalk back until the walk's reply has gone by.
+		if <-f.afterOK {
+			f.inject = f.after
+		}
+		f.after = nil
+		return f.Read(p)
 	}
 	if f.rem == 0 {
 		if err := f.nextRequest(); err != nil {
@@ -163,6 +180,20 @@ func (f *filterConn) nextRequest() error {
 			f.inject = lock
 			f.setMark(tag, mark{token: token})
 		}
+	case msgTxattrwalk:
+		frame, err := f.rd.Peek(size)
+		if err != nil {
+			return err
+		}
+		if walk, xw := splitXattrwalk(frame); walk != nil {
+			f.rd.Discard(size)
+			f.rem = 0
+			f.inject, f.after = walk, xw
+			if f.afterOK == nil {
+				f.afterOK = make(chan bool, 1)
+			}
+			f.setMark(tag, mark{clone: f.afterOK})
+		}
 	case msgTwalk, msgTwalkgetattr:
 		frame, err := f.rd.Peek(size)
 		if err != nil {
@@ -211,6 +242,37 @@ func disguise(frame []byte) ([]byte, string) {
 	out = binary.LittleEndian.AppendUint16(out, uint16(len(c)))      // client_id
 	out = append(out, c...)
 	return out, token
+}
+
+// splitXattrwalk works around the p9 server's Txattrwalk, which gives the
+// new fid the very File of the old one, so that clunking the attribute fid
+// closes the file the old fid still names (the Linux client clunks it right
+// after reading the value). The frame
+//
+//	size[4] Txattrwalk tag[2] fid[4] newfid[4] name[s]
+//
+// becomes a clone walk, Twalk tag fid newfid nwname=0, and then the
+// Txattrwalk tag newfid newfid name: the attribute fid then shares the
+// clone's File, which nothing else uses. Both carry the client's tag; the
+// clone's Rwalk is not passed on. It returns nils for a malformed frame.
+func splitXattrwalk(frame []byte) (walk, xw []byte) {
+	if len(frame) < hdrLen+8+2 {
+		return nil, nil
+	}
+	n := int(binary.LittleEndian.Uint16(frame[hdrLen+8:]))
+	if len(frame) != hdrLen+8+2+n {
+		return nil, nil
+	}
+	tag, fid, newfid := frame[5:7], frame[7:11], frame[11:15]
+	walk = binary.LittleEndian.AppendUint32(make([]byte, 0, hdrLen+10), hdrLen+10)
+	walk = append(walk, msgTwalk)
+	walk = append(walk, tag...)
+	walk = append(walk, fid...)
+	walk = append(walk, newfid...)
+	walk = append(walk, 0, 0)
+	xw = append([]byte(nil), frame...)
+	copy(xw[7:11], newfid)
+	return walk, xw
 }
 
 // plainWalk reports whether a Twalk or Twalkgetattr frame
@@ -313,6 +375,10 @@ func (f *filterConn) endReply(last []byte) error {
 		if m, ok := f.takeMark(f.wtag); ok {
 			f.wbuf = rewriteReply(f.wbuf, m)
 		}
+		if len(f.wbuf) == 0 {
+			f.whold = false
+			return nil
+		}
 	}
 	err := f.writev(f.wbuf, last)
 	f.wbuf = f.wbuf[:0]
@@ -327,6 +393,14 @@ func (f *filterConn) endReply(last []byte) error {
 func rewriteReply(r []byte, m mark) []byte {
 	typ := r[4]
 	switch {
+	case m.clone != nil:
+		// The clone walk before a Txattrwalk: swallow its Rwalk and let
+		// the Txattrwalk go; an error is the client's answer.
+		m.clone <- typ == msgRwalk
+		if typ == msgRwalk {
+			return r[:0]
+		}
+		return r
 	case m.walk:
 		if typ == msgRlerror && len(r) >= hdrLen+4 && binary.LittleEndian.Uint32(r[hdrLen:]) == errEINVAL {
 			binary.LittleEndian.PutUint32(r[hdrLen:], errENOTDIR)
