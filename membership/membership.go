@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -197,15 +198,16 @@ func New(cfg Config) (*Membership, error) {
 	m.joined = true // alone, we are a cluster of one until Join
 	m.mu.Unlock()
 
-	// Peers cannot dial 0.0.0.0: advertise the gossip host instead.
-	if network, _, _ := dial.ParseAddr(cfg.ExportAddr); network != "tcp" {
-		// unix:/path: reachable on this machine only (demos).
-	} else if eh, ep, _ := net.SplitHostPort(cfg.ExportAddr); eh == "" || net.ParseIP(eh).IsUnspecified() {
-		tags := maps(sc.Tags)
-		tags[tagExport] = net.JoinHostPort(local.Addr.String(), ep)
-		if err := s.SetTags(tags); err != nil {
-			m.Shutdown()
-			return nil, fmt.Errorf("membership: set tags: %w", err)
+	// Peers cannot dial 0.0.0.0: advertise the gossip host instead. (A
+	// unix:/path export is reachable on this machine only: demos.)
+	if network, _, _ := dial.ParseAddr(cfg.ExportAddr); network == "tcp" {
+		if eh, ep, _ := net.SplitHostPort(cfg.ExportAddr); eh == "" || net.ParseIP(eh).IsUnspecified() {
+			tags := maps.Clone(sc.Tags)
+			tags[tagExport] = net.JoinHostPort(local.Addr.String(), ep)
+			if err := s.SetTags(tags); err != nil {
+				m.Shutdown()
+				return nil, fmt.Errorf("membership: set tags: %w", err)
+			}
 		}
 	}
 	m.log.Info("gossip started", slog.String("addr", m.self), slog.Bool("encrypted", len(cfg.Key) > 0))
@@ -436,12 +438,4 @@ func splitHostPort(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("host %q: want an IP address", host)
 	}
 	return host, port, nil
-}
-
-func maps(in map[string]string) map[string]string {
-	out := make(map[string]string, len(in))
-	for k, v := range in {
-		out[k] = v
-	}
-	return out
 }

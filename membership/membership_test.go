@@ -379,3 +379,28 @@ func TestParse(t *testing.T) {
 		t.Errorf("fast probe interval %v not below LAN's %v", f.ProbeInterval, l.ProbeInterval)
 	}
 }
+
+func TestExportHostAdvertised(t *testing.T) {
+	tests := []struct{ export, want string }{
+		{"0.0.0.0:5640", "127.0.0.1:5640"},
+		{":5641", "127.0.0.1:5641"},
+		{"127.0.0.2:5642", "127.0.0.2:5642"},
+		{"unix:/run/mfs-export.sock", "unix:/run/mfs-export.sock"},
+	}
+	n1 := mustStart(t, 1, "127.0.0.1:0", nil, nil)
+	for i, tt := range tests {
+		t.Run(tt.export, func(t *testing.T) {
+			id := 2 + i
+			n := mustStart(t, id, "127.0.0.1:0", nil, func(c *Config) { c.ExportAddr = tt.export })
+			if got := n.m.ExportAddr(); got != tt.want {
+				t.Errorf("ExportAddr() = %q, want %q", got, tt.want)
+			}
+			if err := join(t, n, n1); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 15*time.Second, "node 1 learns the export address", func() bool {
+				return n1.table.get(id).Addr == tt.want
+			})
+		})
+	}
+}
