@@ -3,7 +3,6 @@ package srv9p
 import (
 	"context"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -82,5 +81,3 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
 }
-
-var _ net.Listener = (net.Listener)(nil)

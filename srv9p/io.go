@@ -56,6 +56,10 @@ func writes(fl int) bool {
 // A fifo is opened non-blocking so that opening it cannot stall the server.
 func (n *node) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 	fl := hostFlags(mode)
+	if n.mode == unix.S_IFLNK {
+		// Never open through a link (the p9 server refuses too).
+		return p9.QID{}, 0, linux.ELOOP
+	}
 	if mode&dotlDirectory != 0 {
 		return p9.QID{}, 0, linux.ENOTDIR
 	}
@@ -67,9 +71,6 @@ func (n *node) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 	}
 	fd, err := openRetry(procPath(n.fd), fl)
 	if err != nil {
-		if err == unix.ELOOP {
-			err = unix.EINVAL // a symlink; the p9 server already refuses these
-		}
 		return p9.QID{}, 0, errno(err)
 	}
 	var stx unix.Statx_t
