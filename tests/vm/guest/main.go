@@ -1,0 +1,196 @@
+//go:build linux
+
+// Command guest is the workload of the VM tests (tests/vm). It runs as a
+// child of the guest's init, mounts 9P file systems with the kernel's v9fs
+// client as the kernel command line says, checks exact syscall results on
+// them, and prints one TAP-like line per check:
+//
+//	ok 3 - tcp/export/rename-file-over-file
+//	not ok 4 - tcp/export/xattr: getxattr user.mfs: got ENODATA, want "v1"
+//
+// then "MFS-VM-DONE". The host test turns the lines into subtests.
+//
+// Each mfs.phase= argument of the kernel command line is one phase:
+//
+//	NAME;SUITE;SOURCE;OPTIONS
+//
+// SOURCE "tmpfs" runs the suite on a directory of the guest's tmpfs (no
+// mount: this validates the checks themselves on a local file system);
+// otherwise SOURCE and OPTIONS are mount(2)'s source and 9p options, and the
+// suite runs under /mnt/NAME. Suites are listed in suites (checks.go).
+//
+// The same binary is the second process of the lock checks ("guest lock
+// ..."), started with fork/exec.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "lock" {
+		os.Exit(lockHelper(os.Args[2:]))
+	}
+	if len(os.Args) < 2 || os.Args[1] != "run" {
+		fmt.Fprintln(os.Stderr, "usage: guest run | guest lock OP FILE ...")
+		os.Exit(2)
+	}
+	unix.Umask(0)
+	debug.SetGCPercent(50)
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		fmt.Println("# read /proc/cmdline:", err)
+	}
+	args := map[string]string{}
+	var phases []phase
+	for _, f := range strings.Fields(string(cmdline)) {
+		k, v, _ := strings.Cut(f, "=")
+		if !strings.HasPrefix(k, "mfs.") {
+			continue
+		}
+		if k == "mfs.phase" {
+			p, err := parsePhase(v)
+			if err != nil {
+				fmt.Printf("# bad phase %q: %v\n", v, err)
+				continue
+			}
+			phases = append(phases, p)
+			continue
+		}
+		args[strings.TrimPrefix(k, "mfs.")] = v
+	}
+	t := &tap{}
+	for _, p := range phases {
+		start := time.Now()
+		runPhase(t, p, args)
+		fmt.Printf("# phase %s took %v\n", p.name, time.Since(start).Round(time.Millisecond))
+	}
+	fmt.Println("MFS-VM-DONE")
+}
+
+// tap numbers and prints results.
+type tap struct{ n int }
+
+func (t *tap) result(name string, err error) {
+	t.n++
+	if err == nil {
+		fmt.Printf("ok %d - %s\n", t.n, name)
+		return
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " | ")
+	fmt.Printf("not ok %d - %s: %s\n", t.n, name, msg)
+}
+
+// phase is one mount (or the tmpfs baseline) and the suite run on it.
+type phase struct {
+	name, suite, source, opts string
+}
+
+func parsePhase(v string) (phase, error) {
+	f := strings.Split(v, ";")
+	if len(f) != 4 {
+		return phase{}, fmt.Errorf("want NAME;SUITE;SOURCE;OPTIONS")
+	}
+	p := phase{name: f[0], suite: f[1], source: f[2], opts: f[3]}
+	if _, ok := suites[p.suite]; !ok {
+		return phase{}, fmt.Errorf("no suite %q", p.suite)
+	}
+	return p, nil
+}
+
+func (p phase) mountpoint() string { return "/mnt/" + p.name }
+
+func (p phase) mount() error {
+	if err := os.MkdirAll(p.mountpoint(), 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount(p.source, p.mountpoint(), "9p", 0, p.opts); err != nil {
+		return fmt.Errorf("mount -t 9p -o %s %s %s: %w", p.opts, p.source, p.mountpoint(), err)
+	}
+	return nil
+}
+
+func (p phase) unmount() error {
+	if err := unix.Unmount(p.mountpoint(), 0); err != nil {
+		return fmt.Errorf("umount %s: %w", p.mountpoint(), err)
+	}
+	return nil
+}
+
+// runPhase mounts, runs every check of the suite in its own scratch
+// directory, and unmounts. A failed mount is one failed check; the suite's
+// checks are then not run (and not reported).
+func runPhase(t *tap, p phase, args map[string]string) {
+	var root string
+	var host hostView
+	if p.source == "tmpfs" {
+		root = "/tmp/" + p.name
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			t.result(p.name+"/mount", err)
+			return
+		}
+		host = localView{root}
+	} else {
+		if err := p.mount(); err != nil {
+			t.result(p.name+"/mount", err)
+			return
+		}
+		t.result(p.name+"/mount", nil)
+		root = p.mountpoint()
+		host = newOracle(args["oracle"], args["hostroot"])
+	}
+	base := p.name
+	if r := args["scratch"]; r != "" && p.source != "tmpfs" {
+		base = r + "/" + p.name
+	}
+	for _, c := range suites[p.suite] {
+		rel := base + "/" + c.name
+		e := &env{phase: p, fs: "9p", root: root, rel: rel, dir: root + "/" + rel, host: host, args: args}
+		if p.source == "tmpfs" {
+			e.fs = "tmpfs"
+			if c.noTmpfs {
+				continue
+			}
+		}
+		if !c.noScratch {
+			if err := os.MkdirAll(e.dir, 0o755); err != nil {
+				t.result(p.name+"/"+c.name, fmt.Errorf("scratch dir: %w", err))
+				continue
+			}
+		}
+		start := time.Now()
+		err := runCheck(c, e)
+		if d := time.Since(start); d > 2*time.Second {
+			fmt.Printf("# %s/%s took %v\n", p.name, c.name, d.Round(100*time.Millisecond))
+		}
+		t.result(p.name+"/"+c.name, err)
+	}
+	if p.source != "tmpfs" {
+		if err := p.unmount(); err != nil {
+			t.result(p.name+"/umount", err)
+		}
+	}
+}
+
+// runCheck runs one check, turning a panic into a failure so that one bad
+// check does not end the boot.
+func runCheck(c check, e *env) (err error) {
+	defer func() {
+		switch r := recover().(type) {
+		case nil:
+		case failure:
+			err = errors.New(r.msg)
+		default:
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	c.fn(e)
+	return nil
+}

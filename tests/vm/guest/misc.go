@@ -1,0 +1,141 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func chkMmapRead(e *env) {
+	f := e.p("m")
+	data := bytes.Repeat([]byte("0123456789abcdef"), 64<<10/16*3) // 192 KiB
+	writeFile(f, data, 0o644)
+	fd, err := unix.Open(f, unix.O_RDONLY, 0)
+	ok(err, "open")
+	defer unix.Close(fd)
+	m, err := unix.Mmap(fd, 0, len(data), unix.PROT_READ, unix.MAP_SHARED)
+	ok(err, "mmap PROT_READ MAP_SHARED")
+	defer unix.Munmap(m)
+	if !bytes.Equal(m, data) {
+		fail("mapped bytes differ from the file")
+	}
+	// A write through write(2) shows in the mapping (same page cache).
+	wfd, err := unix.Open(f, unix.O_WRONLY, 0)
+	ok(err, "open for writing")
+	_, err = unix.Pwrite(wfd, []byte("ZZ"), 70000)
+	ok(err, "pwrite")
+	unix.Close(wfd)
+	eq(string(m[70000:70002]), "ZZ", "mapping after pwrite")
+}
+
+func chkMmapWrite(e *env) {
+	f := e.p("m")
+	writeFile(f, bytes.Repeat([]byte{'.'}, 3*4096+100), 0o644)
+	fd, err := unix.Open(f, unix.O_RDWR, 0)
+	ok(err, "open")
+	defer unix.Close(fd)
+	m, err := unix.Mmap(fd, 0, 3*4096+100, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	ok(err, "mmap PROT_WRITE MAP_SHARED")
+	copy(m[0:], "page0")
+	copy(m[2*4096+10:], "page2")
+	copy(m[3*4096+95:], "tail!")
+	ok(unix.Msync(m, unix.MS_SYNC), "msync MS_SYNC")
+	ok(unix.Munmap(m), "munmap")
+	want := bytes.Repeat([]byte{'.'}, 3*4096+100)
+	copy(want[0:], "page0")
+	copy(want[2*4096+10:], "page2")
+	copy(want[3*4096+95:], "tail!")
+	got := make([]byte, len(want)+10)
+	n, err := unix.Pread(fd, got, 0)
+	ok(err, "pread")
+	if !bytes.Equal(got[:n], want) {
+		fail("read after msync differs from what was written through the mapping")
+	}
+	hv, err := e.host.ReadFile(e.h("m"))
+	ok(err, "host read")
+	if !bytes.Equal(hv, want) {
+		fail("host file differs after msync (len %d, want %d)", len(hv), len(want))
+	}
+}
+
+// chkRemount: mount -o remount keeps the mount working, and a fresh mount
+// after umount works on the same transport connection (QEMU's guestfwd and
+// the virtio port both join successive guest connections into one host
+// stream, so the server sees a second Tversion on one connection).
+func chkRemount(e *env) {
+	f := e.p("kept")
+	writeFile(f, []byte("across remounts"), 0o644)
+	p := e.phase
+	ok(unix.Mount(p.source, p.mountpoint(), "9p", unix.MS_REMOUNT, p.opts), "mount -o remount")
+	wantContent(f, "across remounts")
+	chkRemountSameConn(e)
+}
+
+func chkRemountSameConn(e *env) {
+	f := e.p("kept2")
+	writeFile(f, []byte("second mount"), 0o644)
+	p := e.phase
+	ok(p.unmount(), "umount")
+	var st unix.Stat_t
+	wantErr(unix.Lstat(f, &st), unix.ENOENT, "file visible after umount")
+	ok(p.mount(), "mount again")
+	wantContent(f, "second mount")
+	writeFile(e.p("after"), []byte("x"), 0o644)
+	wantHostContent(e, "after", "x")
+}
+
+// userChecks run on an access=user (or default access=client) mount: the
+// kernel attaches once per uid and the server must act as that user.
+var userChecks = []check{
+	{name: "user-create-owner", fn: chkUserCreate},
+	{name: "user-permission-denied", fn: chkUserDenied},
+	{name: "user-mkdir-owner", fn: chkUserMkdir},
+}
+
+// asUser runs the helper as uid:gid 1000:1000 and returns its output line.
+func asUser(args ...string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/proc/self/exe", append([]string{"lock"}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000}}
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		fail("helper %v as uid 1000: no answer within 30 s", args)
+	}
+	ok(err, "helper %v as uid 1000: %s", args, out)
+	return strings.TrimSpace(string(out))
+}
+
+func chkUserCreate(e *env) {
+	ok(unix.Chmod(e.dir, 0o777), "chmod 777 scratch")
+	eq(asUser("create", e.p("u")), "ok", "create as uid 1000")
+	st := lstat(e.p("u"))
+	eq(st.Uid, uint32(1000), "uid of a file created by uid 1000")
+	eq(st.Gid, uint32(1000), "gid of a file created by uid 1000")
+	hs, err := e.host.Stat(e.h("u"))
+	ok(err, "host stat")
+	eq(strconv.Itoa(int(hs.UID))+":"+strconv.Itoa(int(hs.GID)), "1000:1000", "host owner of the file")
+}
+
+func chkUserDenied(e *env) {
+	writeFile(e.p("secret"), []byte("root only"), 0o600)
+	eq(asUser("read", e.p("secret")), "EACCES", "uid 1000 opens root's 0600 file")
+	eq(asUser("create", e.p("new")), "EACCES", "uid 1000 creates in root's 0755 dir")
+}
+
+func chkUserMkdir(e *env) {
+	ok(unix.Chmod(e.dir, 0o777), "chmod 777 scratch")
+	eq(asUser("mkdir", e.p("ud")), "ok", "mkdir as uid 1000")
+	st := lstat(e.p("ud"))
+	eq(st.Uid, uint32(1000), "uid of a dir made by uid 1000")
+	eq(asUser("create", e.p("ud/f")), "ok", "create in own dir as uid 1000")
+	eq(lstat(e.p("ud/f")).Uid, uint32(1000), "uid of the file in own dir")
+}

@@ -1,0 +1,176 @@
+package vm
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"mfs/tests/clusterutil"
+	"mfs/tests/diodtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(clusterutil.Main(m)) }
+
+// knownFailures are checks that fail because of the p9 library (v0.4.1),
+// not because of mfs; see knownFailure.
+var knownFailures = []knownFailure{
+	{"fcntl-getlk-unlocked", "p9 v0.4.1 has no Tgetlock handler: F_GETLK that finds no local conflict asks the server, which cannot answer"},
+}
+
+// mountOpts is the 9p option string of a guest mount.
+func mountOpts(trans string, msize int, access, cache, aname string) string {
+	o := []string{"version=9p2000.L", fmt.Sprintf("msize=%d", msize), "cache=" + cache}
+	switch trans {
+	case "tcp":
+		o = append([]string{"trans=tcp", fmt.Sprintf("port=%d", guestP9Port)}, o...)
+	case "fd":
+		o = append([]string{"trans=fd", "rfdno=3", "wfdno=4"}, o...)
+	}
+	if access != "" {
+		o = append(o, "access="+access)
+	}
+	if aname != "" {
+		o = append(o, "aname="+aname)
+	}
+	return strings.Join(o, ",")
+}
+
+// phaseSpec builds one mfs.phase= value (see guest/main.go).
+func phaseSpec(name, suite, trans string, msize int, access, cache, aname string) string {
+	source := guestHost
+	if trans == "fd" {
+		source = "mfs"
+	}
+	return strings.Join([]string{name, suite, source, mountOpts(trans, msize, access, cache, aname)}, ";")
+}
+
+// server is a 9P server under test: mfs export, or diod as a reference when
+// MFS_VM_SERVER=diod (to tell a wrong check from a wrong server).
+type server struct {
+	addr  string
+	aname string // attach name the server needs ("" for mfs export)
+}
+
+func startExport(t *testing.T, dir string) server {
+	t.Helper()
+	if os.Getenv("MFS_VM_SERVER") == "diod" {
+		return server{addr: diodtest.StartDiod(t, dir), aname: dir + ",uname=root"}
+	}
+	bin := clusterutil.Binary(t)
+	return server{addr: startProcess(t, "mfs export", func(addr string) *exec.Cmd {
+		return exec.Command(bin, "export", "--root", dir, "--listen", addr)
+	})}
+}
+
+// startProcess starts a server on a free loopback port and returns the
+// address once the port accepts connections (QEMU connects its forwards at
+// start-up, so the server must be up first). Its output is shown if the test
+// fails; it is killed when the test ends.
+func startProcess(t *testing.T, what string, mk func(addr string) *exec.Cmd) string {
+	t.Helper()
+	var lastErr error
+	for range 5 {
+		addr, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := mk(addr)
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start %s: %v", what, err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		stop := func() {
+			cmd.Process.Kill()
+			<-exited
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				t.Cleanup(func() {
+					stop()
+					if t.Failed() {
+						t.Logf("%s output:\n%s", what, out.String())
+					}
+				})
+				return addr
+			}
+			select {
+			case err := <-exited:
+				lastErr = fmt.Errorf("%s on %s exited (%v): %s", what, addr, err, strings.TrimSpace(out.String()))
+			case <-time.After(20 * time.Millisecond):
+				if time.Now().After(deadline) {
+					stop()
+					t.Fatalf("%s on %s: port not accepting after 20 s: %s", what, addr, out.String())
+				}
+				continue
+			}
+			break
+		}
+	}
+	t.Fatalf("start %s: %v", what, lastErr)
+	return ""
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestExport is part 1 and the TCP half of part 3: mfs export mounted
+// directly over TCP. The same checks first run on the guest's tmpfs (the
+// baseline that proves each check right), then on the mount with msize 512
+// KiB and the default access, then with cache=mmap for the mmap checks, then
+// with msize 1 MiB and access=user.
+func TestExport(t *testing.T) {
+	a := needAssets(t)
+	dir := t.TempDir()
+	srv := startExport(t, dir)
+	orc := startOracle(t, map[string]string{"export": dir})
+	phases := []string{
+		"tmpfs;export;tmpfs;",
+		phaseSpec("tcp-512k", "export", "tcp", 512<<10, "", "none", srv.aname),
+		phaseSpec("tcp-mmap", "mmap", "tcp", 512<<10, "", "mmap", srv.aname),
+		phaseSpec("tcp-1m-user", "smoke", "tcp", 1<<20, "user", "none", srv.aname),
+		phaseSpec("tcp-user", "user", "tcp", 1<<20, "user", "none", srv.aname),
+	}
+	bl := boot(t, a, vmConfig{
+		phases: phases,
+		fwds:   map[int]string{guestP9Port: srv.addr, oraclePort: orc.addr()},
+		env:    map[string]string{"hostroot": "export"},
+	})
+	report(t, bl, knownFailures)
+}
