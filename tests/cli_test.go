@@ -87,10 +87,18 @@ func cli9p(t *testing.T, addr string, stdin string, args ...string) string {
 // its address once it answers 9P.
 func cliStartExport(t *testing.T, dir string) string {
 	t.Helper()
-	addr := "unix:" + filepath.Join(t.TempDir(), "export.sock")
+	return cliStartExportAs(t, cliBuild(t), dir, t.TempDir(), nil)
+}
+
+// cliStartExportAs is cliStartExport with the binary bin, the socket in
+// sockDir, and the server running with the credential cred (nil: ours).
+func cliStartExportAs(t *testing.T, bin, dir, sockDir string, cred *syscall.Credential) string {
+	t.Helper()
+	addr := "unix:" + filepath.Join(sockDir, "export.sock")
 	var out diodSyncBuffer
-	cmd := exec.Command(cliBuild(t), "export", "--root", dir, "--listen", addr)
+	cmd := exec.Command(bin, "export", "--root", dir, "--listen", addr)
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -422,6 +430,57 @@ func TestCLIErrors(t *testing.T) {
 				t.Errorf("stdout %q, want nothing", r.stdout)
 			}
 		})
+	}
+}
+
+// TestCLIPermissionDenied runs an export as an unprivileged user (the
+// test must run as root to switch) and checks that the server's EACCES
+// reaches the shell as "permission denied", exit 1.
+func TestCLIPermissionDenied(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the export as another user")
+	}
+	const nobody = 65534
+	// Everything the unprivileged server needs: a binary, the export and
+	// a socket directory it may enter.
+	base := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Chmod(filepath.Dir(base), 0o755))
+	must(os.Chmod(base, 0o755))
+	bin := filepath.Join(base, "mfs")
+	src, err := os.ReadFile(cliBuild(t))
+	must(err)
+	must(os.WriteFile(bin, src, 0o755))
+	dir, sock := filepath.Join(base, "export"), filepath.Join(base, "sock")
+	must(os.Mkdir(dir, 0o755))
+	must(os.Mkdir(sock, 0o777))
+	must(os.Chmod(sock, 0o777))
+	must(os.WriteFile(filepath.Join(dir, "secret"), []byte("x"), 0o600))
+	must(os.Mkdir(filepath.Join(dir, "locked"), 0o700))
+	addr := cliStartExportAs(t, bin, dir, sock, &syscall.Credential{Uid: nobody, Gid: nobody})
+
+	tests := []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"read", "/secret"}, "mfs 9p: read /secret: permission denied"},
+		{[]string{"ls", "/locked"}, "mfs 9p: ls /locked: permission denied"},
+		{[]string{"write", "/new"}, "mfs 9p: write /new: permission denied"},
+		{[]string{"rm", "/secret"}, "mfs 9p: rm /secret: permission denied"},
+	}
+	for _, tt := range tests {
+		r := cliRun(t, strings.NewReader("data"), nil, append([]string{"9p", "--addr", addr}, tt.args...)...)
+		if r.code != 1 || r.stderr != tt.stderr+"\n" {
+			t.Errorf("%s: exit %d, stderr %q; want 1, %q", strings.Join(tt.args, " "), r.code, r.stderr, tt.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secret")); err != nil {
+		t.Errorf("secret after a refused rm: %v", err)
 	}
 }
 
