@@ -382,6 +382,7 @@ func TestCLIErrors(t *testing.T) {
 	}
 	addr := cliStartExport(t, dir)
 	refused := cliRefusedAddr(t)
+	junk := cliJunkServer(t)
 
 	tests := []struct {
 		name   string
@@ -399,6 +400,7 @@ func TestCLIErrors(t *testing.T) {
 		{"refused connection", nil, []string{"9p", "--addr", refused, "ls"}, 1, "mfs 9p: connect " + refused + ": connection refused"},
 		{"no socket", nil, []string{"9p", "--addr", "unix:" + dir + "/none.sock", "ls"}, 1, "mfs 9p: connect unix:" + dir + "/none.sock: no such file or directory"},
 		{"address from $MFS_ADDR", []string{"MFS_ADDR=" + refused}, []string{"9p", "ls"}, 1, "mfs 9p: connect " + refused + ": connection refused"},
+		{"not a 9P server", nil, []string{"9p", "--addr", junk, "ls"}, 1, "mfs 9p: connect " + junk + ": version: bad reply size 1347703880"}, // "HTTP" read as a 9P size
 		{"bad aname", nil, []string{"9p", "--addr", addr, "--aname", "nosuch", "ls"}, 1, `mfs 9p: attach "nosuch": no such file or directory`},
 		{"members refused", nil, []string{"members", "--addr", refused}, 1, "mfs members: connect " + refused + ": connection refused"},
 		{"bad address", nil, []string{"9p", "--addr", "nonsense", "ls"}, 2, `mfs 9p: --addr: address "nonsense": want host:port or unix:/path`},
@@ -431,6 +433,27 @@ func TestCLIErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cliJunkServer listens on a loopback port and answers every connection
+// with a line of HTTP, not 9P.
+func cliJunkServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // TestCLIPermissionDenied runs an export as an unprivileged user (the

@@ -56,7 +56,7 @@ type session struct {
 }
 
 // openSession dials the server named by the connection flags (looked up in
-// c's lineage, so they may be given before or after `9p`) and attaches.
+// c's lineage: the flags of `9p`, or of `members` itself) and attaches.
 func openSession(c *cli.Context) (*session, error) {
 	addr, aname, msize := c.String("addr"), c.String("aname"), c.Uint("msize")
 	if _, _, err := dial.ParseAddr(addr); err != nil {
@@ -78,7 +78,8 @@ func openSession(c *cli.Context) (*session, error) {
 	conn, err := dial.Dial(ctx, addr, opts)
 	stop()
 	if err != nil {
-		return nil, &opError{op: "connect", paths: []string{addr}, err: err}
+		// dial names the address, which the error line already does.
+		return nil, &opError{op: "connect", paths: []string{addr}, err: &trimmedError{err: err, prefix: addr + ": "}}
 	}
 	root, err := conn.Attach(aname)
 	if err != nil {
@@ -93,6 +94,18 @@ func (s *session) Close() {
 	s.root.Close()
 	s.conn.Close()
 }
+
+// trimmedError is err with prefix dropped from its text; errors.Is and
+// errors.As still see err.
+type trimmedError struct {
+	err    error
+	prefix string
+}
+
+func (e *trimmedError) Error() string { return strings.TrimPrefix(errText(e.err), e.prefix) }
+
+// Unwrap returns the cause.
+func (e *trimmedError) Unwrap() error { return e.err }
 
 // opError is a failed operation on the named paths: exit status 1, printed
 // as "OP PATH…: reason".
