@@ -380,6 +380,9 @@ func TestCLIErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "full/x"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Symlink("f", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
 	addr := cliStartExport(t, dir)
 	refused := cliRefusedAddr(t)
 	junk := cliJunkServer(t)
@@ -396,6 +399,8 @@ func TestCLIErrors(t *testing.T) {
 		{"read a directory", nil, []string{"9p", "--addr", addr, "read", "/"}, 1, "mfs 9p: read /: is a directory"},
 		{"rm a directory without -r", nil, []string{"9p", "--addr", addr, "rm", "/full"}, 1, "mfs 9p: rm /full: directory not empty"},
 		{"mkdir existing", nil, []string{"9p", "--addr", addr, "mkdir", "/full"}, 1, "mfs 9p: mkdir /full: file exists"},
+		{"read a symlink", nil, []string{"9p", "--addr", addr, "read", "/link"}, 1, `mfs 9p: read /link: is a symbolic link to "f" (not followed; use its target)`},
+		{"write a symlink", nil, []string{"9p", "--addr", addr, "write", "/link"}, 1, `mfs 9p: write /link: is a symbolic link to "f" (not followed; use its target)`},
 		{"readlink of a file", nil, []string{"9p", "--addr", addr, "readlink", "/f"}, 1, "mfs 9p: readlink /f: invalid argument"},
 		{"refused connection", nil, []string{"9p", "--addr", refused, "ls"}, 1, "mfs 9p: connect " + refused + ": connection refused"},
 		{"no socket", nil, []string{"9p", "--addr", "unix:" + dir + "/none.sock", "ls"}, 1, "mfs 9p: connect unix:" + dir + "/none.sock: no such file or directory"},

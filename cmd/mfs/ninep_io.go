@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -44,6 +45,9 @@ func (s *session) read(p string, w io.Writer) error {
 	defer f.Close()
 	if attr.Mode.IsDir() {
 		return linux.EISDIR
+	}
+	if attr.Mode.IsSymlink() {
+		return symlinkError(f)
 	}
 	if _, _, err := f.Open(p9.ReadOnly); err != nil {
 		return err
@@ -150,6 +154,9 @@ func (s *session) openForWrite(p string, appending bool) (p9.File, int64, error)
 	if err == nil && attr.Mode.IsDir() {
 		err = linux.EISDIR
 	}
+	if err == nil && attr.Mode.IsSymlink() {
+		err = symlinkError(f)
+	}
 	if err == nil {
 		_, _, err = f.Open(p9.WriteOnly)
 	}
@@ -172,4 +179,22 @@ func umask() uint32 {
 	m := unix.Umask(0)
 	unix.Umask(m)
 	return uint32(m)
+}
+
+// errSymlink is reading or writing through a symlink: 9P walks do not
+// follow links, and a link's absolute target means a path on the node that
+// holds it, not in the attach, so the client does not follow it either.
+type errSymlink struct{ target string }
+
+func (e *errSymlink) Error() string {
+	return fmt.Sprintf("is a symbolic link to %q (not followed; use its target)", e.target)
+}
+
+// symlinkError describes the symlink f for read and write.
+func symlinkError(f p9.File) error {
+	t, err := f.Readlink()
+	if err != nil {
+		return err
+	}
+	return &errSymlink{target: t}
 }
