@@ -83,7 +83,7 @@ func TestEscape(t *testing.T) {
 				f.Close()
 				t.Fatal("walked a name with slashes")
 			}
-			if _, _, _, err := e.root.Create("../outside/new", p9.ReadWrite, 0o644, p9.NoUID, p9.NoGID); err == nil {
+			if _, err := srv9ptest.Create(e.root, "../outside/new", p9.ReadWrite, 0o644); err == nil {
 				t.Fatal("created through a name with slashes")
 			}
 		}},
@@ -105,7 +105,9 @@ func TestEscape(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			d.Create("new", p9.ReadWrite, 0o644, p9.NoUID, p9.NoGID)
+			if f, err := srv9ptest.Create(d, "new", p9.ReadWrite, 0o644); err == nil {
+				f.Close()
+			}
 			d.Mkdir("newdir", 0o755, p9.NoUID, p9.NoGID)
 			d.Symlink("x", "newlink", p9.NoUID, p9.NoGID)
 			d.Mknod("fifo", p9.ModeNamedPipe|0o644, 0, 0, p9.NoUID, p9.NoGID)
@@ -123,7 +125,7 @@ func TestEscape(t *testing.T) {
 			return os.Symlink(filepath.Join(e.outside, "absent"), filepath.Join(e.host, "dangling"))
 		}, func(t *testing.T, e env) {
 			for _, n := range []string{"s", "dangling"} {
-				if f, _, _, err := e.root.Create(n, p9.WriteOnly|p9.OpenFlags(dotlTrunc), 0o644, p9.NoUID, p9.NoGID); err == nil {
+				if f, err := srv9ptest.Create(e.root, n, p9.WriteOnly|p9.OpenFlags(dotlTrunc), 0o644); err == nil {
 					f.WriteAt([]byte("pwned"), 0)
 					f.Close()
 					t.Errorf("created over symlink %s", n)
@@ -192,7 +194,7 @@ func TestEscape(t *testing.T) {
 			}
 			os.Symlink(e.outside, filepath.Join(e.host, "d"))
 			os.Symlink(filepath.Join(e.outside, "secret"), filepath.Join(e.host, "f"))
-			nf, _, _, err := d.Create("new", p9.ReadWrite, 0o644, p9.NoUID, p9.NoGID)
+			nf, err := srv9ptest.Create(d, "new", p9.ReadWrite, 0o644)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,7 +244,7 @@ func TestEscape(t *testing.T) {
 				if err != nil {
 					continue
 				}
-				if nf, _, _, err := d.Create(name, p9.ReadWrite, 0o644, p9.NoUID, p9.NoGID); err == nil {
+				if nf, err := srv9ptest.Create(d, name, p9.ReadWrite, 0o644); err == nil {
 					nf.Close()
 				}
 				d.Mkdir(name+"d", 0o755, p9.NoUID, p9.NoGID)

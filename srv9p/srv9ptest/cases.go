@@ -436,7 +436,7 @@ func Cases() []Case {
 		// create, mkdir, symlink, link, mknod
 		{Name: "create/new",
 			P9: func(e Env) (string, error) {
-				f, _, _, err := e.Dir.Create("n", p9.ReadWrite, 0o640, p9.NoUID, p9.NoGID)
+				f, err := Create(e.Dir, "n", p9.ReadWrite, 0o640)
 				if err != nil {
 					return "", err
 				}
@@ -449,7 +449,7 @@ func Cases() []Case {
 			}},
 		{Name: "create/exists", Setup: Build("f n old"),
 			P9: func(e Env) (string, error) {
-				f, _, _, err := e.Dir.Create("n", p9.ReadWrite, 0o640, p9.NoUID, p9.NoGID)
+				f, err := Create(e.Dir, "n", p9.ReadWrite, 0o640)
 				if err == nil {
 					f.Close()
 				}
@@ -460,7 +460,7 @@ func Cases() []Case {
 			}},
 		{Name: "create/over-dangling-symlink", Setup: Build("l n target"),
 			P9: func(e Env) (string, error) {
-				f, _, _, err := e.Dir.Create("n", p9.ReadWrite, 0o640, p9.NoUID, p9.NoGID)
+				f, err := Create(e.Dir, "n", p9.ReadWrite, 0o640)
 				if err == nil {
 					f.Close()
 				}

@@ -217,3 +217,22 @@ func ReadDir(d p9.File, count uint32) ([]p9.Dirent, error) {
 		all = append(all, ents...)
 	}
 }
+
+// Create creates and opens name in the directory d without giving up d: the
+// p9 client turns the directory's own fid into the new file, so Create
+// works on a clone.
+func Create(d p9.File, name string, fl p9.OpenFlags, perm p9.FileMode) (p9.File, error) {
+	_, c, err := d.Walk(nil)
+	if err != nil {
+		return nil, err
+	}
+	f, _, _, err := c.Create(name, fl, perm, p9.NoUID, p9.NoGID)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if f != c {
+		c.Close() // a server-side file: the clone stays a directory
+	}
+	return f, nil
+}
