@@ -13,9 +13,10 @@ import (
 // top marks the node's root directory, whose QID is the reserved
 // nodeDirQID (see qid.go).
 type localFile struct {
-	ns  *Namespace
-	f   p9.File
-	top bool
+	ns    *Namespace
+	f     p9.File
+	top   bool
+	extra xattrRefs
 }
 
 var _ p9.File = (*localFile)(nil)
@@ -63,8 +64,13 @@ func (l *localFile) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
 	return l.f.SetAttr(valid, attr)
 }
 
-// Close implements p9.File.Close.
-func (l *localFile) Close() error { return l.f.Close() }
+// Close implements p9.File.Close (see xattrRefs).
+func (l *localFile) Close() error {
+	if l.extra.drop() {
+		return nil
+	}
+	return l.f.Close()
+}
 
 // Open implements p9.File.Open.
 func (l *localFile) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
@@ -83,11 +89,23 @@ func (l *localFile) SetXattr(attr string, data []byte, flags p9.XattrFlags) erro
 	return l.f.SetXattr(attr, data, flags)
 }
 
-// GetXattr implements p9.File.GetXattr.
-func (l *localFile) GetXattr(attr string) ([]byte, error) { return l.f.GetXattr(attr) }
+// GetXattr implements p9.File.GetXattr (see xattrRefs).
+func (l *localFile) GetXattr(attr string) ([]byte, error) {
+	b, err := l.f.GetXattr(attr)
+	if err == nil {
+		l.extra.add()
+	}
+	return b, err
+}
 
-// ListXattrs implements p9.File.ListXattrs.
-func (l *localFile) ListXattrs() ([]string, error) { return l.f.ListXattrs() }
+// ListXattrs implements p9.File.ListXattrs (see xattrRefs).
+func (l *localFile) ListXattrs() ([]string, error) {
+	names, err := l.f.ListXattrs()
+	if err == nil {
+		l.extra.add()
+	}
+	return names, err
+}
 
 // RemoveXattr implements p9.File.RemoveXattr.
 func (l *localFile) RemoveXattr(attr string) error { return l.f.RemoveXattr(attr) }

@@ -13,9 +13,10 @@ import (
 // send properly, go out as injected requests naming the client's fid
 // (raw.go, wire.go).
 type remoteFile struct {
-	pc  *peerConn
-	f   p9.File
-	top bool
+	pc    *peerConn
+	f     p9.File
+	top   bool
+	extra xattrRefs
 }
 
 var _ p9.File = (*remoteFile)(nil)
@@ -99,13 +100,17 @@ func (r *remoteFile) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
 	return r.pc.call("setattr", func() error { return r.f.SetAttr(valid, attr) })
 }
 
-// Close implements p9.File.Close. On a dead connection there is nothing
-// to clunk: the fid died with it.
+// Close implements p9.File.Close (see xattrRefs). On a dead connection
+// there is nothing to clunk: the fid died with it. A failed clunk is not
+// reported: the fid is gone either way.
 func (r *remoteFile) Close() error {
-	if r.pc.dead() {
+	if r.extra.drop() || r.pc.dead() {
 		return nil
 	}
-	return r.pc.call("clunk", r.f.Close)
+	if err := r.pc.call("clunk", r.f.Close); err != nil {
+		r.pc.log.Debug("namespace: peer clunk failed", slog.Int("node", r.pc.node), slog.String("error", err.Error()))
+	}
+	return nil
 }
 
 // Open implements p9.File.Open.
@@ -142,6 +147,9 @@ func (r *remoteFile) GetXattr(attr string) (b []byte, err error) {
 		return nil, err
 	}
 	err = r.pc.call("getxattr", func() (err error) { b, err = r.pc.w.xattrRead(fid, attr, r.pc.msize); return })
+	if err == nil {
+		r.extra.add()
+	}
 	return b, err
 }
 
@@ -156,6 +164,7 @@ func (r *remoteFile) ListXattrs() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.extra.add()
 	return splitXattrNames(b), nil
 }
 

@@ -42,11 +42,15 @@ var (
 // leading pieces and sends the whole frame with one writev, so injected
 // frames never land inside a client frame.
 //
-// Read side: one goroutine (readLoop) reads each frame header. Replies on
-// reserved tags are read whole and handed to their waiter; any other frame
-// is lent to the p9 client: its Read calls read the body straight from the
-// socket into the client's own buffers (no copy), and readLoop waits until
-// the body is consumed before it reads the next header.
+// Read side: whoever needs a reply takes the reader role (rmu, reading)
+// and reads the next frame header from the socket itself; there is no
+// reader goroutine and no hand-off on the data path. The p9 client, in
+// Read, dispatches replies on reserved tags to their waiters and reads its
+// own frames' bodies straight into its buffers (no copy), keeping the role
+// until the body is consumed. An injected request waiting while the p9
+// client is not reading takes the role too: a p9 frame it meets is parked
+// (parked) for the p9 client, which has a request waiting for it and will
+// come to read it, taking the role over with it.
 type wire struct {
 	nc net.Conn
 
@@ -56,11 +60,15 @@ type wire struct {
 	wleft int
 	wfill []byte
 
-	// Read side, p9 client half: touched only by the goroutine in Read,
-	// which the p9 client serializes.
-	cur      lentFrame
-	lend     chan lentFrame
-	returned chan struct{}
+	// Read side. rmu guards reading and parked; rcond signals their
+	// changes and every dispatched reply. cur is the p9 frame being read,
+	// touched only by the p9 client's reading goroutine (the client
+	// serializes its reads) while it holds the role.
+	rmu     sync.Mutex
+	rcond   *sync.Cond
+	reading bool
+	parked  *lentFrame
+	cur     lentFrame
 
 	// Injected requests.
 	mu      sync.Mutex
@@ -75,7 +83,7 @@ type wire struct {
 	err      error // set before dead is closed
 }
 
-// lentFrame is a p9 frame whose header readLoop has read.
+// lentFrame is a p9 frame whose header has been read.
 type lentFrame struct {
 	active bool // a frame is being read by the client
 	hdr    [wireHeader]byte
@@ -91,15 +99,13 @@ type rawReply struct {
 
 func newWire(nc net.Conn) *wire {
 	w := &wire{
-		nc:       nc,
-		lend:     make(chan lentFrame),
-		returned: make(chan struct{}, 1),
-		waiting:  map[uint16]chan rawReply{},
-		nextTag:  firstRawTag,
-		nextFid:  firstRawFid,
-		dead:     make(chan struct{}),
+		nc:      nc,
+		waiting: map[uint16]chan rawReply{},
+		nextTag: firstRawTag,
+		nextFid: firstRawFid,
+		dead:    make(chan struct{}),
 	}
-	go w.readLoop()
+	w.rcond = sync.NewCond(&w.rmu)
 	return w
 }
 
@@ -112,6 +118,9 @@ func (w *wire) fail(err error) {
 		w.err = err
 		close(w.dead)
 		w.nc.Close()
+		w.rmu.Lock()
+		w.rcond.Broadcast()
+		w.rmu.Unlock()
 	})
 }
 
@@ -182,28 +191,25 @@ func (w *wire) abortFrame() {
 	w.fail(errFrameOverrun)
 }
 
-// Read implements io.Reader for the p9 client: it returns bytes of the
-// frame readLoop lent it, never crossing into the next frame.
+// Read implements io.Reader for the p9 client: it returns bytes of one
+// p9 frame at a time, never crossing into the next frame.
 func (w *wire) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	c := &w.cur
 	if !c.active {
-		select {
-		case f := <-w.lend:
-			*c = f
-			c.active = true
-		case <-w.dead:
-			return 0, w.err
+		f, err := w.nextP9Frame()
+		if err != nil {
+			return 0, err
 		}
+		*c = f
 	}
 	if c.hoff < wireHeader {
 		n := copy(p, c.hdr[c.hoff:])
 		c.hoff += n
 		if c.hoff == wireHeader && c.left == 0 {
-			c.active = false
-			w.returned <- struct{}{}
+			w.endFrame()
 		}
 		return n, nil
 	}
@@ -217,52 +223,135 @@ func (w *wire) Read(p []byte) (int, error) {
 		return n, err
 	}
 	if c.left == 0 {
-		c.active = false
-		w.returned <- struct{}{}
+		w.endFrame()
 	}
 	return n, nil
 }
 
-// readLoop reads frame headers and routes frames until the connection
-// fails.
-func (w *wire) readLoop() {
+// endFrame gives up the reader role after a p9 frame.
+func (w *wire) endFrame() {
+	w.cur.active = false
+	w.rmu.Lock()
+	w.reading = false
+	w.rcond.Broadcast()
+	w.rmu.Unlock()
+}
+
+// nextP9Frame takes the reader role and returns the next p9 frame
+// (parked by a waiter, or read here), dispatching reserved replies met on
+// the way. The caller keeps the role until the frame's body is read.
+func (w *wire) nextP9Frame() (lentFrame, error) {
+	w.rmu.Lock()
+	defer w.rmu.Unlock()
 	for {
-		var hdr [wireHeader]byte
-		if _, err := io.ReadFull(w.nc, hdr[:]); err != nil {
-			w.fail(err)
-			return
+		if w.isDead() {
+			return lentFrame{}, w.err
 		}
-		size := int(binary.LittleEndian.Uint32(hdr[:]))
-		tag := binary.LittleEndian.Uint16(hdr[5:])
-		if size < wireHeader || size > maxFrame {
-			w.fail(fmt.Errorf("read: frame size %d: %w", size, errBadFrame))
-			return
+		if w.parked != nil {
+			// The waiter that parked it kept the role for us.
+			f := *w.parked
+			w.parked = nil
+			return f, nil
 		}
-		if tag >= firstRawTag && tag <= lastRawTag {
-			body := make([]byte, size-wireHeader)
-			if _, err := io.ReadFull(w.nc, body); err != nil {
-				w.fail(err)
-				return
-			}
-			w.mu.Lock()
-			ch := w.waiting[tag]
-			delete(w.waiting, tag)
-			w.mu.Unlock()
-			if ch != nil {
-				ch <- rawReply{typ: hdr[4], body: body}
-			}
+		if w.reading {
+			w.rcond.Wait()
 			continue
 		}
-		select {
-		case w.lend <- lentFrame{hdr: hdr, left: size - wireHeader}:
-		case <-w.dead:
-			return
+		w.reading = true
+		w.rmu.Unlock()
+		f, mine, err := w.readFrame()
+		w.rmu.Lock()
+		if err != nil {
+			w.reading = false
+			w.rcond.Broadcast()
+			return lentFrame{}, err
 		}
-		select {
-		case <-w.returned:
-		case <-w.dead:
-			return
+		if mine {
+			return f, nil
 		}
+		w.reading = false
+		w.rcond.Broadcast()
+	}
+}
+
+// readFrame reads one frame header (the caller has the reader role). A
+// reply on a reserved tag is read whole and dispatched (mine = false); a
+// p9 frame is returned with its body still in the socket (mine = true).
+func (w *wire) readFrame() (f lentFrame, mine bool, err error) {
+	if _, err := io.ReadFull(w.nc, f.hdr[:]); err != nil {
+		w.fail(err)
+		return f, false, err
+	}
+	size := int(binary.LittleEndian.Uint32(f.hdr[:]))
+	tag := binary.LittleEndian.Uint16(f.hdr[5:])
+	if size < wireHeader || size > maxFrame {
+		err := fmt.Errorf("read: frame size %d: %w", size, errBadFrame)
+		w.fail(err)
+		return f, false, err
+	}
+	if tag < firstRawTag || tag > lastRawTag {
+		f.active, f.left = true, size-wireHeader
+		return f, true, nil
+	}
+	body := make([]byte, size-wireHeader)
+	if _, err := io.ReadFull(w.nc, body); err != nil {
+		w.fail(err)
+		return f, false, err
+	}
+	w.mu.Lock()
+	ch := w.waiting[tag]
+	delete(w.waiting, tag)
+	w.mu.Unlock()
+	if ch != nil {
+		ch <- rawReply{typ: f.hdr[4], body: body}
+	}
+	return f, false, nil
+}
+
+// isDead reports whether the wire has failed.
+func (w *wire) isDead() bool {
+	select {
+	case <-w.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// await waits for the reply on ch, reading frames itself while nobody
+// else does.
+func (w *wire) await(ch chan rawReply) (rawReply, error) {
+	w.rmu.Lock()
+	defer w.rmu.Unlock()
+	for {
+		select {
+		case r := <-ch:
+			return r, nil
+		default:
+		}
+		if w.isDead() {
+			return rawReply{}, w.err
+		}
+		if w.reading || w.parked != nil {
+			w.rcond.Wait()
+			continue
+		}
+		w.reading = true
+		w.rmu.Unlock()
+		f, mine, err := w.readFrame()
+		w.rmu.Lock()
+		if err != nil {
+			w.reading = false
+			w.rcond.Broadcast()
+			return rawReply{}, err
+		}
+		if mine {
+			// A p9 reply: park it; the role passes to the p9 client.
+			w.parked = &f
+		} else {
+			w.reading = false
+		}
+		w.rcond.Broadcast()
 	}
 }
 
@@ -306,14 +395,13 @@ func (w *wire) rpc(typ uint8, body []byte) (rawReply, error) {
 		release()
 		return rawReply{}, err
 	}
-	select {
-	case r := <-ch:
-		release()
-		return r, nil
-	case <-w.dead:
+	r, err := w.await(ch)
+	if err != nil {
 		// The tag is not reused: the connection is gone.
-		return rawReply{}, w.err
+		return rawReply{}, err
 	}
+	release()
+	return r, nil
 }
 
 // allocFid returns a fid from the reserved range.

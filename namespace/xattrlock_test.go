@@ -219,3 +219,38 @@ func TestLocksRemoteLikeLocal(t *testing.T) {
 		t.Fatalf("conflicting lock via node 3: %v %v, want blocked", st, err)
 	}
 }
+
+// TestFidSurvivesXattrWalk: after Txattrwalks from an open fid (as the
+// kernel sends for getxattr), the fid still reads and writes, locally and
+// through the proxy (see xattrRefs and wire.xattrRead).
+func TestFidSurvivesXattrWalk(t *testing.T) {
+	c := newCluster(t, 2)
+	mustWriteHost(t, c.dirs[1], "s/f", "abc")
+	mustWriteHost(t, c.dirs[1], "s/g", "abc")
+	for _, tc := range []struct {
+		node int
+		path string
+	}{{2, "here/s/f"}, {1, "2/s/g"}} {
+		t.Run(tc.path, func(t *testing.T) {
+			cl := dialRaw(t, c.nsSrv[tc.node-1].addr)
+			f := walk(t, attach(t, cl.Conn, ""), tc.path)
+			if _, _, err := f.Open(p9.ReadWrite); err != nil {
+				t.Fatal(err)
+			}
+			fid, _ := clientFid(f)
+			for i := 0; i < 3; i++ {
+				if _, err := cl.w.xattrRead(fid, "", 1<<20); err != nil {
+					t.Fatalf("list: %v", err)
+				}
+				cl.w.xattrRead(fid, "user.none", 1<<20) // fails; must not matter
+			}
+			buf := make([]byte, 3)
+			if n, err := f.ReadAt(buf, 0); err != nil || string(buf[:n]) != "abc" {
+				t.Fatalf("read after xattr walks: %q, %v", buf[:n], err)
+			}
+			if _, err := f.WriteAt([]byte("xyz"), 0); err != nil {
+				t.Fatalf("write after xattr walks: %v", err)
+			}
+		})
+	}
+}
