@@ -7,8 +7,8 @@ package srv9p_test
 // inside one iteration and reports the ratio itself:
 //
 //   - Each top-level benchmark prepares one directory on disk and serves
-//     that same directory with srv9p (p9.NewServer over srv9p.New, loopback
-//     TCP) and with diod (loopback TCP, started by tests/diodtest). Writes go
+//     that same directory with srv9p (srv9p.Serve over srv9p.New, loopback
+//     TCP, as "mfs export" runs it) and with diod (loopback TCP, started by tests/diodtest). Writes go
 //     to per-server names so the two never see each other's files.
 //   - Sub-benchmarks are msize settings: "best-1MiB" and "best-4MiB" give
 //     srv9p 1 MiB and 4 MiB (diod always gets its largest, 64 KiB), and
@@ -130,7 +130,8 @@ func newFixture(b *testing.B, prepare func(dir string) error) *fixture {
 	return f
 }
 
-// serveSrv9p serves dir with srv9p on a loopback TCP port.
+// serveSrv9p serves dir with srv9p.Serve (what "mfs export" runs) on a
+// loopback TCP port.
 func serveSrv9p(b *testing.B, dir string) string {
 	b.Helper()
 	att, err := srv9p.New(dir)
@@ -142,15 +143,13 @@ func serveSrv9p(b *testing.B, dir string) string {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p9.NewServer(att).ServeContext(ctx, ln)
-	}()
+	done := make(chan error, 1)
+	go func() { done <- srv9p.Serve(ctx, ln, att, nil) }()
 	b.Cleanup(func() {
 		cancel()
-		ln.Close()
-		<-done
+		if err := <-done; err != nil {
+			b.Errorf("srv9p.Serve: %v", err)
+		}
 	})
 	return ln.Addr().String()
 }
