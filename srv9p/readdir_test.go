@@ -10,6 +10,7 @@ import (
 	"mfs/srv9p/srv9ptest"
 
 	"github.com/hugelgupf/p9/p9"
+	"golang.org/x/sys/unix"
 )
 
 // TestReaddirLarge lists a directory of 100,000 entries while other
@@ -21,13 +22,16 @@ func TestReaddirLarge(t *testing.T) {
 	}
 	const n = 100_000
 	a, dir := newExport(t)
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range n {
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("e%06d", i)))
-		if err != nil {
+		if err := unix.Mknodat(dfd, fmt.Sprintf("e%06d", i), unix.S_IFREG|0o644, 0); err != nil {
 			t.Fatal(err)
 		}
-		f.Close()
 	}
+	unix.Close(dfd)
 	addr := serve(t, "tcp", a)
 	for _, count := range []uint32{8 << 10, 1<<20 - 64} {
 		t.Run(fmt.Sprint("count=", count), func(t *testing.T) {
