@@ -67,6 +67,8 @@ type filterConn struct {
 	wleft int    // bytes of the current reply not yet received; 0 at a boundary
 	whold bool   // the current reply is marked: collect it whole
 	wtag  uint16
+	wv    net.Buffers // writev vector, reused
+	warr  [2][]byte   // backing array of wv
 
 	mu     sync.Mutex
 	marks  map[uint16]mark
@@ -439,16 +441,15 @@ func rewriteReply(r []byte, m mark) []byte {
 
 // writev writes a and b with one system call where the connection allows.
 func (f *filterConn) writev(a, b []byte) error {
-	var bufs net.Buffers
-	var arr [2][]byte
-	bufs = arr[:0]
+	f.wv = f.warr[:0]
 	if len(a) > 0 {
-		bufs = append(bufs, a)
+		f.wv = append(f.wv, a)
 	}
 	if len(b) > 0 {
-		bufs = append(bufs, b)
+		f.wv = append(f.wv, b)
 	}
-	_, err := bufs.WriteTo(f.Conn)
+	_, err := f.wv.WriteTo(f.Conn)
+	f.warr = [2][]byte{} // do not keep the server's buffers alive
 	return err
 }
 
