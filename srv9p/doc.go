@@ -35,10 +35,23 @@
 //     the message where the server may (EPERM is ignored).
 //
 // Serve answers 9P on a listener. It puts a small filter in front of each
-// connection to fill two gaps of github.com/hugelgupf/p9 v0.4.1: the server
-// has no Tgetlock handler (the filter turns a Tgetlock into a disguised Tlock
-// on the same fid and tag, see IsGetLock and AnswerGetLock, and the reply back
-// into an Rgetlock), and it answers a walk from a non-directory with EINVAL
-// (the filter turns that EINVAL into ENOTDIR). One gap is left: the server
-// answers a Txattrwalk for a missing attribute with EINVAL, not ENODATA.
+// connection (it reads only the 7-byte header of most frames) to build
+// around three gaps of github.com/hugelgupf/p9 v0.4.1:
+//
+//   - The server has no Tgetlock handler. The filter turns a Tgetlock into a
+//     disguised Tlock on the same fid and tag (see IsGetLock and
+//     AnswerGetLock) and the reply back into an Rgetlock.
+//   - It answers a walk from a non-directory with EINVAL; the filter turns
+//     that EINVAL into ENOTDIR when the walk's names were plain.
+//   - Its Txattrwalk gives the attribute fid the very File of the file's
+//     fid, so clunking the attribute fid (the Linux client does so right
+//     after reading a value) closed the file's fid too. The filter puts a
+//     clone walk before each Txattrwalk, so the attribute fid shares only
+//     the clone. Files served this way see Close twice on such a clone and
+//     must take that calmly (srv9p's do).
+//
+// Gaps left, not fixable from here: a Txattrwalk for a missing attribute is
+// answered EINVAL, not ENODATA (the server maps every GetXattr error to
+// EINVAL); and the server's codec drops the setuid and setgid bits (06000)
+// of Tsetattr, Tlcreate and Tmkdir, so they cannot be set over 9P.
 package srv9p

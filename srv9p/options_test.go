@@ -62,7 +62,10 @@ func TestReadOnly(t *testing.T) {
 			_, _, err := walk(t, r, "file").Open(p9.ReadOnly | dotlTrunc)
 			return err
 		}},
-		{"create", func(t *testing.T, r p9.File) error { _, err := srv9ptest.Create(r, "new", p9.ReadWrite, 0o644); return err }},
+		{"create", func(t *testing.T, r p9.File) error {
+			_, err := srv9ptest.Create(r, "new", p9.ReadWrite, 0o644)
+			return err
+		}},
 		{"mkdir", func(t *testing.T, r p9.File) error { _, err := r.Mkdir("new", 0o755, p9.NoUID, p9.NoGID); return err }},
 		{"symlink", func(t *testing.T, r p9.File) error { _, err := r.Symlink("x", "new", p9.NoUID, p9.NoGID); return err }},
 		{"link", func(t *testing.T, r p9.File) error { return r.Link(walk(t, r, "file"), "new") }},
