@@ -174,7 +174,18 @@ func TestLifecycle(t *testing.T) {
 		allSee(t, all, n.id, Alive)
 	}
 
-	// A graceful leave is shown as left, then reaped.
+	// A node that left comes back when restarted (its tombstone is
+	// refuted), then leaves again and is reaped.
+	gossip2 := n2.m.GossipAddr()
+	if err := n2.m.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	allSee(t, []*node{n1, n3}, 2, Left)
+	n2 = mustStart(t, 2, gossip2, nil, short)
+	if err := join(t, n2, n3); err != nil {
+		t.Fatalf("rejoin after leave: %v", err)
+	}
+	allSee(t, []*node{n1, n2, n3}, 2, Alive)
 	if err := n2.m.Leave(); err != nil {
 		t.Fatal(err)
 	}

@@ -156,6 +156,12 @@ func TestClusterGracefulLeave(t *testing.T) {
 	if log := c.Node(3).Log(); !strings.Contains(log, `"leave":true`) {
 		t.Errorf("node 3 did not log a graceful stop:\n%s", log)
 	}
+
+	// Started again, the node that left is back.
+	c.Node(3).Restart(t, c.Node(2).GossipAddr)
+	c.WaitListed(t, 1, 2, 3)
+	waitState(t, c, 1, 3, "alive")
+	readsNodeFile(t, c, 1, 3)
 }
 
 func TestClusterDuplicateID(t *testing.T) {
@@ -256,6 +262,7 @@ func TestNodeCommandErrors(t *testing.T) {
 		{"bad listen", []string{"--id", "1", "--listen", "nowhere"}, 2, "nowhere"},
 		{"listen in use", []string{"--id", "1", "--listen", busy.Addr().String()}, 1, "address already in use"},
 		{"export in use", []string{"--id", "1", "--export-listen", busy.Addr().String()}, 1, "address already in use"},
+		{"gossip in use", []string{"--id", "1", "--gossip", busy.Addr().String()}, 1, "address already in use"},
 		{"no root", []string{"--id", "1", "--root", filepath.Join(dir, "missing")}, 2, "not a directory"},
 		{"join nobody", []string{"--id", "1", "--join", "127.0.0.1:1", "--join-timeout", "1s"}, 1, "no member reachable"},
 	}
