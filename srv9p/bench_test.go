@@ -8,19 +8,24 @@ package srv9p_test
 //
 //   - Each top-level benchmark prepares one directory on disk and serves
 //     that same directory with srv9p (srv9p.Serve over srv9p.New, loopback
-//     TCP, as "mfs export" runs it) and with diod (loopback TCP, started by tests/diodtest). Writes go
-//     to per-server names so the two never see each other's files.
+//     TCP, as "mfs export" runs it) and with diod (loopback TCP, started
+//     by tests/diodtest). Writes go to per-server names so the two never
+//     see each other's files.
 //   - Sub-benchmarks are msize settings: "best-1MiB" and "best-4MiB" give
 //     srv9p 1 MiB and 4 MiB (diod always gets its largest, 64 KiB), and
 //     "equal-64KiB" gives both 64 KiB. The client is the p9 module's, through
 //     internal/dial (which negotiates msize; for diod with dial.Options.Plain,
 //     which diod needs).
-//   - One iteration runs the operation once against each server, alternating
-//     which goes first, and times only the operation; set-up (making files
-//     to unlink, a fresh directory to create in) is untimed. Rates are total
-//     units over total time across iterations.
+//   - One iteration runs the operation once against each server. Each run
+//     is split into parts (4 MiB of a write, 1/16 of a read, 100 of 2,000
+//     creates …) and the servers take turns part by part, alternating who
+//     goes first: on a shared machine, load from elsewhere then falls on
+//     both alike. Only the operation is timed; set-up (making files to
+//     unlink, opening the file, checking the result on disk) is not. Rates
+//     are total units over total time across iterations.
 //   - Metrics: "srv9p-UNIT" and "diod-UNIT" (UNIT is MiB/s, ops/s, entries/s
-//     or us) and "ratio", always srv9p's advantage: srv9p rate / diod rate,
+//     or us), "srv9p-p50-us" and the like for latencies, and "ratio"
+//     ("p50-ratio", "p99-ratio"), always srv9p's advantage: srv9p rate / diod rate,
 //     or diod latency / srv9p latency — above 1 means srv9p is faster. The
 //     sequential read also reports "local-MiB/s", reading the same file
 //     from the page cache with pread, the ceiling for any server. ns/op is
@@ -184,54 +189,84 @@ func (f *fixture) clients(b *testing.B, m msizes) []*client {
 	return cs
 }
 
+// run is one operation on one server, split into parts so that compare can
+// interleave the servers part by part: load from elsewhere on the machine
+// then falls on both alike instead of on whichever ran during it.
+type run struct {
+	parts int
+	// step does part i and returns what it did and how long it took; it
+	// times only the operation itself.
+	step func(i int) sample
+	// done checks the result and cleans up, untimed; may be nil.
+	done func()
+}
+
+// participant is one side of a comparison: a server's client, or the local
+// page-cache baseline.
+type participant struct {
+	name  string
+	start func(iter int) *run
+}
+
 // compare runs op against every backend once per iteration, in every msize
 // configuration, and reports each backend's rate in unit and srv9p's ratio
-// to diod. local, if not nil, is timed too and reported as "local-UNIT".
+// to diod. local, if not nil, runs alongside and is reported as
+// "local-UNIT".
 func compare(b *testing.B, prepare func(dir string) error, unit string,
-	op func(b *testing.B, c *client, iter int) sample, local func(b *testing.B, dir string) sample) {
+	op func(b *testing.B, c *client, iter int) *run, local func(b *testing.B, dir string, iter int) *run) {
 	f := newFixture(b, prepare)
 	for _, m := range configs {
 		b.Run(m.name, func(b *testing.B) {
-			cs := f.clients(b, m)
-			total := make(map[string]*sample)
-			for _, c := range cs {
-				total[c.name] = &sample{}
+			var ps []participant
+			for _, c := range f.clients(b, m) {
+				ps = append(ps, participant{c.name, func(iter int) *run { return op(b, c, iter) }})
 			}
-			var loc sample
-			for i := range b.N {
-				order := slices.Clone(cs)
-				if i%2 == 1 {
-					slices.Reverse(order)
+			if local != nil {
+				ps = append(ps, participant{"local", func(iter int) *run { return local(b, f.dir, iter) }})
+			}
+			total := make(map[string]*sample)
+			for _, p := range ps {
+				total[p.name] = &sample{}
+			}
+			for iter := range b.N {
+				runs := make([]*run, len(ps))
+				for i, p := range ps {
+					runs[i] = p.start(iter)
 				}
-				for _, c := range order {
-					s := op(b, c, i)
-					t := total[c.name]
-					t.units += s.units
-					t.d += s.d
-					t.lat = append(t.lat, s.lat...)
+				for part := 0; part < runs[0].parts; part++ {
+					// Alternate who goes first, so neither always
+					// runs on the other's warm (or cold) caches.
+					for k := range ps {
+						i := k
+						if (iter+part)%2 == 1 {
+							i = len(ps) - 1 - k
+						}
+						s := runs[i].step(part)
+						t := total[ps[i].name]
+						t.units += s.units
+						t.d += s.d
+						t.lat = append(t.lat, s.lat...)
+					}
 				}
-				if local != nil {
-					s := local(b, f.dir)
-					loc.units += s.units
-					loc.d += s.d
+				for _, r := range runs {
+					if r.done != nil {
+						r.done()
+					}
 				}
 			}
 			b.ReportMetric(0, "ns/op")
 			rates := map[string]float64{}
-			for _, c := range cs {
-				t := total[c.name]
-				if t.d > 0 {
-					rates[c.name] = t.units / t.d.Seconds()
-					b.ReportMetric(rates[c.name], c.name+"-"+unit)
+			for _, p := range ps {
+				if t := total[p.name]; t.d > 0 {
+					rates[p.name] = t.units / t.d.Seconds()
+					b.ReportMetric(rates[p.name], p.name+"-"+unit)
 				}
-			}
-			if local != nil && loc.d > 0 {
-				b.ReportMetric(loc.units/loc.d.Seconds(), "local-"+unit)
 			}
 			if d := rates["diod"]; d > 0 {
 				b.ReportMetric(rates["srv9p"]/d, "ratio")
 			}
 			if len(total["srv9p"].lat) > 0 {
+				delete(total, "local")
 				reportLatency(b, total)
 			}
 		})
@@ -309,9 +344,7 @@ func (c *client) walk(b *testing.B, names ...string) p9.File {
 
 // readRange reads [off, off+n) of f in chunkSize calls and returns the
 // bytes read.
-func readRange(f interface {
-	ReadAt([]byte, int64) (int, error)
-}, buf []byte, off, n int64) (int64, error) {
+func readRange(f io.ReaderAt, buf []byte, off, n int64) (int64, error) {
 	var got int64
 	for got < n {
 		want := min(int64(len(buf)), n-got)
@@ -327,135 +360,165 @@ func readRange(f interface {
 	return got, nil
 }
 
+// timed runs fn and returns how long it took.
+func timed(fn func()) time.Duration {
+	start := time.Now()
+	fn()
+	return time.Since(start)
+}
+
 func BenchmarkSeqWrite(b *testing.B) {
-	compare(b, nil, "MiB/s", func(b *testing.B, c *client, iter int) sample {
+	const parts = seqSize / chunkSize
+	compare(b, nil, "MiB/s", func(b *testing.B, c *client, iter int) *run {
 		name := fmt.Sprintf("%s-seqwrite-%d", c.name, iter)
 		dir := c.walk(b)
-		defer os.Remove(filepath.Join(c.dir, name))
-		start := time.Now()
 		f, _, _, err := dir.Create(name, p9.WriteOnly, 0o644, p9.NoUID, p9.NoGID)
 		if err != nil {
 			dir.Close()
 			b.Fatalf("%s: create: %v", c.name, err)
 		}
-		for off := int64(0); off < seqSize; off += chunkSize {
-			if n, err := f.WriteAt(pattern(), off); err != nil || n != chunkSize {
+		return &run{parts: parts, step: func(i int) sample {
+			off := int64(i) * chunkSize
+			var n int
+			d := timed(func() { n, err = f.WriteAt(pattern(), off) })
+			if err != nil || n != chunkSize {
 				b.Fatalf("%s: write at %d: %d, %v", c.name, off, n, err)
 			}
-		}
-		f.Close()
-		d := time.Since(start)
-		if fi, err := os.Stat(filepath.Join(c.dir, name)); err != nil || fi.Size() != seqSize {
-			b.Fatalf("%s: written file on disk: %v (size %d, want %d)", c.name, err, fi.Size(), seqSize)
-		}
-		return sample{units: seqSize / (1 << 20), d: d}
+			return sample{units: chunkSize / (1 << 20), d: d}
+		}, done: func() {
+			f.Close()
+			path := filepath.Join(c.dir, name)
+			if fi, err := os.Stat(path); err != nil || fi.Size() != seqSize {
+				b.Fatalf("%s: written file on disk: %v (want %d bytes)", c.name, err, seqSize)
+			}
+			os.Remove(path)
+		}}
 	}, nil)
 }
 
+// readParts is how many parts a sequential read of the big file is split in.
+const readParts = 16
+
 func BenchmarkSeqRead(b *testing.B) {
+	const part = seqSize / readParts
 	prepare := func(dir string) error { return writeBig(filepath.Join(dir, "big")) }
-	compare(b, prepare, "MiB/s", func(b *testing.B, c *client, iter int) sample {
-		buf := make([]byte, chunkSize)
+	// Each part reads the next sixteenth of the file, in chunkSize calls.
+	step := func(b *testing.B, name string, f io.ReaderAt, buf []byte) func(int) sample {
+		return func(i int) sample {
+			var n int64
+			var err error
+			d := timed(func() { n, err = readRange(f, buf, int64(i)*part, part) })
+			if err != nil || n != part {
+				b.Fatalf("%s: read %d bytes at %d, want %d: %v", name, n, int64(i)*part, part, err)
+			}
+			if i == readParts-1 && !bytes.Equal(buf, pattern()) {
+				b.Fatalf("%s: the last chunk read differs from the file", name)
+			}
+			return sample{units: float64(n) / (1 << 20), d: d}
+		}
+	}
+	compare(b, prepare, "MiB/s", func(b *testing.B, c *client, iter int) *run {
 		f := c.walk(b, "big")
-		defer f.Close()
-		start := time.Now()
 		if _, _, err := f.Open(p9.ReadOnly); err != nil {
 			b.Fatalf("%s: open: %v", c.name, err)
 		}
-		n, err := readRange(f, buf, 0, seqSize+1)
-		d := time.Since(start)
-		if err != nil || n != seqSize {
-			b.Fatalf("%s: read %d bytes, want %d: %v", c.name, n, seqSize, err)
-		}
-		if !bytes.Equal(buf, pattern()) {
-			b.Fatalf("%s: last chunk read differs from the file", c.name)
-		}
-		return sample{units: float64(n) / (1 << 20), d: d}
-	}, func(b *testing.B, dir string) sample {
-		buf := make([]byte, chunkSize)
-		start := time.Now()
+		return &run{parts: readParts, step: step(b, c.name, f, make([]byte, chunkSize)), done: func() { f.Close() }}
+	}, func(b *testing.B, dir string, iter int) *run {
 		f, err := os.Open(filepath.Join(dir, "big"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer f.Close()
-		n, err := readRange(f, buf, 0, seqSize+1)
-		d := time.Since(start)
-		if err != nil || n != seqSize {
-			b.Fatalf("local: read %d bytes, want %d: %v", n, seqSize, err)
-		}
-		return sample{units: float64(n) / (1 << 20), d: d}
+		return &run{parts: readParts, step: step(b, "local", f, make([]byte, chunkSize)), done: func() { f.Close() }}
 	})
 }
 
 func BenchmarkParallelRead(b *testing.B) {
+	// Each reader has its own fid and reads its own eighth of the file;
+	// each part has all readers read the next readParts-th of their eighth.
+	const share = seqSize / readers
+	const part = share / readParts
 	prepare := func(dir string) error { return writeBig(filepath.Join(dir, "big")) }
-	compare(b, prepare, "MiB/s", func(b *testing.B, c *client, iter int) sample {
-		// Each reader has its own fid and reads its own eighth of the file.
+	compare(b, prepare, "MiB/s", func(b *testing.B, c *client, iter int) *run {
 		files := make([]p9.File, readers)
+		bufs := make([][]byte, readers)
 		for i := range files {
 			files[i] = c.walk(b, "big")
-			defer files[i].Close()
 			if _, _, err := files[i].Open(p9.ReadOnly); err != nil {
 				b.Fatalf("%s: open: %v", c.name, err)
 			}
+			bufs[i] = make([]byte, chunkSize)
 		}
-		part := int64(seqSize / readers)
-		var wg sync.WaitGroup
-		errs := make([]error, readers)
-		start := time.Now()
-		for i, f := range files {
-			wg.Go(func() {
-				n, err := readRange(f, make([]byte, chunkSize), int64(i)*part, part)
-				if err == nil && n != part {
-					err = fmt.Errorf("read %d bytes, want %d", n, part)
+		return &run{parts: readParts, step: func(p int) sample {
+			errs := make([]error, readers)
+			d := timed(func() {
+				var wg sync.WaitGroup
+				for i, f := range files {
+					wg.Go(func() {
+						off := int64(i)*share + int64(p)*part
+						n, err := readRange(f, bufs[i], off, part)
+						if err == nil && n != part {
+							err = fmt.Errorf("read %d bytes at %d, want %d", n, off, part)
+						}
+						errs[i] = err
+					})
 				}
-				errs[i] = err
+				wg.Wait()
 			})
-		}
-		wg.Wait()
-		d := time.Since(start)
-		if err := errors.Join(errs...); err != nil {
-			b.Fatalf("%s: %v", c.name, err)
-		}
-		return sample{units: seqSize / (1 << 20), d: d}
+			if err := errors.Join(errs...); err != nil {
+				b.Fatalf("%s: %v", c.name, err)
+			}
+			return sample{units: readers * part / (1 << 20), d: d}
+		}, done: func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}}
 	}, nil)
 }
 
+// smallParts is how many parts the small-file benchmarks are split in.
+const smallParts = 20
+
 func BenchmarkCreate(b *testing.B) {
 	data := bytes.Repeat([]byte{'c'}, smallSize)
-	compare(b, nil, "ops/s", func(b *testing.B, c *client, iter int) sample {
+	compare(b, nil, "ops/s", func(b *testing.B, c *client, iter int) *run {
 		sub := fmt.Sprintf("%s-create-%d", c.name, iter)
-		if err := os.Mkdir(filepath.Join(c.dir, sub), 0o755); err != nil {
+		path := filepath.Join(c.dir, sub)
+		if err := os.Mkdir(path, 0o755); err != nil {
 			b.Fatal(err)
 		}
-		defer os.RemoveAll(filepath.Join(c.dir, sub))
 		dir := c.walk(b, sub)
-		defer dir.Close()
-		start := time.Now()
-		for i := range smallFiles {
-			// As the kernel does: clone the directory fid, create on it
-			// (which turns it into the open file), write, clunk.
-			_, nf, err := dir.Walk(nil)
-			if err != nil {
-				b.Fatalf("%s: clone: %v", c.name, err)
+		return &run{parts: smallParts, step: func(p int) sample {
+			const per = smallFiles / smallParts
+			d := timed(func() {
+				for i := p * per; i < (p+1)*per; i++ {
+					// As the kernel does: clone the directory fid,
+					// create on it (which makes it the open file),
+					// write, clunk.
+					_, nf, err := dir.Walk(nil)
+					if err != nil {
+						b.Fatalf("%s: clone: %v", c.name, err)
+					}
+					f, _, _, err := nf.Create(fmt.Sprintf("f%05d", i), p9.WriteOnly, 0o644, p9.NoUID, p9.NoGID)
+					if err != nil {
+						nf.Close()
+						b.Fatalf("%s: create: %v", c.name, err)
+					}
+					if n, err := f.WriteAt(data, 0); err != nil || n != smallSize {
+						b.Fatalf("%s: write: %d, %v", c.name, n, err)
+					}
+					f.Close()
+				}
+			})
+			return sample{units: per, d: d}
+		}, done: func() {
+			dir.Close()
+			ents, err := os.ReadDir(path)
+			if err != nil || len(ents) != smallFiles {
+				b.Fatalf("%s: %d files on disk, want %d (%v)", c.name, len(ents), smallFiles, err)
 			}
-			f, _, _, err := nf.Create(fmt.Sprintf("f%05d", i), p9.WriteOnly, 0o644, p9.NoUID, p9.NoGID)
-			if err != nil {
-				nf.Close()
-				b.Fatalf("%s: create: %v", c.name, err)
-			}
-			if n, err := f.WriteAt(data, 0); err != nil || n != smallSize {
-				b.Fatalf("%s: write: %d, %v", c.name, n, err)
-			}
-			f.Close()
-		}
-		d := time.Since(start)
-		ents, err := os.ReadDir(filepath.Join(c.dir, sub))
-		if err != nil || len(ents) != smallFiles {
-			b.Fatalf("%s: %d files on disk, want %d (%v)", c.name, len(ents), smallFiles, err)
-		}
-		return sample{units: smallFiles, d: d}
+			os.RemoveAll(path)
+		}}
 	}, nil)
 }
 
@@ -464,96 +527,118 @@ func statPrepare(dir string) error {
 	return makeFiles(filepath.Join(dir, "stat"), smallFiles, []byte("stat me"))
 }
 
-func BenchmarkStat(b *testing.B) {
-	compare(b, statPrepare, "ops/s", func(b *testing.B, c *client, iter int) sample {
-		start := time.Now()
-		for i := range smallFiles {
+// statRun walks to and getattrs every file of the stat directory, one part
+// at a time; with lat it also keeps each walk+getattr's latency.
+func statRun(b *testing.B, c *client, lat bool) *run {
+	return &run{parts: smallParts, step: func(p int) sample {
+		const per = smallFiles / smallParts
+		var s sample
+		for i := p * per; i < (p+1)*per; i++ {
+			start := time.Now()
 			f := c.walk(b, "stat", fmt.Sprintf("f%05d", i))
 			_, valid, attr, err := f.GetAttr(p9.AttrMaskAll)
+			wg := time.Since(start)
 			if err != nil || !valid.Size || attr.Size != 7 {
 				b.Fatalf("%s: getattr: size %d (valid %v), %v", c.name, attr.Size, valid.Size, err)
 			}
 			f.Close()
-		}
-		return sample{units: smallFiles, d: time.Since(start)}
-	}, nil)
-}
-
-func BenchmarkWalkGetattrLatency(b *testing.B) {
-	compare(b, statPrepare, "ops/s", func(b *testing.B, c *client, iter int) sample {
-		s := sample{lat: make([]time.Duration, 0, smallFiles)}
-		for i := range smallFiles {
-			start := time.Now()
-			f := c.walk(b, "stat", fmt.Sprintf("f%05d", i))
-			_, _, _, err := f.GetAttr(p9.AttrMaskAll)
-			d := time.Since(start)
-			if err != nil {
-				b.Fatalf("%s: getattr: %v", c.name, err)
+			if lat {
+				s.lat = append(s.lat, wg)
+				s.d += wg
+			} else {
+				s.d += time.Since(start)
 			}
-			f.Close()
-			s.lat = append(s.lat, d)
-			s.d += d
 			s.units++
 		}
 		return s
+	}}
+}
+
+// BenchmarkStat times what the kernel's stat(2) of a name it has not
+// cached costs: Twalk, Tgetattr, Tclunk.
+func BenchmarkStat(b *testing.B) {
+	compare(b, statPrepare, "ops/s", func(b *testing.B, c *client, iter int) *run {
+		return statRun(b, c, false)
+	}, nil)
+}
+
+// BenchmarkWalkGetattrLatency reports the p50 and p99 of Twalk+Tgetattr
+// (the clunk after each is not timed).
+func BenchmarkWalkGetattrLatency(b *testing.B) {
+	compare(b, statPrepare, "ops/s", func(b *testing.B, c *client, iter int) *run {
+		return statRun(b, c, true)
 	}, nil)
 }
 
 func BenchmarkUnlink(b *testing.B) {
-	compare(b, nil, "ops/s", func(b *testing.B, c *client, iter int) sample {
+	compare(b, nil, "ops/s", func(b *testing.B, c *client, iter int) *run {
 		sub := fmt.Sprintf("%s-unlink-%d", c.name, iter)
-		if err := makeFiles(filepath.Join(c.dir, sub), smallFiles, nil); err != nil {
+		path := filepath.Join(c.dir, sub)
+		if err := makeFiles(path, smallFiles, nil); err != nil {
 			b.Fatal(err)
 		}
-		defer os.RemoveAll(filepath.Join(c.dir, sub))
 		dir := c.walk(b, sub)
-		defer dir.Close()
-		start := time.Now()
-		for i := range smallFiles {
-			if err := dial.UnlinkAt(dir, fmt.Sprintf("f%05d", i), 0); err != nil {
-				b.Fatalf("%s: unlink: %v", c.name, err)
+		return &run{parts: smallParts, step: func(p int) sample {
+			const per = smallFiles / smallParts
+			d := timed(func() {
+				for i := p * per; i < (p+1)*per; i++ {
+					if err := dial.UnlinkAt(dir, fmt.Sprintf("f%05d", i), 0); err != nil {
+						b.Fatalf("%s: unlink: %v", c.name, err)
+					}
+				}
+			})
+			return sample{units: per, d: d}
+		}, done: func() {
+			dir.Close()
+			if ents, err := os.ReadDir(path); err != nil || len(ents) != 0 {
+				b.Fatalf("%s: %d files left on disk (%v)", c.name, len(ents), err)
 			}
-		}
-		d := time.Since(start)
-		if ents, err := os.ReadDir(filepath.Join(c.dir, sub)); err != nil || len(ents) != 0 {
-			b.Fatalf("%s: %d files left on disk (%v)", c.name, len(ents), err)
-		}
-		return sample{units: smallFiles, d: d}
+			os.RemoveAll(path)
+		}}
 	}, nil)
 }
 
+// BenchmarkReaddir lists a directory of readdirSize entries from start to
+// end (walk, open, Treaddir until empty, clunk), five times per run, and
+// checks that every entry was seen exactly once each time.
 func BenchmarkReaddir(b *testing.B) {
 	prepare := func(dir string) error { return makeFiles(filepath.Join(dir, "list"), readdirSize, nil) }
-	compare(b, prepare, "entries/s", func(b *testing.B, c *client, iter int) sample {
-		f := c.walk(b, "list")
-		defer f.Close()
+	compare(b, prepare, "entries/s", func(b *testing.B, c *client, iter int) *run {
 		// The kernel asks for msize minus the Rreaddir header (24 bytes).
 		count := c.conn.MSize - 24
-		seen := make(map[string]bool, readdirSize)
-		start := time.Now()
-		if _, _, err := f.Open(p9.ReadOnly); err != nil {
-			b.Fatalf("%s: open dir: %v", c.name, err)
-		}
-		var off uint64
-		for {
-			ents, err := f.Readdir(off, count)
-			if err != nil {
-				b.Fatalf("%s: readdir at %d: %v", c.name, off, err)
+		return &run{parts: 5, step: func(int) sample {
+			seen := make(map[string]int, readdirSize+2)
+			d := timed(func() {
+				f := c.walk(b, "list")
+				defer f.Close()
+				if _, _, err := f.Open(p9.ReadOnly); err != nil {
+					b.Fatalf("%s: open dir: %v", c.name, err)
+				}
+				var off uint64
+				for {
+					ents, err := f.Readdir(off, count)
+					if err != nil {
+						b.Fatalf("%s: readdir at %d: %v", c.name, off, err)
+					}
+					if len(ents) == 0 {
+						break
+					}
+					for _, e := range ents {
+						seen[e.Name]++
+					}
+					off = ents[len(ents)-1].Offset
+				}
+			})
+			delete(seen, ".")
+			delete(seen, "..")
+			dups := 0
+			for _, n := range seen {
+				dups += n - 1
 			}
-			if len(ents) == 0 {
-				break
+			if len(seen) != readdirSize || dups != 0 {
+				b.Errorf("%s: readdir saw %d distinct entries (%d repeated), want %d once each", c.name, len(seen), dups, readdirSize)
 			}
-			for _, e := range ents {
-				seen[e.Name] = true
-			}
-			off = ents[len(ents)-1].Offset
-		}
-		d := time.Since(start)
-		delete(seen, ".")
-		delete(seen, "..")
-		if len(seen) != readdirSize {
-			b.Errorf("%s: readdir saw %d distinct entries, want %d", c.name, len(seen), readdirSize)
-		}
-		return sample{units: float64(len(seen)), d: d}
+			return sample{units: float64(len(seen)), d: d}
+		}}
 	}, nil)
 }
