@@ -415,3 +415,24 @@ func TestExportHostAdvertised(t *testing.T) {
 		})
 	}
 }
+
+func TestRestartBeforeDetection(t *testing.T) {
+	n1 := mustStart(t, 1, "127.0.0.1:0", nil, nil)
+	n2 := mustStart(t, 2, "127.0.0.1:0", nil, nil)
+	if err := join(t, n2, n1); err != nil {
+		t.Fatal(err)
+	}
+	allSee(t, []*node{n1}, 2, Alive)
+	gossip := n2.m.GossipAddr()
+	n2.m.Shutdown()
+	// Back at once, at the same gossip address, with a new export
+	// address: node 1 still holds the old life as alive.
+	n2 = mustStart(t, 2, gossip, nil, func(c *Config) { c.ExportAddr = "127.0.0.1:6002" })
+	if err := join(t, n2, n1); err != nil {
+		t.Fatalf("quick restart: %v", err)
+	}
+	eventually(t, 15*time.Second, "node 1 sees the new life of node 2", func() bool {
+		m := n1.table.get(2)
+		return m.State == Alive && m.Addr == "127.0.0.1:6002"
+	})
+}
