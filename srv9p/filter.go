@@ -27,9 +27,13 @@ const (
 
 	hdrLen = 7
 	// readBuf is the filter's read buffer: small requests are read many
-	// to a system call; large payloads go straight into the server's
-	// buffers.
-	readBuf = 64 << 10
+	// to a system call, while little of a large payload is copied through
+	// it (the rest goes straight into the server's buffer). Requests the
+	// filter rewrites are far smaller.
+	readBuf = 8 << 10
+	// writeHold is how much of an unfinished reply the filter collects
+	// before it writes what it has.
+	writeHold = 64 << 10
 	// maxClient caps the original client string kept in a disguise so
 	// the disguised Tlock stays within any msize.
 	maxClient = 256
@@ -352,7 +356,7 @@ func (f *filterConn) Write(p []byte) (int, error) {
 			}
 			continue
 		}
-		if f.whold || len(f.wbuf)+len(p) <= readBuf {
+		if f.whold || len(f.wbuf)+len(p) <= writeHold {
 			f.wbuf = append(f.wbuf, p...)
 			f.wleft -= len(p)
 			break
@@ -385,7 +389,7 @@ func (f *filterConn) endReply(last []byte) error {
 	err := f.writev(f.wbuf, last)
 	f.wbuf = f.wbuf[:0]
 	f.whold = false
-	if len(f.wbuf) > 4*readBuf {
+	if cap(f.wbuf) > writeHold {
 		f.wbuf = nil
 	}
 	return err
