@@ -93,6 +93,31 @@ func FastTimings() Timings {
 	}
 }
 
+// check reports the first timer that is not positive: serf and memberlist
+// would spin or panic on it.
+func (t Timings) check() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"ProbeInterval", t.ProbeInterval}, {"ProbeTimeout", t.ProbeTimeout},
+		{"GossipInterval", t.GossipInterval}, {"PushPullInterval", t.PushPullInterval},
+		{"GossipToTheDeadTime", t.GossipToTheDeadTime}, {"DeadNodeReclaimTime", t.DeadNodeReclaimTime},
+		{"TCPTimeout", t.TCPTimeout}, {"ReapInterval", t.ReapInterval},
+		{"ReconnectInterval", t.ReconnectInterval}, {"ReconnectTimeout", t.ReconnectTimeout},
+		{"TombstoneTimeout", t.TombstoneTimeout}, {"BroadcastTimeout", t.BroadcastTimeout},
+		{"LeavePropagateDelay", t.LeavePropagateDelay},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("timing %s = %v: must be positive", d.name, d.v)
+		}
+	}
+	if t.SuspicionMult < 1 {
+		return fmt.Errorf("timing SuspicionMult = %d: must be at least 1", t.SuspicionMult)
+	}
+	return nil
+}
+
 // Profiles names the timing profiles ParseProfile knows.
 var Profiles = []string{"lan", "fast"}
 

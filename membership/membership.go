@@ -126,6 +126,9 @@ func New(cfg Config) (*Membership, error) {
 	if _, _, err := dial.ParseAddr(cfg.ExportAddr); err != nil {
 		return nil, fmt.Errorf("membership: export %w", err)
 	}
+	if err := cfg.Timings.check(); err != nil {
+		return nil, fmt.Errorf("membership: %w", err)
+	}
 	host, port, err := splitHostPort(cfg.BindAddr)
 	if err != nil {
 		return nil, fmt.Errorf("membership: gossip address %q: %w", cfg.BindAddr, err)

@@ -342,6 +342,9 @@ func TestConfigErrors(t *testing.T) {
 		{"gossip host name", func(c *Config) { c.BindAddr = "example.org:7946" }, "IP address"},
 		{"bad port", func(c *Config) { c.BindAddr = "127.0.0.1:99999" }, "bad port"},
 		{"short key", func(c *Config) { c.Key = []byte("short") }, "want 16, 24 or 32"},
+		{"no timings", func(c *Config) { c.Timings = Timings{} }, "ProbeInterval = 0s"},
+		{"zero suspicion", func(c *Config) { c.Timings.SuspicionMult = 0 }, "SuspicionMult"},
+		{"negative reap", func(c *Config) { c.Timings.ReapInterval = -time.Second }, "ReapInterval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
