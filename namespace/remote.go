@@ -2,6 +2,7 @@ package namespace
 
 import (
 	"log/slog"
+	"slices"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
@@ -147,6 +148,15 @@ func (r *remoteFile) GetXattr(attr string) (b []byte, err error) {
 		return nil, err
 	}
 	err = r.pc.call("getxattr", func() (err error) { b, err = r.pc.w.xattrRead(fid, attr, r.pc.msize); return })
+	if err == linux.EINVAL {
+		// The peer's p9 server answers every failed Txattrwalk with
+		// EINVAL. A missing attribute is ENODATA on a local file; tell
+		// the two apart by the peer's list.
+		var list []byte
+		if lerr := r.pc.call("listxattr", func() (err error) { list, err = r.pc.w.xattrRead(fid, "", r.pc.msize); return }); lerr == nil && !slices.Contains(splitXattrNames(list), attr) {
+			err = linux.ENODATA
+		}
+	}
 	if err == nil {
 		r.extra.add()
 	}
