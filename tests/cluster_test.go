@@ -110,8 +110,8 @@ func TestClusterCrashAndRestart(t *testing.T) {
 	}
 
 	victim.Kill(t)
-	// The open file gives an error, not a hang (the node runs with
-	// --timeout 3s; the guard below is far longer).
+	// The open file gives an error, not a hang (the guard is far longer
+	// than the node's --timeout).
 	errc := make(chan error, 1)
 	go func() {
 		_, err := f.ReadAt(make([]byte, 64), 0)
@@ -122,7 +122,7 @@ func TestClusterCrashAndRestart(t *testing.T) {
 		if err == nil {
 			t.Error("read of a killed node's open file succeeded")
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(clusterutil.OpTimeout):
 		t.Fatal("read of a killed node's open file hangs")
 	}
 	// Failure detection removes it from every other listing.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/hugelgupf/p9/p9"
 
@@ -15,7 +14,7 @@ import (
 
 // OpTimeout bounds each helper operation (dial, walk, read) so a hang shows
 // as an error.
-var OpTimeout = 10 * time.Second
+var OpTimeout = 3 * PeerTimeout
 
 // ErrTimeout is returned (wrapped) when an operation took longer than
 // OpTimeout: the server hung.

@@ -20,6 +20,17 @@ import (
 // or to exit after a signal.
 var StartTimeout = 60 * time.Second
 
+// PeerTimeout is each node's --timeout, the bound on one operation sent to
+// a peer: long enough for a race-enabled build on a loaded machine, short
+// enough that a dead peer shows as an error well within the helpers'
+// OpTimeout.
+var PeerTimeout = func() time.Duration {
+	if raceEnabled {
+		return 8 * time.Second
+	}
+	return 4 * time.Second
+}()
+
 // NodeOptions describe one `mfs node` process. Zero values give a node on
 // loopback with free ports, the fast gossip profile and a fresh seeded
 // export directory.
@@ -109,7 +120,7 @@ func (n *Node) args(bin string) []string {
 		"--gossip", o.Gossip,
 		"--profile", "fast",
 		"--log-format", "json",
-		"--timeout", "3s")
+		"--timeout", PeerTimeout.String())
 	if len(o.Join) > 0 {
 		a = append(a, "--join", strings.Join(o.Join, ","))
 	}
