@@ -295,6 +295,12 @@ func TestPeerDeath(t *testing.T) {
 				if _, err := listDir(root, "3"); err != nil {
 					t.Errorf("node 3 after node 2 died: %v", err)
 				}
+				if tc.name == "connections reset" {
+					// The export still listens: the next walk dials again.
+					if _, err := listDir(root, "2"); err != nil {
+						t.Errorf("node 2 after its connection reset: %v", err)
+					}
+				}
 				s := serve(t, exportOf(t, c.dirs[1]))
 				c.ns[0].SetNode(Node{ID: 2, Addr: s.addr, State: Alive})
 				if _, err := listDir(root, "2"); err != nil {
