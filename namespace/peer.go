@@ -131,14 +131,15 @@ type peerConn struct {
 	log     *slog.Logger
 }
 
-// dialPeer connects to n and attaches to its export root, all within the
-// timeout.
+// dialPeer connects to n and attaches to its export root, all within one
+// timeout: connect, version exchange and attach share one deadline.
 func (ns *Namespace) dialPeer(n Node) (*peerConn, error) {
 	network, address, err := dial.ParseAddr(n.Addr)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ns.cfg.timeout)
+	deadline := time.Now().Add(ns.cfg.timeout)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, network, address)
@@ -149,22 +150,23 @@ func (ns *Namespace) dialPeer(n Node) (*peerConn, error) {
 		tc.SetNoDelay(true)
 	}
 	w := newWire(nc)
-	c, err := dial.Client(w, dial.Options{MSize: ns.cfg.msize, Timeout: ns.cfg.timeout})
+	// The rest of the bound is enforced by closing the wire.
+	stop := context.AfterFunc(ctx, func() { w.fail(errTimeout) })
+	defer stop()
+	c, err := dial.Client(w, dial.Options{MSize: ns.cfg.msize, Timeout: time.Until(deadline)})
 	if err != nil {
 		w.fail(err)
 		return nil, err
 	}
-	pc := &peerConn{ns: ns, node: n.ID, w: w, c: c, msize: c.MSize, timeout: ns.cfg.timeout, log: ns.cfg.log}
-	err = pc.call("attach", func() error {
-		var err error
-		pc.root, err = c.Attach("")
-		return err
-	})
+	root, err := c.Attach("")
 	if err != nil {
 		w.fail(err)
 		return nil, fmt.Errorf("attach: %w", err)
 	}
-	return pc, nil
+	if !stop() {
+		return nil, errTimeout
+	}
+	return &peerConn{ns: ns, node: n.ID, w: w, c: c, root: root, msize: c.MSize, timeout: ns.cfg.timeout, log: ns.cfg.log}, nil
 }
 
 // dead reports whether the connection has failed.
