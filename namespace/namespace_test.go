@@ -205,6 +205,10 @@ func TestNodesFile(t *testing.T) {
 	if got != want {
 		t.Fatalf("nodes:\n%s\nwant:\n%s", got, want)
 	}
+	f := walk(t, root, "nodes")
+	if _, _, a, err := f.GetAttr(p9.AttrMaskAll); err != nil || a.Size != uint64(len(want)) {
+		t.Errorf("nodes size %d, %v; want %d", a.Size, err, len(want))
+	}
 	// awk-friendly: four fields per line.
 	for _, l := range strings.Split(strings.TrimSpace(got), "\n") {
 		if len(strings.Fields(l)) != 4 {

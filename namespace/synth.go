@@ -45,13 +45,16 @@ func (f *synth) Walk(names []string) ([]p9.QID, p9.File, error) {
 // StatFS implements p9.File.StatFS.
 func (f *synth) StatFS() (p9.FSStat, error) { return f.ns.localRoot.StatFS() }
 
-// GetAttr implements p9.File.GetAttr. The size is 0, as in /proc: the
-// content is computed when read.
+// GetAttr implements p9.File.GetAttr. The size is that of the content as
+// it would be rendered now, so readers that trust the size (the kernel's
+// cached modes) see it all.
 func (f *synth) GetAttr(p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
 	m, a := f.ns.dirAttr(1)
 	a.Mode = p9.ModeRegular | 0o444
+	a.Size = uint64(len(f.ns.nodesText(f.ctx)))
 	if f.ctl {
 		a.Mode = p9.ModeRegular | 0o666
+		a.Size = uint64(len(f.ns.ctlString(f.ctx)))
 	}
 	return f.qid(), m, a, nil
 }
