@@ -11,10 +11,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"mfs/tests/vm/pattern"
 )
 
 // oracle lets the guest see files the way the host sees them, behind the
@@ -62,7 +65,7 @@ func (o *oracle) serve(t *testing.T, c net.Conn) {
 		if err != nil {
 			return
 		}
-		reply := o.handle(strings.Fields(line))
+		reply := o.handle(t, strings.Fields(line))
 		if _, err := io.WriteString(c, reply+"\n"); err != nil {
 			return
 		}
@@ -85,7 +88,7 @@ func (o *oracle) resolve(root, rel string) (string, error) {
 	return p, nil
 }
 
-func (o *oracle) handle(f []string) string {
+func (o *oracle) handle(t *testing.T, f []string) string {
 	if len(f) < 3 {
 		return "ERR 22"
 	}
@@ -144,7 +147,33 @@ func (o *oracle) handle(f []string) string {
 		if err := unix.Statfs(p, &s); err != nil {
 			return errReply(err)
 		}
-		return fmt.Sprintf("OK %d %d %d", s.Bsize, s.Blocks, s.Files)
+		return fmt.Sprintf("OK %d %d %d %d", s.Type, s.Bsize, s.Blocks, s.Files)
+	case "MKFILES":
+		n, err := strconv.Atoi(arg)
+		if err != nil {
+			return "ERR 22"
+		}
+		for i := 0; i < n; i++ {
+			if err := os.WriteFile(fmt.Sprintf("%s/file-%05d", p, i), nil, 0o644); err != nil {
+				return errReply(err)
+			}
+		}
+		return "OK"
+	case "PATTERN":
+		size, err := strconv.ParseInt(arg, 10, 64)
+		if err != nil {
+			return "ERR 22"
+		}
+		fh, err := os.Open(p)
+		if err != nil {
+			return errReply(err)
+		}
+		defer fh.Close()
+		if err := pattern.Check(fh, size); err != nil {
+			t.Logf("oracle: %s: %v", p, err)
+			return "ERR 5"
+		}
+		return "OK"
 	}
 	return "ERR 22"
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"mfs/tests/vm/pattern"
 )
 
 // hostView sees a file the way the server's host sees it, behind the 9P
@@ -30,6 +32,10 @@ type hostView interface {
 	Stat(rel string) (hostStat, error)
 	Getxattr(rel, name string) ([]byte, error)
 	Sha256(rel string) (string, error)
+	// MakeFiles creates file-00000 … in the directory rel.
+	MakeFiles(rel string, n int) error
+	// CheckPattern verifies that rel holds size bytes of pattern.Fill.
+	CheckPattern(rel string, size int64) error
 }
 
 // hostStat is the part of stat(2) the checks compare.
@@ -78,6 +84,24 @@ func (l localView) Sha256(rel string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (l localView) MakeFiles(rel string, n int) error {
+	for i := 0; i < n; i++ {
+		if err := os.WriteFile(fmt.Sprintf("%s/file-%05d", l.path(rel), i), nil, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l localView) CheckPattern(rel string, size int64) error {
+	f, err := os.Open(l.path(rel))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pattern.Check(f, size)
 }
 
 // oracle is the hostView of a 9P phase: a line protocol to the host test,
@@ -183,6 +207,16 @@ func (o *oracle) Getxattr(rel, name string) ([]byte, error) {
 		return nil, err
 	}
 	return unb64(f)
+}
+
+func (o *oracle) MakeFiles(rel string, n int) error {
+	_, err := o.do("MKFILES", rel, strconv.Itoa(n))
+	return err
+}
+
+func (o *oracle) CheckPattern(rel string, size int64) error {
+	_, err := o.do("PATTERN", rel, strconv.FormatInt(size, 10))
+	return err
 }
 
 func (o *oracle) Sha256(rel string) (string, error) {

@@ -95,6 +95,7 @@ func chkRemountSameConn(e *env) {
 // userChecks run on an access=user (or default access=client) mount: the
 // kernel attaches once per uid and the server must act as that user.
 var userChecks = []check{
+	{name: "user-create-group", fn: chkUserGroup},
 	{name: "user-create-owner", fn: chkUserCreate},
 	{name: "user-permission-denied", fn: chkUserDenied},
 	{name: "user-mkdir-owner", fn: chkUserMkdir},
@@ -112,6 +113,16 @@ func asUser(args ...string) string {
 	}
 	ok(err, "helper %v as uid 1000: %s", args, out)
 	return strings.TrimSpace(string(out))
+}
+
+// chkUserGroup: a file made by uid:gid 1000:1000 has group 1000 (the gid
+// travels in Tlcreate/Tmkdir).
+func chkUserGroup(e *env) {
+	ok(unix.Chmod(e.dir, 0o777), "chmod 777 scratch")
+	eq(asUser("create", e.p("u")), "ok", "create as uid 1000")
+	eq(lstat(e.p("u")).Gid, uint32(1000), "gid of a file created by 1000:1000")
+	eq(asUser("mkdir", e.p("d")), "ok", "mkdir as uid 1000")
+	eq(lstat(e.p("d")).Gid, uint32(1000), "gid of a dir made by 1000:1000")
 }
 
 func chkUserCreate(e *env) {
