@@ -99,7 +99,17 @@
 //     a remote one a real Tgetlock goes to the peer and its answer back
 //     through srv9p.AnswerGetLock.
 //
-// The p9 client's Create turns the directory's fid into the new file,
-// while the server keeps using the directory; remoteFile.Create therefore
-// creates on a clone.
+// Around the p9 server (v0.4.1), which serves the namespace and the peers:
+//
+//   - Txattrwalk gives the new xattr fid the very File of the fid it starts
+//     from and closes that File when the xattr fid is clunked. The
+//     namespace's files count such references (xattrref.go) so the
+//     original fid keeps working; on the peer, injected xattr reads start
+//     from a clone of the fid for the same reason.
+//   - A failed Txattrwalk is always EINVAL. A remote GetXattr that gets
+//     EINVAL checks the peer's list and answers ENODATA when the attribute
+//     is missing, as a local file does.
+//   - The p9 client's Create turns the directory's fid into the new file,
+//     while the server keeps using the directory; remoteFile.Create
+//     therefore creates on a clone.
 package namespace
