@@ -17,10 +17,13 @@ const (
 	msgTgetlock     = 54
 	msgRgetlock     = 55
 	msgTxattrwalk   = 30
+	msgTauth        = 102
 	msgTwalk        = 110
 	msgRwalk        = 111
 	msgTwalkgetattr = 126
 
+	errENOENT  = 2
+	errENOSYS  = 38
 	errENOTDIR = 20
 	errEINVAL  = 22
 	errENOLCK  = 37
@@ -48,6 +51,9 @@ const (
 // Tgetlock becomes an Rgetlock, an EINVAL to a walk of plain names becomes
 // ENOTDIR (the p9 server says EINVAL when a walk starts from a
 // non-directory).
+//
+// A Tauth's ENOSYS becomes ENOENT, the answer diod's own clients expect from
+// a server without authentication.
 //
 // Concurrency: the p9 server reads from one goroutine at a time (its
 // recvMu) and writes from one at a time (its sendMu), so the read state and
@@ -84,6 +90,7 @@ type mark struct {
 	walk  bool      // a walk of plain names
 	token string    // a disguised Tgetlock
 	clone chan bool // the clone walk put before a Txattrwalk
+	auth  bool      // a Tauth
 }
 
 func newFilterConn(c net.Conn) *filterConn {
@@ -175,6 +182,8 @@ func (f *filterConn) nextRequest() error {
 		return nil
 	}
 	switch typ {
+	case msgTauth:
+		f.setMark(tag, mark{auth: true})
 	case msgTgetlock:
 		frame, err := f.rd.Peek(size)
 		if err != nil {
@@ -405,6 +414,14 @@ func rewriteReply(r []byte, m mark) []byte {
 		m.clone <- typ == msgRwalk
 		if typ == msgRwalk {
 			return r[:0]
+		}
+		return r
+	case m.auth:
+		// The p9 server does no authentication and says ENOSYS; diod
+		// says ENOENT, which diod's client library (diodls, diodcat)
+		// takes as "no authentication needed" and ENOSYS as failure.
+		if typ == msgRlerror && len(r) >= hdrLen+4 && binary.LittleEndian.Uint32(r[hdrLen:]) == errENOSYS {
+			binary.LittleEndian.PutUint32(r[hdrLen:], errENOENT)
 		}
 		return r
 	case m.walk:
