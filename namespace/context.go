@@ -79,7 +79,7 @@ func (ns *Namespace) checkNode(n int) error {
 	if p == nil {
 		return errNoNode
 	}
-	if p.node().State != Alive {
+	if n != ns.here && p.node().State != Alive {
 		return errNotAlive
 	}
 	return nil

@@ -127,10 +127,7 @@ func New(here int, local p9.Attacher, opts ...Option) (*Namespace, error) {
 // Attach implements p9.Attacher. Every call returns a fresh root with its
 // own context (home = selected = here); the attach name is walked from it.
 func (ns *Namespace) Attach() (p9.File, error) {
-	ns.mu.RLock()
-	closed := ns.closed
-	ns.mu.RUnlock()
-	if closed {
+	if ns.isClosed() {
 		return nil, errClosed
 	}
 	return &root{ns: ns, ctx: &attachCtx{home: ns.here, selected: ns.here}}, nil
@@ -200,6 +197,13 @@ func (ns *Namespace) Close() error {
 	return nil
 }
 
+// isClosed reports whether Close was called.
+func (ns *Namespace) isClosed() bool {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	return ns.closed
+}
+
 // lookup returns the peer of node id, or nil.
 func (ns *Namespace) lookup(id int) *peer {
 	ns.mu.RLock()
@@ -207,11 +211,12 @@ func (ns *Namespace) lookup(id int) *peer {
 	return ns.nodes[id]
 }
 
-// alive returns the IDs of alive nodes, sorted.
+// alive returns the IDs of alive nodes, sorted. The serving node is
+// always alive to itself: its files are in-process.
 func (ns *Namespace) alive() []int {
 	var ids []int
 	for _, n := range ns.Nodes() {
-		if n.State == Alive {
+		if n.State == Alive || n.ID == ns.here {
 			ids = append(ids, n.ID)
 		}
 	}

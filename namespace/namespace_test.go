@@ -249,3 +249,37 @@ func TestBadAttachNames(t *testing.T) {
 	// The connection still works.
 	attach(t, cl, "home=2")
 }
+
+func TestHereAlwaysReachable(t *testing.T) {
+	// Whatever membership says about the serving node, its own files are
+	// in-process and stay reachable; nodes shows the reported state.
+	c := newCluster(t, 2)
+	c.markNodes(t)
+	c.ns[0].SetNode(Node{ID: 1, Addr: c.exports[0].addr, State: Left})
+	root := attach(t, c.client(t, 1), "home=1")
+	if got, err := readAll(root, "here/whoami"); err != nil || got != "node 1" {
+		t.Errorf("here/whoami: %q, %v", got, err)
+	}
+	if names, _ := listDir(root, ""); !slices.Contains(names, "1") {
+		t.Errorf("root %q lacks the serving node", names)
+	}
+	if got, _ := readAll(root, "nodes"); !strings.HasPrefix(got, fmt.Sprintf("1 %s left here,home,selected\n", c.exports[0].addr)) {
+		t.Errorf("nodes: %q", got)
+	}
+}
+
+func TestClosedNamespace(t *testing.T) {
+	c := newCluster(t, 2)
+	c.markNodes(t)
+	root, err := c.ns[0].Attach()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ns[0].Close()
+	if _, err := c.ns[0].Attach(); err == nil {
+		t.Error("attach after Close succeeded")
+	}
+	if _, _, err := root.Walk([]string{"2"}); !isErrno(err, linux.EHOSTDOWN) {
+		t.Errorf("walk to a peer after Close: %v, want EHOSTDOWN", err)
+	}
+}

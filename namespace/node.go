@@ -11,7 +11,7 @@ import (
 func (ns *Namespace) walkNode(id int, names []string, entry string) ([]p9.QID, p9.File, error) {
 	_, numeric := parseNodeNumber(entry)
 	p := ns.lookup(id)
-	if p == nil || p.node().State != Alive {
+	if p == nil || id != ns.here && p.node().State != Alive {
 		if numeric {
 			return nil, nil, linux.ENOENT
 		}

@@ -103,6 +103,9 @@ func (p *peer) get() (*peerConn, error) {
 // live returns the current connection if it works; an error if the node
 // cannot be used at all; (nil, nil) if a dial is needed.
 func (p *peer) live() (*peerConn, error) {
+	if p.ns.isClosed() {
+		return nil, linux.EHOSTDOWN
+	}
 	p.nmu.Lock()
 	defer p.nmu.Unlock()
 	if p.n.State != Alive {
