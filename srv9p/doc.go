@@ -50,6 +50,10 @@
 //     the clone. Files served this way see Close twice on such a clone and
 //     must take that calmly (srv9p's do).
 //
+// It also answers a Tauth with ENOENT instead of the server's ENOSYS: that is
+// how diod says "no authentication needed", and diod's client tools (diodls,
+// diodcat) give up on anything else.
+//
 // Gaps left, not fixable from here: a Txattrwalk for a missing attribute is
 // answered EINVAL, not ENODATA (the server maps every GetXattr error to
 // EINVAL); and the server's codec drops the setuid and setgid bits (06000)

@@ -474,7 +474,19 @@ func (f *filterConn) writev(a, b []byte) error {
 	return err
 }
 
-// Close implements io.Closer; the p9 server closes both directions.
-func (f *filterConn) Close() error { return f.Conn.Close() }
+// Close implements io.Closer; the p9 server closes both directions, after
+// its last request is done. Tgetlocks that never got their reply leave the
+// process-wide table here.
+func (f *filterConn) Close() error {
+	f.mu.Lock()
+	for tag, m := range f.marks {
+		if m.token != "" {
+			takeGetLock(m.token)
+		}
+		delete(f.marks, tag)
+	}
+	f.mu.Unlock()
+	return f.Conn.Close()
+}
 
 var _ io.ReadWriteCloser = (*filterConn)(nil)
