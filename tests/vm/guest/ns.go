@@ -109,8 +109,9 @@ func chkNSFind(e *env) {
 		cmd := exec.CommandContext(ctx, "find", args...)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
+		timedOut := ctx.Err() != nil
 		cancel()
-		if ctx.Err() != nil {
+		if timedOut {
 			fail("find %v did not end within 60 s", args)
 		}
 		ok(err, "find %v: %s", args, stderr.String())
