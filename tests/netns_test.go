@@ -7,7 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/dial"
 	"mfs/tests/clusterutil"
 )
 
@@ -93,9 +97,42 @@ func TestClusterNetworkCut(t *testing.T) {
 	readsNodeFile(t, c, 1, 3)
 	readsNodeFile(t, c, 3, 2)
 
+	// Hold node 3's file open through node 1 across the cut.
+	conn, err := dial.Dial(t.Context(), n1.Addr, dial.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	root, err := conn.Attach("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, f, err := root.Walk([]string{"3", "node-3.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Open(p9.ReadOnly); err != nil {
+		t.Fatal(err)
+	}
+
 	// Cut node 3's link: both sides see the other failed, and serve on.
 	if err := ip("-n", nsB, "link", "set", vethB, "down"); err != nil {
 		t.Fatal(err)
+	}
+	// A read of the open file: packets now vanish, so only the node's
+	// --timeout ends it; it must be an error, not a hang.
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.ReadAt(make([]byte, 64), 0)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("read of a cut node's open file succeeded")
+		}
+	case <-time.After(clusterutil.OpTimeout):
+		t.Fatal("read of a cut node's open file hangs")
 	}
 	for _, id := range []int{1, 2} {
 		waitState(t, c, id, 3, "failed")
