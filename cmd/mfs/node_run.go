@@ -76,6 +76,12 @@ func (cfg *nodeConfig) check() error {
 	if _, _, err := net.SplitHostPort(cfg.Gossip); err != nil {
 		return fmt.Errorf("--gossip %q: want host:port", cfg.Gossip)
 	}
+	if cfg.MSize != 0 && cfg.MSize < 8192 {
+		return fmt.Errorf("--msize %d: want at least 8192", cfg.MSize)
+	}
+	if cfg.Timeout < 0 {
+		return fmt.Errorf("--timeout %v: must be positive", cfg.Timeout)
+	}
 	if fi, err := os.Stat(cfg.Root); err != nil || !fi.IsDir() {
 		return fmt.Errorf("--root %q: not a directory", cfg.Root)
 	}

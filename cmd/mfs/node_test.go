@@ -81,6 +81,8 @@ func TestNodeConfigCheck(t *testing.T) {
 		{"bad listen", func(c *nodeConfig) { c.Listen = []string{"unix:"} }, "empty socket path"},
 		{"bad export", func(c *nodeConfig) { c.ExportListen = "nowhere" }, "nowhere"},
 		{"bad gossip", func(c *nodeConfig) { c.Gossip = "7946" }, "--gossip"},
+		{"tiny msize", func(c *nodeConfig) { c.MSize = 100 }, "--msize 100"},
+		{"negative timeout", func(c *nodeConfig) { c.Timeout = -time.Second }, "--timeout"},
 		{"root is a file", func(c *nodeConfig) { c.Root = filepath.Join(dir, "f") }, "not a directory"},
 	}
 	os.WriteFile(filepath.Join(dir, "f"), nil, 0o644)
