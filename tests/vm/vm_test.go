@@ -218,6 +218,10 @@ func TestNamespace(t *testing.T) {
 	orc := startOracle(t, roots)
 	phases := []string{
 		phaseSpec("ns", "ns", "tcp", 512<<10, "", "none", "home=2"),
+		// Part 1's checks through the namespace: on node 1's own files
+		// (served in-process) and on node 3's (through the proxy).
+		phaseSpec("ns-local", "remote", "tcp", 512<<10, "", "none", "home=2") + ";1",
+		phaseSpec("ns-remote", "remote", "tcp", 512<<10, "", "none", "home=2") + ";3",
 	}
 	bl := boot(t, a, vmConfig{
 		phases: phases,

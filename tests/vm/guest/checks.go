@@ -46,6 +46,7 @@ var suites = map[string][]check{
 	"export": exportChecks,
 	"smoke":  smokeChecks,
 	"mmap":   mmapChecks,
+	"remote": remoteChecks,
 	"user":   userChecks,
 	"remount": {
 		{name: "remount-same-connection", fn: chkRemountSameConn, noTmpfs: true},

@@ -217,12 +217,14 @@ func chkGetlkConflict(e *env) {
 }
 
 // chkGetlkUnlocked: F_GETLK on a range nobody holds here goes to the server
-// as Tgetlock and must come back F_UNLCK.
+// as Tgetlock and must come back F_UNLCK. v9fs (fs/9p/vfs_file.c,
+// v9fs_file_getlock) always sends that Tgetlock with type UNLCK, whatever
+// the caller asked, so the server has to test for any conflicting lock.
 func chkGetlkUnlocked(e *env) {
 	f, fd := lockFile(e)
 	defer unix.Close(fd)
 	ok(setlk(fd, unix.F_SETLK, unix.F_WRLCK, 0, 100), "F_SETLK F_WRLCK 0-99")
-	eq(helper("getlk", f, "w", "200", "100"), "F_UNLCK", "F_GETLK on a free range from a second process")
+	eq(helper("getlk", f, "w", "200", "100"), "F_UNLCK", "F_GETLK on a free range from a second process (Tgetlock type=UNLCK start=200 length=100)")
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Start: 0, Len: 0}
 	ok(unix.FcntlFlock(uintptr(fd), unix.F_GETLK, &lk), "F_GETLK by the holder")
 	eq(describeLock(lk), "F_UNLCK", "F_GETLK by the holder itself")

@@ -12,12 +12,14 @@
 //
 // Each mfs.phase= argument of the kernel command line is one phase:
 //
-//	NAME;SUITE;SOURCE;OPTIONS
+//	NAME;SUITE;SOURCE;OPTIONS[;SCRATCH]
 //
 // SOURCE "tmpfs" runs the suite on a directory of the guest's tmpfs (no
 // mount: this validates the checks themselves on a local file system);
 // otherwise SOURCE and OPTIONS are mount(2)'s source and 9p options, and the
-// suite runs under /mnt/NAME. Suites are listed in suites (checks.go).
+// suite runs under /mnt/NAME. Suites are listed in suites (checks.go). Each
+// check gets a scratch directory SCRATCH/NAME/CHECK below the mount root
+// (SCRATCH defaults to the mfs.scratch argument, or nothing).
 //
 // The same binary is the second process of the lock checks ("guest lock
 // ..."), started with fork/exec.
@@ -91,14 +93,18 @@ func (t *tap) result(name string, err error) {
 // phase is one mount (or the tmpfs baseline) and the suite run on it.
 type phase struct {
 	name, suite, source, opts string
+	scratch                   string
 }
 
 func parsePhase(v string) (phase, error) {
 	f := strings.Split(v, ";")
-	if len(f) != 4 {
-		return phase{}, fmt.Errorf("want NAME;SUITE;SOURCE;OPTIONS")
+	if len(f) != 4 && len(f) != 5 {
+		return phase{}, fmt.Errorf("want NAME;SUITE;SOURCE;OPTIONS[;SCRATCH]")
 	}
 	p := phase{name: f[0], suite: f[1], source: f[2], opts: f[3]}
+	if len(f) == 5 {
+		p.scratch = f[4]
+	}
 	if _, ok := suites[p.suite]; !ok {
 		return phase{}, fmt.Errorf("no suite %q", p.suite)
 	}
@@ -147,7 +153,11 @@ func runPhase(t *tap, p phase, args map[string]string) {
 		host = newOracle(args["oracle"], args["hostroot"])
 	}
 	base := p.name
-	if r := args["scratch"]; r != "" && p.source != "tmpfs" {
+	r := p.scratch
+	if r == "" {
+		r = args["scratch"]
+	}
+	if r != "" && p.source != "tmpfs" {
 		base = r + "/" + p.name
 	}
 	for _, c := range suites[p.suite] {
