@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"mfs/srv9p/srv9ptest"
 
@@ -66,4 +67,73 @@ func TestFidsFollowInodes(t *testing.T) {
 			t.Fatalf("e/f holds %q", b)
 		}
 	})
+}
+
+// TestNoDescriptorLeak runs many operations over a connection, closes it,
+// and checks that the process's descriptor count comes back down.
+func TestNoDescriptorLeak(t *testing.T) {
+	count := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	a, dir := newExport(t)
+	if err := srv9ptest.Build("d d", "f d/f data")(dir); err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, "tcp", a)
+	before := count()
+	c, root := attachRemote(t, addr)
+	r := dialRaw(t, addr)
+	if err := r.attach(1); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		f, err := srv9ptest.Walk(root, "d/f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.Open(p9.ReadOnly); err != nil {
+			t.Fatal(err)
+		}
+		srv9ptest.ReadAll(f)
+		f.Close()
+		d, _ := srv9ptest.Walk(root, "d")
+		nf, err := srv9ptest.Create(d, "n", p9.ReadWrite, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nf.Close()
+		d.UnlinkAt("n", 0)
+		srv9ptest.ReadDir(d, 4096)
+		d.Close()
+		if err := r.walk(1, 2, "d", "f"); err != nil {
+			t.Fatal(err)
+		}
+		r.getxattr(2, 3, "user.none")
+		r.getxattr(2, 3, "")
+		r.lopen(2, rdwr)
+		r.lock(2, wrlck, 0, 0, 0)
+		r.getlock(2, wrlck, 0, 0, "x")
+		if err := r.clunk(2); err != nil {
+			t.Fatalf("round %d: clunk: %v", i, err)
+		}
+	}
+	c.Close()
+	r.c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for count() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d descriptors before, %d after", before, count())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	getLocks.mu.Lock()
+	n := len(getLocks.pending)
+	getLocks.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d Tgetlock tokens left in the table", n)
+	}
 }

@@ -84,7 +84,9 @@ func FuzzFilterParsers(f *testing.F) {
 		if len(b) < hdrLen {
 			return
 		}
-		disguise(b)
+		if _, token := disguise(b); token != "" {
+			takeGetLock(token)
+		}
 		plainWalk(b)
 		splitXattrwalk(b)
 	})
