@@ -89,7 +89,7 @@ func FastTimings() Timings {
 		ReconnectTimeout:    time.Minute,
 		TombstoneTimeout:    time.Minute,
 		BroadcastTimeout:    2 * time.Second,
-		LeavePropagateDelay: 200 * time.Millisecond,
+		LeavePropagateDelay: 500 * time.Millisecond,
 	}
 }
 
