@@ -104,11 +104,17 @@
 //   - Txattrwalk gives the new xattr fid the very File of the fid it starts
 //     from and closes that File when the xattr fid is clunked. The
 //     namespace's files count such references (xattrref.go) so the
-//     original fid keeps working; on the peer, injected xattr reads start
-//     from a clone of the fid for the same reason.
-//   - A failed Txattrwalk is always EINVAL. A remote GetXattr that gets
-//     EINVAL checks the peer's list and answers ENODATA when the attribute
-//     is missing, as a local file does.
+//     original fid keeps working under any server; peers are srv9p.Serve,
+//     whose filter makes every Txattrwalk start from a clone.
+//   - A failed Txattrwalk is always EINVAL (a missing attribute too), on
+//     the peer and again at the namespace's own server: over 9P, remote
+//     and local files answer alike. In-process, a remote GetXattr of a
+//     missing attribute is EINVAL where a local one is ENODATA; telling
+//     them apart would cost the kernel three more round trips on every
+//     write (it asks for security.capability each time).
+//   - The kernel clones a fid for every getxattr; a remote fid that was
+//     never opened is clunked in the background, since it holds nothing
+//     (an opened one may hold locks, so its clunk is waited for).
 //   - The p9 client's Create turns the directory's fid into the new file,
 //     while the server keeps using the directory; remoteFile.Create
 //     therefore creates on a clone.

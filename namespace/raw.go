@@ -124,21 +124,12 @@ func (w *wire) getlock(fid uint32, typ p9.LockType, start, length uint64, pid in
 }
 
 // xattrRead walks fid to the attribute name ("" lists names) and reads
-// it whole. The Txattrwalk starts from a clone of fid: the p9 server
-// (v0.4.1) gives the xattr fid the very File of the fid it starts from and
-// closes that File when the xattr fid is clunked, which would leave fid
-// itself unusable on the peer.
+// it whole. Peers are srv9p.Serve, whose filter makes the Txattrwalk start
+// from a clone of fid (the bare p9 server would give the xattr fid fid's
+// own File and close it at the clunk).
 func (w *wire) xattrRead(fid uint32, name string, msize uint32) ([]byte, error) {
-	clone := w.allocFid()
-	if _, err := w.call(msgTwalk, enc(nil).u32(fid).u32(clone).u16(0)); err != nil {
-		if _, ok := err.(linux.Errno); ok {
-			w.putFid(clone)
-		}
-		return nil, err
-	}
-	defer w.clunk(clone) // fails when the server already closed it; fine
 	nf := w.allocFid()
-	d, err := w.call(msgTxattrwalk, enc(nil).u32(clone).u32(nf).str(name))
+	d, err := w.call(msgTxattrwalk, enc(nil).u32(fid).u32(nf).str(name))
 	if err != nil {
 		if _, ok := err.(linux.Errno); ok {
 			w.putFid(nf)

@@ -2,7 +2,7 @@ package namespace
 
 import (
 	"log/slog"
-	"slices"
+	"sync/atomic"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
@@ -14,10 +14,11 @@ import (
 // send properly, go out as injected requests naming the client's fid
 // (raw.go, wire.go).
 type remoteFile struct {
-	pc    *peerConn
-	f     p9.File
-	top   bool
-	extra xattrRefs
+	pc     *peerConn
+	f      p9.File
+	top    bool
+	extra  xattrRefs
+	opened atomic.Bool // Open or Create ran: the fid may hold locks
 }
 
 var _ p9.File = (*remoteFile)(nil)
@@ -108,14 +109,27 @@ func (r *remoteFile) Close() error {
 	if r.extra.drop() || r.pc.dead() {
 		return nil
 	}
-	if err := r.pc.call("clunk", r.f.Close); err != nil {
-		r.pc.log.Debug("namespace: peer clunk failed", slog.Int("node", r.pc.node), slog.String("error", err.Error()))
+	clunk := func() {
+		if err := r.pc.call("clunk", r.f.Close); err != nil {
+			r.pc.log.Debug("namespace: peer clunk failed", slog.Int("node", r.pc.node), slog.String("error", err.Error()))
+		}
 	}
+	if !r.opened.Load() {
+		// A fid that was only walked (lookups, stat, the clone the
+		// kernel makes for every getxattr) holds nothing on the peer
+		// but itself: clunk it without making the client wait. An
+		// opened fid may hold locks, which its clunk releases; that
+		// one is waited for.
+		go clunk()
+		return nil
+	}
+	clunk()
 	return nil
 }
 
 // Open implements p9.File.Open.
 func (r *remoteFile) Open(mode p9.OpenFlags) (q p9.QID, iounit uint32, err error) {
+	r.opened.Store(true)
 	err = r.pc.call("open", func() (err error) { q, iounit, err = r.f.Open(mode); return })
 	return r.qid(q), iounit, err
 }
@@ -148,15 +162,6 @@ func (r *remoteFile) GetXattr(attr string) (b []byte, err error) {
 		return nil, err
 	}
 	err = r.pc.call("getxattr", func() (err error) { b, err = r.pc.w.xattrRead(fid, attr, r.pc.msize); return })
-	if err == linux.EINVAL {
-		// The peer's p9 server answers every failed Txattrwalk with
-		// EINVAL. A missing attribute is ENODATA on a local file; tell
-		// the two apart by the peer's list.
-		var list []byte
-		if lerr := r.pc.call("listxattr", func() (err error) { list, err = r.pc.w.xattrRead(fid, "", r.pc.msize); return }); lerr == nil && !slices.Contains(splitXattrNames(list), attr) {
-			err = linux.ENODATA
-		}
-	}
 	if err == nil {
 		r.extra.add()
 	}
@@ -239,7 +244,9 @@ func (r *remoteFile) Create(name string, flags p9.OpenFlags, perm p9.FileMode, u
 	if err != nil {
 		return nil, p9.QID{}, 0, err
 	}
-	return r.wrap(nf, false), r.pc.ns.mapQID(r.pc.node, q), iounit, nil
+	f := r.wrap(nf, false)
+	f.opened.Store(true)
+	return f, r.pc.ns.mapQID(r.pc.node, q), iounit, nil
 }
 
 // Mkdir implements p9.File.Mkdir.
