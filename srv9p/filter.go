@@ -43,17 +43,19 @@ const (
 )
 
 // filterConn sits between a connection and the p9 server. Requests: it
-// passes every frame through, reading only its 7-byte header, except a
-// Tgetlock (rewritten into a disguised Tlock on the same fid and tag) and
-// Twalk/Twalkgetattr (whose names it checks, to mark the tag). Replies: it
-// collects each frame's small leading parts and writes the frame with one
-// writev, rewriting the reply to a marked tag: the Rlock of a disguised
-// Tgetlock becomes an Rgetlock, an EINVAL to a walk of plain names becomes
-// ENOTDIR (the p9 server says EINVAL when a walk starts from a
-// non-directory).
+// passes every frame through, reading only its 7-byte header, except
 //
-// A Tauth's ENOSYS becomes ENOENT, the answer diod's own clients expect from
-// a server without authentication.
+//   - a Tgetlock, rewritten into a disguised Tlock on the same fid and tag;
+//   - a Txattrwalk, preceded by a clone walk (see splitXattrwalk);
+//   - Twalk/Twalkgetattr and Tauth, which only mark their tag.
+//
+// Replies: it collects each frame's small leading parts and writes the
+// frame with one writev, rewriting the reply to a marked tag: the Rlock of
+// a disguised Tgetlock becomes an Rgetlock; the Rwalk of a clone walk is
+// dropped; an EINVAL to a walk of plain names becomes ENOTDIR (the p9
+// server says EINVAL when a walk starts from a non-directory); a Tauth's
+// ENOSYS becomes ENOENT, the answer diod's own clients expect from a server
+// without authentication.
 //
 // Concurrency: the p9 server reads from one goroutine at a time (its
 // recvMu) and writes from one at a time (its sendMu), so the read state and
