@@ -149,6 +149,9 @@ func runPhase(t *tap, p phase, args map[string]string) {
 			return
 		}
 		t.result(p.name+"/mount", nil)
+		if want := optValue(p.opts, "msize"); want != "" {
+			t.result(p.name+"/msize-negotiated", checkMsize(p.mountpoint(), want))
+		}
 		root = p.mountpoint()
 		host = newOracle(args["oracle"], args["hostroot"])
 	}
@@ -203,4 +206,34 @@ func runCheck(c check, e *env) (err error) {
 	}()
 	c.fn(e)
 	return nil
+}
+
+// optValue returns the value of key in a mount option string.
+func optValue(opts, key string) string {
+	for _, o := range strings.Split(opts, ",") {
+		if k, v, _ := strings.Cut(o, "="); k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// checkMsize reads the msize the client settled on from /proc/mounts: the
+// server must have granted the one asked for (mfs allows up to 4 MiB).
+func checkMsize(mountpoint, want string) error {
+	b, err := os.ReadFile("/proc/mounts")
+	if err != nil {
+		return err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 4 || f[1] != mountpoint {
+			continue
+		}
+		if got := optValue(f[3], "msize"); got != want {
+			return fmt.Errorf("msize in /proc/mounts: got %q, want %s (%s)", got, want, f[3])
+		}
+		return nil
+	}
+	return fmt.Errorf("%s not in /proc/mounts", mountpoint)
 }

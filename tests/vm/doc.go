@@ -1,0 +1,34 @@
+// Package vm tests mfs with the client that matters most: the Linux
+// kernel's v9fs, in a QEMU guest (the host kernel here has no 9p).
+//
+// The tests boot a Debian kernel (a linux-image-amd64 .deb, fetched with
+// apt-get download when absent and unpacked, never installed) with an
+// initramfs holding busybox, the 9P modules and the workload in guest/, a
+// static Go program that mounts 9P as the kernel command line says, checks
+// exact syscall results, and prints TAP-like lines that the host turns into
+// subtests. Each check also runs on the guest's tmpfs in the same boot, to
+// prove the check itself right. A host-side oracle (a line protocol on a
+// forwarded loopback port) lets the guest compare what it sees through 9P
+// with what is on the host's disk.
+//
+//   - TestExport: `mfs export` over TCP; part 1 of issue 6 (files, dirs,
+//     renames, links, attributes, xattrs, locks between two processes, a
+//     10,000-entry directory, a 64 MiB file, mmap with cache=mmap, remount)
+//     and msize 512 KiB/1 MiB with the default access and access=user.
+//   - TestVirtioPort: the same export through a virtio serial port relayed
+//     to trans=fd, msize 1 MiB and 512 KiB, access=user and the default,
+//     and a second mount on the same connection.
+//   - TestNamespace: a 3-node cluster of `mfs node` processes, node 1's
+//     namespace mounted with aname=home=2; the union's rules, then part 1's
+//     checks on node 1's own files and on node 3's through the proxy.
+//
+// QEMU runs under TCG with -nodefaults and user networking restricted to
+// guestfwd ports on loopback. Kernels and the initramfs are cached in
+// .cache (or $MFS_VM_CACHE), rebuilt when their inputs change.
+//
+// Without QEMU, busybox-static or a kernel .deb the tests skip with one
+// line; with MFS_VM_REQUIRE=1 (CI) they fail instead. MFS_VM_SERVER=diod
+// runs TestExport and TestVirtioPort against diod, as a reference that
+// tells a wrong check from a wrong server. setup.sh fetches the kernel
+// ahead of the test run.
+package vm
