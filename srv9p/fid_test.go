@@ -137,3 +137,43 @@ func TestNoDescriptorLeak(t *testing.T) {
 		t.Errorf("%d Tgetlock tokens left in the table", n)
 	}
 }
+
+// TestFailedXattrwalkFreesClone checks that a failed Txattrwalk leaves no
+// fid behind: the filter's clone walk is clunked again before the client
+// gets its error, so distinct new fids do not pile up descriptors.
+func TestFailedXattrwalkFreesClone(t *testing.T) {
+	count := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	a, dir := newExport(t)
+	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := dialRaw(t, serve(t, "tcp", a))
+	if err := r.attach(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.walk(1, 2, "f"); err != nil {
+		t.Fatal(err)
+	}
+	before := count()
+	for i := range 50 {
+		if _, err := r.getxattr(2, uint32(100+i), "user.missing"); err == nil {
+			t.Fatal("Txattrwalk of a missing attribute succeeded")
+		}
+	}
+	if after := count(); after > before+5 {
+		t.Fatalf("%d descriptors before 50 failed Txattrwalks, %d after", before, after)
+	}
+	// The fids are free for the client to use again.
+	if err := r.walk(1, 100, "f"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.getxattr(100, 101, ""); err != nil || string(got) != "\x00" {
+		t.Fatalf("list on a reused fid: %q, %v", got, err)
+	}
+}

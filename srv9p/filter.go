@@ -17,6 +17,8 @@ const (
 	msgTgetlock     = 54
 	msgRgetlock     = 55
 	msgTxattrwalk   = 30
+	msgRxattrwalk   = 31
+	msgTclunk       = 120
 	msgTauth        = 102
 	msgTwalk        = 110
 	msgRwalk        = 111
@@ -46,13 +48,14 @@ const (
 // passes every frame through, reading only its 7-byte header, except
 //
 //   - a Tgetlock, rewritten into a disguised Tlock on the same fid and tag;
-//   - a Txattrwalk, preceded by a clone walk (see splitXattrwalk);
+//   - a Txattrwalk, preceded by a clone walk and, if it fails, followed by
+//     a clunk of the clone (see splitXattrwalk);
 //   - Twalk/Twalkgetattr and Tauth, which only mark their tag.
 //
 // Replies: it collects each frame's small leading parts and writes the
 // frame with one writev, rewriting the reply to a marked tag: the Rlock of
-// a disguised Tgetlock becomes an Rgetlock; the Rwalk of a clone walk is
-// dropped; an EINVAL to a walk of plain names becomes ENOTDIR (the p9
+// a disguised Tgetlock becomes an Rgetlock; the replies to the clone walk
+// and clunk are dropped; an EINVAL to a walk of plain names becomes ENOTDIR (the p9
 // server says EINVAL when a walk starts from a non-directory); a Tauth's
 // ENOSYS becomes ENOENT, the answer diod's own clients expect from a server
 // without authentication.
@@ -69,16 +72,18 @@ type filterConn struct {
 	rem    int    // bytes of the current request still to pass through
 	inject []byte // rewritten request still to hand out
 	// after is a request to hand out once the reply to the one before it
-	// has passed (a Txattrwalk after its clone walk); the reply side says
-	// on afterOK whether to send it.
-	after   []byte
-	afterOK chan bool
+	// has passed (a Txattrwalk after its clone walk, a clunk of the clone
+	// after a failed Txattrwalk), then next; the reply side says on
+	// afterOK whether to send it.
+	after, next []byte
+	afterOK     chan bool
 
 	// write side
 	wbuf  []byte // collected, unwritten bytes of the current reply
 	wleft int    // bytes of the current reply not yet received; 0 at a boundary
 	whold bool   // the current reply is marked: collect it whole
 	wtag  uint16
+	held  []byte      // the failed Rxattrwalk, sent once its clone is clunked
 	wv    net.Buffers // writev vector, reused
 	warr  [2][]byte   // backing array of wv
 
@@ -92,6 +97,8 @@ type mark struct {
 	walk  bool      // a walk of plain names
 	token string    // a disguised Tgetlock
 	clone chan bool // the clone walk put before a Txattrwalk
+	xattr chan bool // the Txattrwalk after its clone walk
+	clunk bool      // the clunk of the clone after a failed Txattrwalk
 	auth  bool      // a Tauth
 }
 
@@ -137,12 +144,14 @@ func (f *filterConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	if f.after != nil {
-		// The server reads on while it handles the clone walk; hold the
-		// Txattrwalk back until the walk's reply has gone by.
+		// The server reads on while it handles the clone walk (or the
+		// Txattrwalk); hold the next request back until the reply has
+		// gone by and says whether it is needed.
 		if <-f.afterOK {
-			f.inject = f.after
+			f.inject, f.after, f.next = f.after, f.next, nil
+		} else {
+			f.after, f.next = nil, nil
 		}
-		f.after = nil
 		return f.Read(p)
 	}
 	if f.rem == 0 {
@@ -202,10 +211,10 @@ func (f *filterConn) nextRequest() error {
 		if err != nil {
 			return err
 		}
-		if walk, xw := splitXattrwalk(frame); walk != nil {
+		if walk, xw, clunk := splitXattrwalk(frame); walk != nil {
 			f.rd.Discard(size)
 			f.rem = 0
-			f.inject, f.after = walk, xw
+			f.inject, f.after, f.next = walk, xw, clunk
 			if f.afterOK == nil {
 				f.afterOK = make(chan bool, 1)
 			}
@@ -270,15 +279,19 @@ func disguise(frame []byte) ([]byte, string) {
 //
 // becomes a clone walk, Twalk tag fid newfid nwname=0, and then the
 // Txattrwalk tag newfid newfid name: the attribute fid then shares the
-// clone's File, which nothing else uses. Both carry the client's tag; the
-// clone's Rwalk is not passed on. It returns nils for a malformed frame.
-func splitXattrwalk(frame []byte) (walk, xw []byte) {
+// clone's File, which nothing else uses. If the Txattrwalk fails, the
+// server leaves newfid bound to the clone, which the client does not know
+// of: Tclunk tag newfid, the third frame returned, frees it before the
+// client gets its error. All carry the client's tag (it stays in use until
+// the client has its one reply); the clone's Rwalk and Rclunk are not
+// passed on. It returns nils for a malformed frame.
+func splitXattrwalk(frame []byte) (walk, xw, clunk []byte) {
 	if len(frame) < hdrLen+8+2 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	n := int(binary.LittleEndian.Uint16(frame[hdrLen+8:]))
 	if len(frame) != hdrLen+8+2+n {
-		return nil, nil
+		return nil, nil, nil
 	}
 	tag, fid, newfid := frame[5:7], frame[7:11], frame[11:15]
 	walk = binary.LittleEndian.AppendUint32(make([]byte, 0, hdrLen+10), hdrLen+10)
@@ -289,7 +302,11 @@ func splitXattrwalk(frame []byte) (walk, xw []byte) {
 	walk = append(walk, 0, 0)
 	xw = append([]byte(nil), frame...)
 	copy(xw[7:11], newfid)
-	return walk, xw
+	clunk = binary.LittleEndian.AppendUint32(make([]byte, 0, hdrLen+4), hdrLen+4)
+	clunk = append(clunk, msgTclunk)
+	clunk = append(clunk, tag...)
+	clunk = append(clunk, newfid...)
+	return walk, xw, clunk
 }
 
 // plainWalk reports whether a Twalk or Twalkgetattr frame
@@ -386,18 +403,18 @@ func (f *filterConn) Write(p []byte) (int, error) {
 // endReply writes the collected reply and its last piece, rewritten if its
 // tag is marked.
 func (f *filterConn) endReply(last []byte) error {
+	out := f.wbuf
 	if f.whold {
-		f.wbuf = append(f.wbuf, last...)
-		last = nil
+		out = append(out, last...)
+		f.wbuf, last = out, nil
 		if m, ok := f.takeMark(f.wtag); ok {
-			f.wbuf = rewriteReply(f.wbuf, m)
-		}
-		if len(f.wbuf) == 0 {
-			f.whold = false
-			return nil
+			out = f.rewriteReply(out, m)
 		}
 	}
-	err := f.writev(f.wbuf, last)
+	var err error
+	if len(out) > 0 || len(last) > 0 {
+		err = f.writev(out, last)
+	}
 	f.wbuf = f.wbuf[:0]
 	f.whold = false
 	if cap(f.wbuf) > writeHold {
@@ -406,18 +423,36 @@ func (f *filterConn) endReply(last []byte) error {
 	return err
 }
 
-// rewriteReply returns the reply to send for a marked request.
-func rewriteReply(r []byte, m mark) []byte {
+// rewriteReply returns the reply to send for a marked request (empty: send
+// nothing).
+func (f *filterConn) rewriteReply(r []byte, m mark) []byte {
 	typ := r[4]
+	tag := binary.LittleEndian.Uint16(r[5:])
 	switch {
 	case m.clone != nil:
 		// The clone walk before a Txattrwalk: swallow its Rwalk and let
 		// the Txattrwalk go; an error is the client's answer.
-		m.clone <- typ == msgRwalk
-		if typ == msgRwalk {
-			return r[:0]
+		if typ != msgRwalk {
+			m.clone <- false
+			return r
 		}
-		return r
+		f.setMark(tag, mark{xattr: m.clone})
+		m.clone <- true
+		return r[:0]
+	case m.xattr != nil:
+		// The Txattrwalk: on success, done; on failure, hold the error
+		// until the clone is clunked.
+		if typ == msgRxattrwalk {
+			m.xattr <- false
+			return r
+		}
+		f.held = append(f.held[:0], r...)
+		f.setMark(tag, mark{clunk: true})
+		m.xattr <- true
+		return r[:0]
+	case m.clunk:
+		// The clone is gone: now the client gets its error.
+		return f.held
 	case m.auth:
 		// The p9 server does no authentication and says ENOSYS; diod
 		// says ENOENT, which diod's client library (diodls, diodcat)
