@@ -47,8 +47,9 @@
 //     fid, so clunking the attribute fid (the Linux client does so right
 //     after reading a value) closed the file's fid too. The filter puts a
 //     clone walk before each Txattrwalk, so the attribute fid shares only
-//     the clone. Files served this way see Close twice on such a clone and
-//     must take that calmly (srv9p's do).
+//     the clone (and clunks the clone again when the Txattrwalk fails,
+//     since the server then leaves it bound). Files served this way see
+//     Close twice on such a clone and must take that calmly (srv9p's do).
 //
 // It also answers a Tauth with ENOENT instead of the server's ENOSYS: that is
 // how diod says "no authentication needed", and diod's client tools (diodls,
