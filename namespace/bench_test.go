@@ -13,14 +13,15 @@ package namespace
 // All three read and write one 256 MiB file of node 2 and stat the same
 // 2,000 files (Twalk + Tgetattr + Tclunk, as the kernel does), so they
 // share page cache and disk. The order of the paths rotates between
-// iterations; only the operation is timed, and each path's rate comes
-// from its best iteration (the machine is shared; interference only ever
-// slows an iteration down). Metrics: each path's rate and
+// iterations, each iteration dials a fresh connection (see open), only
+// the operation is timed, and each path's rate comes from its best
+// iteration (the machine is shared; interference only ever slows an
+// iteration down). Metrics: each path's rate and
 // the ratios here/direct and remote/direct of the rates (1 = as fast as
 // the export itself). Nothing asserts on time; a short read or a failed
 // stat fails the benchmark.
 //
-// Run: go test ./namespace -run '^$' -bench . -benchtime 2x
+// Run: go test ./namespace -run '^$' -bench . -benchtime 10x
 
 import (
 	"fmt"
@@ -41,9 +42,30 @@ const (
 )
 
 type benchPath struct {
-	name string
-	dir  p9.File       // the directory holding the bench files, on node 2
-	best time.Duration // shortest iteration
+	name       string
+	addr, path string        // server, and path of the bench directory there
+	best       time.Duration // shortest iteration
+}
+
+// open dials the path's server afresh and walks to the bench directory.
+// Every iteration uses a new connection: the placement of a connection's
+// goroutines on the two CPUs persists for its life and moves its speed by
+// tens of percent either way, so one connection per path would compare
+// placements, not paths.
+func (p *benchPath) open(b *testing.B) (p9.File, func()) {
+	cl, err := dial.Dial(b.Context(), p.addr, dial.Options{MSize: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := cl.Attach("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := walkErr(r, p.path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d, func() { d.Close(); r.Close(); cl.Close() }
 }
 
 // benchSetup builds the cluster and the three paths.
@@ -67,33 +89,33 @@ func benchSetup(b *testing.B) (*cluster, []*benchPath) {
 	}
 	f.Close()
 
-	connect := func(addr, path string) p9.File {
-		cl, err := dial.Dial(b.Context(), addr, dial.Options{MSize: 1 << 20})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { cl.Close() })
-		return walk(b, attach(b, cl, ""), path)
-	}
 	return c, []*benchPath{
-		{name: "direct", dir: connect(c.exports[1].addr, "bench")},
-		{name: "here", dir: connect(c.nsSrv[1].addr, "here/bench")},
-		{name: "remote", dir: connect(c.nsSrv[0].addr, "2/bench")},
+		{name: "direct", addr: c.exports[1].addr, path: "bench"},
+		{name: "here", addr: c.nsSrv[1].addr, path: "here/bench"},
+		{name: "remote", addr: c.nsSrv[0].addr, path: "2/bench"},
 	}
 }
 
 // run times op on every path once per iteration, rotating the order, and
 // reports rates (units/s) and ratios.
-func runPaths(b *testing.B, paths []*benchPath, units float64, unit string, op func(*benchPath) error) {
+func runPaths(b *testing.B, paths []*benchPath, units float64, unit string, op func(dir p9.File) error) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for k := range paths {
 			p := paths[(i+k)%len(paths)]
+			b.StopTimer()
+			dir, done := p.open(b)
+			b.StartTimer()
 			start := time.Now()
-			if err := op(p); err != nil {
+			err := op(dir)
+			d := time.Since(start)
+			b.StopTimer()
+			done()
+			b.StartTimer()
+			if err != nil {
 				b.Fatalf("%s: %v", p.name, err)
 			}
-			if d := time.Since(start); p.best == 0 || d < p.best {
+			if p.best == 0 || d < p.best {
 				p.best = d
 			}
 		}
@@ -109,8 +131,8 @@ func runPaths(b *testing.B, paths []*benchPath, units float64, unit string, op f
 	b.ReportMetric(0, "ns/op")
 }
 
-func openBig(p *benchPath, mode p9.OpenFlags) (p9.File, error) {
-	_, f, err := p.dir.Walk([]string{"big"})
+func openBig(dir p9.File, mode p9.OpenFlags) (p9.File, error) {
+	_, f, err := dir.Walk([]string{"big"})
 	if err != nil {
 		return nil, err
 	}
@@ -124,8 +146,8 @@ func openBig(p *benchPath, mode p9.OpenFlags) (p9.File, error) {
 func BenchmarkRead256M(b *testing.B) {
 	_, paths := benchSetup(b)
 	buf := make([]byte, benchChunk)
-	runPaths(b, paths, benchBig/(1<<20), "MiB/s", func(p *benchPath) error {
-		f, err := openBig(p, p9.ReadOnly)
+	runPaths(b, paths, benchBig/(1<<20), "MiB/s", func(dir p9.File) error {
+		f, err := openBig(dir, p9.ReadOnly)
 		if err != nil {
 			return err
 		}
@@ -143,8 +165,8 @@ func BenchmarkRead256M(b *testing.B) {
 func BenchmarkWrite256M(b *testing.B) {
 	_, paths := benchSetup(b)
 	buf := make([]byte, benchChunk)
-	runPaths(b, paths, benchBig/(1<<20), "MiB/s", func(p *benchPath) error {
-		f, err := openBig(p, p9.WriteOnly)
+	runPaths(b, paths, benchBig/(1<<20), "MiB/s", func(dir p9.File) error {
+		f, err := openBig(dir, p9.WriteOnly)
 		if err != nil {
 			return err
 		}
@@ -161,9 +183,9 @@ func BenchmarkWrite256M(b *testing.B) {
 
 func BenchmarkStat2000(b *testing.B) {
 	_, paths := benchSetup(b)
-	runPaths(b, paths, benchFiles, "stat/s", func(p *benchPath) error {
+	runPaths(b, paths, benchFiles, "stat/s", func(dir p9.File) error {
 		for i := range benchFiles {
-			_, f, err := p.dir.Walk([]string{fmt.Sprintf("s%04d", i)})
+			_, f, err := dir.Walk([]string{fmt.Sprintf("s%04d", i)})
 			if err != nil {
 				return err
 			}
