@@ -7,41 +7,59 @@ import (
 
 // walkNode walks names from the root of node id, reached from the union
 // root as entry (a number or a context name). The first QID is that of
-// the node directory itself.
-func (ns *Namespace) walkNode(id int, names []string, entry string) ([]p9.QID, p9.File, error) {
+// the node directory itself. With getattr it also returns the attributes
+// of the file reached, in the same round trip for a remote node.
+func (ns *Namespace) walkNode(id int, names []string, entry string, getattr bool) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
+	var (
+		qids  []p9.QID
+		f     p9.File
+		valid p9.AttrMask
+		attr  p9.Attr
+	)
 	_, numeric := parseNodeNumber(entry)
 	p := ns.lookup(id)
 	if p == nil || id != ns.here && p.node().State != Alive {
 		if numeric {
-			return nil, nil, linux.ENOENT
+			return nil, nil, valid, attr, linux.ENOENT
 		}
-		return nil, nil, linux.EHOSTUNREACH
+		return nil, nil, valid, attr, linux.EHOSTUNREACH
 	}
-	var (
-		qids []p9.QID
-		f    p9.File
-	)
-	if id == ns.here {
-		q, lf, err := ns.localRoot.Walk(names)
-		if err != nil {
+	// walk runs on the node's root file; walkGetAttr falls back to Walk
+	// and GetAttr where the file has no WalkGetAttr (ENOSYS).
+	walk := func(root p9.File) (q []p9.QID, nf p9.File, err error) {
+		if getattr {
+			q, nf, valid, attr, err = root.WalkGetAttr(names)
+			if err != linux.ENOSYS {
+				return q, nf, err
+			}
+		}
+		q, nf, err = root.Walk(names)
+		if err != nil || !getattr {
+			return q, nf, err
+		}
+		if _, valid, attr, err = nf.GetAttr(p9.AttrMaskAll); err != nil {
+			nf.Close()
 			return nil, nil, err
+		}
+		return q, nf, nil
+	}
+	if id == ns.here {
+		q, lf, err := walk(ns.localRoot)
+		if err != nil {
+			return nil, nil, valid, attr, err
 		}
 		qids, f = ns.mapQIDs(id, q), &localFile{ns: ns, f: lf, top: len(names) == 0}
 	} else {
 		pc, err := p.get()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, valid, attr, err
 		}
 		var rf p9.File
-		err = pc.call("walk", func() error {
-			var err error
-			qids, rf, err = pc.root.Walk(names)
-			return err
-		})
+		err = pc.call("walk", func() (err error) { qids, rf, err = walk(pc.root); return })
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, valid, attr, err
 		}
 		qids, f = ns.mapQIDs(id, qids), &remoteFile{pc: pc, f: rf, top: len(names) == 0}
 	}
-	return append([]p9.QID{nodeDirQID(id)}, qids...), f, nil
+	return append([]p9.QID{nodeDirQID(id)}, qids...), f, valid, attr, nil
 }

@@ -12,7 +12,6 @@ import (
 // root is the union's root directory for one attach context. Its listing
 // is computed from the node table at every call.
 type root struct {
-	p9.DefaultWalkGetAttr
 	templatefs.ReadOnlyDir
 	templatefs.NilCloser
 
@@ -76,7 +75,22 @@ func (r *root) Walk(names []string) ([]p9.QID, p9.File, error) {
 	if !ok {
 		return nil, nil, linux.ENOENT
 	}
-	return r.ns.walkNode(id, names[1:], name)
+	qids, f, _, _, err := r.ns.walkNode(id, names[1:], name, false)
+	return qids, f, err
+}
+
+// WalkGetAttr implements p9.File.WalkGetAttr: into a node it walks and
+// gets the attributes in one round trip; anything else is ENOSYS, and the
+// server uses Walk and GetAttr.
+func (r *root) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
+	if len(names) == 0 || strings.Contains(names[0], "=") || names[0] == nameNodes || names[0] == nameCtl {
+		return nil, nil, p9.AttrMask{}, p9.Attr{}, linux.ENOSYS
+	}
+	id, ok := r.resolve(names[0])
+	if !ok {
+		return nil, nil, p9.AttrMask{}, p9.Attr{}, linux.ENOENT
+	}
+	return r.ns.walkNode(id, names[1:], names[0], true)
 }
 
 // StatFS implements p9.File.StatFS: that of the serving node's export.
