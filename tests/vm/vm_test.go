@@ -162,6 +162,7 @@ func TestExport(t *testing.T) {
 	a := needAssets(t)
 	dir := t.TempDir()
 	srv := startExport(t, dir)
+	relay := startCounter(t, srv.addr)
 	orc := startOracle(t, map[string]string{"export": dir})
 	phases := []string{
 		"tmpfs;export;tmpfs;",
@@ -172,10 +173,11 @@ func TestExport(t *testing.T) {
 	}
 	bl := boot(t, a, vmConfig{
 		phases: phases,
-		fwds:   map[int]string{guestP9Port: srv.addr, oraclePort: orc.addr()},
+		fwds:   map[int]string{guestP9Port: relay.addr(), oraclePort: orc.addr()},
 		env:    map[string]string{"hostroot": "export"},
 	})
 	report(t, bl, knownFailures)
+	wantOneConn(t, relay)
 }
 
 // TestVirtioPort is the other half of part 3: mfs export reached through a
@@ -187,6 +189,7 @@ func TestVirtioPort(t *testing.T) {
 	a := needAssets(t)
 	dir := t.TempDir()
 	srv := startExport(t, dir)
+	relay := startCounter(t, srv.addr)
 	orc := startOracle(t, map[string]string{"export": dir})
 	phases := []string{
 		phaseSpec("fd-1m-user", "smoke", "fd", 1<<20, "user", "none", srv.aname),
@@ -196,11 +199,12 @@ func TestVirtioPort(t *testing.T) {
 	}
 	bl := boot(t, a, vmConfig{
 		phases: phases,
-		serial: srv.addr,
+		serial: relay.addr(),
 		fwds:   map[int]string{oraclePort: orc.addr()},
 		env:    map[string]string{"hostroot": "export"},
 	})
 	report(t, bl, knownFailures)
+	wantOneConn(t, relay)
 }
 
 // TestNamespace is part 2: a cluster of three `mfs node` processes; the
@@ -229,4 +233,14 @@ func TestNamespace(t *testing.T) {
 		env:    map[string]string{"hostroot": "ns", "scratch": "1"},
 	})
 	report(t, bl, knownFailures)
+}
+
+// wantOneConn checks that every mount of the boot went over one host
+// connection (see connCounter), so that the remount checks did test a
+// second 9P session on one connection.
+func wantOneConn(t *testing.T, c *connCounter) {
+	t.Helper()
+	if n := c.count(); n != 1 {
+		t.Errorf("the guest's mounts reached the server over %d host connections, want 1", n)
+	}
 }
