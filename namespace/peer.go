@@ -26,7 +26,8 @@ var errTimeout = errors.New("peer operation timed out")
 type peer struct {
 	ns *Namespace
 
-	dmu sync.Mutex
+	dmu    sync.Mutex
+	failed time.Time // end of the last failed dial; guarded by dmu
 
 	nmu  sync.Mutex
 	n    Node
@@ -77,14 +78,22 @@ func (p *peer) get() (*peerConn, error) {
 	if c, err := p.live(); c != nil || err != nil {
 		return c, err
 	}
+	asked := time.Now()
 	p.dmu.Lock()
 	defer p.dmu.Unlock()
 	if c, err := p.live(); c != nil || err != nil {
 		return c, err
 	}
+	if p.failed.After(asked) {
+		// A dial that failed while we waited answers for us too:
+		// callers queued behind a dead node must not wait one
+		// timeout each.
+		return nil, linux.EHOSTDOWN
+	}
 	n := p.node()
 	c, err := p.ns.dialPeer(n)
 	if err != nil {
+		p.failed = time.Now()
 		p.ns.cfg.log.Warn("namespace: cannot reach node", slog.Int("node", n.ID), slog.String("addr", n.Addr), slog.String("error", err.Error()))
 		return nil, linux.EHOSTDOWN
 	}

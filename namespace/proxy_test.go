@@ -4,6 +4,7 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -343,5 +344,23 @@ func TestPeerHangs(t *testing.T) {
 	}
 	if _, err := listDir(root, "1"); err != nil {
 		t.Fatalf("node 1 while node 2 hangs: %v", err)
+	}
+
+	// Many callers at once share one failed dial instead of queueing
+	// for one timeout each.
+	var wg sync.WaitGroup
+	start = time.Now()
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := walkErr(root, "2"); !isErrno(err, linux.EHOSTDOWN) {
+				t.Errorf("concurrent walk to hanging peer: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("8 concurrent walks to a hanging peer took %v, want about one timeout (300ms)", el)
 	}
 }
