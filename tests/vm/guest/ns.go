@@ -24,6 +24,9 @@ var nsChecks = []check{
 	{name: "find-terminates", fn: chkNSFind, noScratch: true},
 	{name: "write-node3-host-sees", fn: chkNSWrite3},
 	{name: "mv-across-nodes-exdev", fn: chkNSMove},
+	{name: "ctl-context", fn: chkNSCtl, noScratch: true},
+	{name: "nodes-file", fn: chkNSNodes, noScratch: true},
+	{name: "select-via-ctl", fn: chkNSSelect, noScratch: true},
 }
 
 func chkNSRoot(e *env) {
@@ -156,4 +159,50 @@ func chkNSMove(e *env) {
 	eq(string(got), "moving house", "node 3's copy on the host")
 	_, err = e.host.Stat(e.h("mvsrc"))
 	wantErr(err, unix.ENOENT, "node 1's source on the host after mv")
+}
+
+// chkNSCtl: ctl tells this attach's context; selected follows home.
+func chkNSCtl(e *env) {
+	wantContent(e.root+"/ctl", "here 1 home 2 selected 2\n")
+}
+
+// chkNSNodes: the node table, one "ID ADDR STATE MARKS" line per node.
+func chkNSNodes(e *env) {
+	b := readFile(e.root + "/nodes")
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	eq(len(lines), 3, "lines in nodes (%q)", b)
+	wantMarks := map[string]string{"1": "here", "2": "home,selected", "3": "-"}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) != 4 {
+			fail("nodes line %q: want ID ADDR STATE MARKS", l)
+		}
+		want, known := wantMarks[f[0]]
+		if !known {
+			fail("nodes line %q: unknown node", l)
+		}
+		eq(f[2], "alive", "state of node %s", f[0])
+		eq(f[3], want, "marks of node %s", f[0])
+		delete(wantMarks, f[0])
+	}
+}
+
+// chkNSSelect: `echo select 3 > ctl` from a shell (open with O_TRUNC, so
+// the kernel also sends a Tsetattr of size 0) moves selected to node 3 for
+// this attach; select 2 moves it back.
+func chkNSSelect(e *env) {
+	out, err := exec.Command("sh", "-c", "echo select 3 > "+e.root+"/ctl").CombinedOutput()
+	ok(err, "echo select 3 > ctl: %s", out)
+	wantContent(e.root+"/ctl", "here 1 home 2 selected 3\n")
+	wantContent(e.root+"/selected/node-3.txt", "node 3\n")
+	var st unix.Stat_t
+	wantErr(unix.Lstat(e.root+"/selected/node-2.txt", &st), unix.ENOENT, "selected/node-2.txt after select 3")
+	out, err = exec.Command("sh", "-c", "echo select 2 > "+e.root+"/ctl").CombinedOutput()
+	ok(err, "echo select 2 > ctl: %s", out)
+	wantContent(e.root+"/selected/node-2.txt", "node 2\n")
+	out, err = exec.Command("sh", "-c", "echo select 9 > "+e.root+"/ctl").CombinedOutput()
+	if err == nil {
+		fail("echo select 9 > ctl (no node 9) succeeded")
+	}
+	wantContent(e.root+"/ctl", "here 1 home 2 selected 2\n")
 }
