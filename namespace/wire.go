@@ -156,7 +156,7 @@ func (w *wire) Write(p []byte) (int, error) {
 		w.wleft = size
 	}
 	if len(p) > w.wleft {
-		w.abortFrame()
+		w.abortFrame(errFrameOverrun)
 		return 0, errFrameOverrun
 	}
 	w.wleft -= len(p)
@@ -173,8 +173,7 @@ func (w *wire) Write(p []byte) (int, error) {
 		w.wfill = w.wfill[:0]
 	}
 	if err != nil {
-		w.abortFrame()
-		w.fail(err)
+		w.abortFrame(err)
 		return 0, err
 	}
 	if w.wleft == 0 {
@@ -184,11 +183,11 @@ func (w *wire) Write(p []byte) (int, error) {
 }
 
 // abortFrame drops a half-written frame; the stream is unusable after it.
-func (w *wire) abortFrame() {
+func (w *wire) abortFrame(err error) {
 	w.wleft = 0
 	w.wfill = w.wfill[:0]
 	w.wmu.Unlock()
-	w.fail(errFrameOverrun)
+	w.fail(err)
 }
 
 // Read implements io.Reader for the p9 client: it returns bytes of one
