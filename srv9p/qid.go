@@ -58,6 +58,17 @@ func (m *qidMap) path(dev, ino uint64) uint64 {
 	return p
 }
 
+// base returns the high bits of the QID paths of device dev, for callers
+// that map many inodes of one device; ok is false when dev's paths come from
+// the table.
+func (m *qidMap) base(dev uint64) (uint64, bool) {
+	idx, ok := (*m.devs.Load())[dev]
+	if !ok {
+		idx = m.addDev(dev)
+	}
+	return idx << inoBits, idx < maxDevs
+}
+
 // addDev assigns the next index to dev.
 func (m *qidMap) addDev(dev uint64) uint64 {
 	m.mu.Lock()

@@ -1,8 +1,10 @@
 package srv9p
 
 import (
+	"bytes"
 	"encoding/binary"
 	"sync"
+	"unsafe"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
@@ -66,17 +68,18 @@ func (d *dir) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 	return ents[i:j], nil
 }
 
-// rawEnt is one getdents64 record, its name in the arena.
-type rawEnt struct {
-	ino        uint64
-	typ        uint8
-	start, end int
-}
+// arenaChunk is the size of the blocks entry names are copied into.
+const arenaChunk = 64 << 10
 
 // list reads the whole directory with getdents64: types and inode numbers
 // come from the records, no entry is stat'ed (unless the file system does
 // not report a type). "." and ".." get the QIDs of the directory and its
 // parent (the root's ".." is the root).
+//
+// Names are copied into arena chunks and the entries' strings point into
+// them (unsafe.String): a chunk is only ever appended to and a full one is
+// replaced by a fresh one, never grown, so the bytes under a string are
+// never written again. That saves one allocation per entry.
 func (d *dir) list() ([]p9.Dirent, error) {
 	if _, err := unix.Seek(d.ofd, 0, 0); err != nil {
 		return nil, errno(err)
@@ -84,10 +87,16 @@ func (d *dir) list() ([]p9.Dirent, error) {
 	bp := getdentsBuf.Get().(*[]byte)
 	defer getdentsBuf.Put(bp)
 	buf := *bp
-	var (
-		raw   []rawEnt
-		arena []byte
-	)
+	// The directory's own statx gives "." and a size hint: directory
+	// sizes grow with their entries (ext4: 4 KiB blocks holding dozens of
+	// entries; tmpfs: 20 bytes an entry).
+	var self unix.Statx_t
+	if err := statx(d.fd, &self); err != nil {
+		return nil, errno(err)
+	}
+	ents := make([]p9.Dirent, 0, min(max(self.Size/16, 16), 1<<20))
+	var arena []byte
+	base, fast := d.e.qids.base(d.key.dev)
 	for {
 		n, err := unix.Getdents(d.ofd, buf)
 		if err == unix.EINTR {
@@ -104,55 +113,49 @@ func (d *dir) list() ([]p9.Dirent, error) {
 			if reclen < 19 || reclen > len(b) {
 				return nil, linux.EIO
 			}
-			name := b[19:reclen]
-			for k, c := range name {
-				if c == 0 {
-					name = name[:k]
-					break
-				}
-			}
-			if len(d.e.exclude) == 0 || !d.e.exclude[d.key][string(name)] {
-				start := len(arena)
-				arena = append(arena, name...)
-				raw = append(raw, rawEnt{ino: binary.NativeEndian.Uint64(b[0:8]), typ: b[18], start: start, end: len(arena)})
-			}
+			ino, typ, name := binary.NativeEndian.Uint64(b[0:8]), b[18], b[19:reclen]
 			b = b[reclen:]
-		}
-	}
-	names := string(arena)
-	ents := make([]p9.Dirent, len(raw))
-	for i, r := range raw {
-		name := names[r.start:r.end]
-		e := &ents[i]
-		e.Offset = uint64(i + 1)
-		e.Name = name
-		switch name {
-		case ".":
-			if err := d.dotQID(e, d.fd, ""); err != nil {
-				return nil, err
+			if k := bytes.IndexByte(name, 0); k >= 0 {
+				name = name[:k]
 			}
-			continue
-		case "..":
-			var err error
-			if d.key == d.e.rootKey {
-				err = d.dotQID(e, d.fd, "")
-			} else {
-				err = d.dotQID(e, d.ofd, "..")
+			if len(name) == 0 || len(d.e.exclude) > 0 && d.e.exclude[d.key][string(name)] {
+				continue
+			}
+			if cap(arena)-len(arena) < len(name) {
+				arena = make([]byte, 0, max(arenaChunk, len(name)))
+			}
+			at := len(arena)
+			arena = append(arena, name...)
+			e := p9.Dirent{Offset: uint64(len(ents) + 1), Name: unsafe.String(&arena[at], len(name))}
+			switch e.Name {
+			case ".":
+				e.QID, e.Type = d.e.qidOf(&self), unix.DT_DIR
+			case "..":
+				if d.key == d.e.rootKey {
+					e.QID, e.Type = d.e.qidOf(&self), unix.DT_DIR
+				} else {
+					err = d.dotQID(&e, d.ofd, "..")
+				}
+			default:
+				if typ == unix.DT_UNKNOWN {
+					var stx unix.Statx_t
+					if err := unix.Statx(d.ofd, e.Name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &stx); err == nil {
+						typ = dtype(uint32(stx.Mode))
+					}
+				}
+				e.Type = p9.QIDType(typ)
+				e.QID.Type = dtQIDType(typ)
+				if fast && ino < 1<<inoBits {
+					e.QID.Path = base | ino
+				} else {
+					e.QID.Path = d.e.qids.path(d.key.dev, ino)
+				}
 			}
 			if err != nil {
 				return nil, err
 			}
-			continue
+			ents = append(ents, e)
 		}
-		typ := r.typ
-		if typ == unix.DT_UNKNOWN {
-			var stx unix.Statx_t
-			if err := unix.Statx(d.ofd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &stx); err == nil {
-				typ = dtype(uint32(stx.Mode))
-			}
-		}
-		e.Type = p9.QIDType(typ)
-		e.QID = p9.QID{Type: dtQIDType(typ), Path: d.e.qids.path(d.key.dev, r.ino)}
 	}
 	return ents, nil
 }
