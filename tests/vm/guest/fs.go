@@ -53,6 +53,7 @@ var exportChecks = []check{
 	{name: "guest-sees-host-writes", fn: chkGuestSeesHost},
 	{name: "readdir-10000", fn: chkReaddir10000},
 	{name: "large-file-64MiB", fn: func(e *env) { bigFile(e, 64<<20) }},
+	{name: "concurrent-io", fn: chkConcurrent},
 	{name: "remount", fn: chkRemount, noTmpfs: true},
 }
 
@@ -690,6 +691,66 @@ func bigFile(e *env, size int64) {
 		if !bytes.Equal(got[:n], exp[off-base:off-base+int64(n)]) {
 			fail("pread at %d returned wrong bytes", off)
 		}
+	}
+}
+
+// chkConcurrent runs eight writers/readers and a lister at once, so that
+// the kernel has several requests (tags) in flight on the one connection.
+func chkConcurrent(e *env) {
+	const workers, size = 8, 4 << 20
+	errs := make(chan error, workers+1)
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			errs <- func() (err error) {
+				defer func() {
+					if r := recover(); r != nil {
+						err = fmt.Errorf("worker %d: %v", w, r)
+					}
+				}()
+				f := e.p(fmt.Sprintf("c%d", w))
+				buf := make([]byte, 256<<10)
+				fd, err := unix.Open(f, unix.O_CREAT|unix.O_RDWR|unix.O_TRUNC, 0o644)
+				ok(err, "create %s", f)
+				defer unix.Close(fd)
+				for off := int64(0); off < size; off += int64(len(buf)) {
+					pattern.Fill(buf, off+int64(w)<<32)
+					_, err := unix.Pwrite(fd, buf, off)
+					ok(err, "pwrite %s at %d", f, off)
+				}
+				got := make([]byte, len(buf))
+				for off := int64(0); off < size; off += int64(len(buf)) {
+					n, err := unix.Pread(fd, got, off)
+					ok(err, "pread %s at %d", f, off)
+					pattern.Fill(buf, off+int64(w)<<32)
+					if n != len(buf) || !bytes.Equal(got, buf) {
+						fail("%s at %d: read back differs (%d bytes)", f, off, n)
+					}
+				}
+				return nil
+			}()
+		}(w)
+	}
+	go func() {
+		errs <- func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("lister: %v", r)
+				}
+			}()
+			for i := 0; i < 50; i++ {
+				readdirNames(e.dir)
+			}
+			return nil
+		}()
+	}()
+	var first error
+	for i := 0; i < workers+1; i++ {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		fail("%v", first)
 	}
 }
 

@@ -74,6 +74,7 @@ func main() {
 		runPhase(t, p, args)
 		fmt.Printf("# phase %s took %v\n", p.name, time.Since(start).Round(time.Millisecond))
 	}
+	t.result("kernel/log", kernelLog())
 	fmt.Println("MFS-VM-DONE")
 }
 
@@ -236,4 +237,32 @@ func checkMsize(mountpoint, want string) error {
 		return nil
 	}
 	return fmt.Errorf("%s not in /proc/mounts", mountpoint)
+}
+
+// kernelLog prints the kernel's warnings and worse from this boot and fails
+// if any of them is a BUG, an Oops, a WARNING or a 9P complaint (v9fs
+// logs protocol trouble it otherwise hides behind an errno).
+func kernelLog() error {
+	buf := make([]byte, 1<<20)
+	n, err := unix.Klogctl(unix.SYSLOG_ACTION_READ_ALL, buf)
+	if err != nil {
+		return fmt.Errorf("klogctl: %w", err)
+	}
+	var bad []string
+	for _, l := range strings.Split(string(buf[:n]), "\n") {
+		if len(l) < 3 || l[0] != '<' || l[2] != '>' || l[1] > '4' {
+			continue
+		}
+		fmt.Println("# kernel:", l)
+		for _, w := range []string{"BUG", "Oops", "WARNING", "Call Trace", "9p", "9P", "v9fs"} {
+			if strings.Contains(l, w) {
+				bad = append(bad, l)
+				break
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("kernel log: %s", strings.Join(bad, " | "))
+	}
+	return nil
 }
