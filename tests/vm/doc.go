@@ -29,6 +29,9 @@
 // Without QEMU, busybox-static or a kernel .deb the tests skip with one
 // line; with MFS_VM_REQUIRE=1 (CI) they fail instead. MFS_VM_SERVER=diod
 // runs TestExport and TestVirtioPort against diod, as a reference that
-// tells a wrong check from a wrong server. setup.sh fetches the kernel
-// ahead of the test run.
+// tells a wrong check from a wrong server. MFS_VM_KERNEL_DEB names a kernel
+// .deb to use, MFS_VM_CACHE the cache directory, MFS_VM_BZIMAGE=1 boots the
+// compressed image, MFS_VM_KVM=1 tries KVM, MFS_VM_TIMEOUT (a Go duration)
+// shortens the per-boot deadline to try the timeout path. setup.sh fetches
+// the kernel ahead of the test run.
 package vm

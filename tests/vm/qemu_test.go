@@ -57,6 +57,9 @@ func boot(t *testing.T, a *assets, c vmConfig) *bootLog {
 	if c.timeout == 0 {
 		c.timeout = 3 * time.Minute
 	}
+	if d, err := time.ParseDuration(os.Getenv("MFS_VM_TIMEOUT")); err == nil {
+		c.timeout = d // for trying the timeout path
+	}
 	cmdline := []string{"console=ttyS0", "panic=-1", "quiet", "loglevel=4"}
 	args := []string{
 		"-nodefaults", "-no-user-config",
@@ -192,6 +195,12 @@ func report(t *testing.T, bl *bootLog, known []knownFailure) {
 		})
 	}
 	if !bl.done {
+		for i := len(bl.console) - 1; i >= 0; i-- {
+			if name, found := strings.CutPrefix(bl.console[i], "MFS-VM-RUN "); found {
+				t.Errorf("the guest stopped in check %s", name)
+				break
+			}
+		}
 		tail := bl.console
 		if len(tail) > 60 {
 			tail = tail[len(tail)-60:]

@@ -179,6 +179,9 @@ func runPhase(t *tap, p phase, args map[string]string) {
 				continue
 			}
 		}
+		// Names the check on the console, so that a hung boot says
+		// which check it hung in.
+		fmt.Printf("MFS-VM-RUN %s/%s\n", p.name, c.name)
 		start := time.Now()
 		err := runCheck(c, e)
 		if d := time.Since(start); d > 2*time.Second {
