@@ -35,6 +35,11 @@ package srv9p_test
 //     sequential read also reports "local-MiB/s", reading the same file
 //     from the page cache with pread, the ceiling for any server. ns/op is
 //     zeroed: it sums both servers and set-up, and means nothing.
+//   - "srv9p-cpu-us/UNIT", "diod-cpu-us/UNIT": each server process's CPU
+//     time (all threads, from /proc/PID/task/*/schedstat) per unit of
+//     work, and "cpu-ratio", diod's over srv9p's (above 1: srv9p spends
+//     less). CPU time hardly depends on what else the machine runs, so it
+//     is the steadier figure where wall-clock ratios swing with load.
 //   - Without diod (not installed, not root) only srv9p's figures are
 //     reported, with one log line saying why.
 //
@@ -99,6 +104,7 @@ type backend struct {
 	addr  string
 	aname string
 	plain bool
+	pid   int // the server process, whose CPU time is read from /proc
 }
 
 // client is one connection to one backend, attached to the export root.
@@ -107,6 +113,7 @@ type client struct {
 	conn *dial.Conn
 	root p9.File
 	dir  string // the exported directory on disk
+	pid  int    // the server process
 }
 
 // sample is what one timed run of an operation yields.
@@ -133,19 +140,21 @@ func newFixture(b *testing.B, prepare func(dir string) error) *fixture {
 		}
 	}
 	f := &fixture{dir: dir}
-	f.backends = append(f.backends, backend{name: "srv9p", addr: serveSrv9p(b, dir), aname: ""})
+	addr, pid := serveSrv9p(b, dir)
+	f.backends = append(f.backends, backend{name: "srv9p", addr: addr, aname: "", pid: pid})
 	if why := diodtest.Missing("diod"); why != "" {
 		b.Logf("diod skipped: %s; reporting srv9p only, no ratios", why)
 	} else {
-		f.backends = append(f.backends, backend{name: "diod", addr: diodtest.StartDiod(b, dir), aname: dir, plain: true})
+		addr, pid := diodtest.StartDiodPID(b, dir)
+		f.backends = append(f.backends, backend{name: "diod", addr: addr, aname: dir, plain: true, pid: pid})
 	}
 	return f
 }
 
-// serveSrv9p serves dir with "mfs export" and returns its address once it
-// answers a 9P version exchange. The command is built from this checkout
+// serveSrv9p serves dir with "mfs export" and returns its address, once it
+// answers a 9P version exchange, and its process id. The command is built from this checkout
 // first (a link from the build cache, about a second).
-func serveSrv9p(b *testing.B, dir string) string {
+func serveSrv9p(b *testing.B, dir string) (string, int) {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "mfs")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/mfs")
@@ -183,7 +192,7 @@ func serveSrv9p(b *testing.B, dir string) string {
 			if err == nil {
 				c.Close()
 				b.Cleanup(stop)
-				return addr
+				return addr, cmd.Process.Pid
 			}
 			select {
 			case werr := <-exited:
@@ -229,7 +238,7 @@ func (f *fixture) clients(b *testing.B, m msizes) []*client {
 		if conn.MSize != msize {
 			b.Logf("%s: asked for msize %d, got %d", be.name, msize, conn.MSize)
 		}
-		cs = append(cs, &client{name: be.name, conn: conn, root: root, dir: f.dir})
+		cs = append(cs, &client{name: be.name, conn: conn, root: root, dir: f.dir, pid: be.pid})
 	}
 	return cs
 }
@@ -250,6 +259,7 @@ type run struct {
 // page-cache baseline.
 type participant struct {
 	name  string
+	pid   int // the server process; 0 for the local baseline
 	start func(iter int) *run
 }
 
@@ -264,10 +274,10 @@ func compare(b *testing.B, prepare func(dir string) error, unit string,
 		b.Run(m.name, func(b *testing.B) {
 			var ps []participant
 			for _, c := range f.clients(b, m) {
-				ps = append(ps, participant{c.name, func(iter int) *run { return op(b, c, iter) }})
+				ps = append(ps, participant{c.name, c.pid, func(iter int) *run { return op(b, c, iter) }})
 			}
 			if local != nil {
-				ps = append(ps, participant{"local", func(iter int) *run { return local(b, f.dir, iter) }})
+				ps = append(ps, participant{"local", 0, func(iter int) *run { return local(b, f.dir, iter) }})
 			}
 			total := make(map[string]*sample)
 			for _, p := range ps {
@@ -278,10 +288,18 @@ func compare(b *testing.B, prepare func(dir string) error, unit string,
 			// off load that comes and goes; the median of them is the
 			// "ratio" reported.
 			var ratios []float64
+			// cpu is each server's CPU time over all parts of all
+			// iterations (a server is idle while the other works).
+			cpu := map[string]time.Duration{}
 			for iter := range b.N {
 				runs := make([]*run, len(ps))
 				for i, p := range ps {
 					runs[i] = p.start(iter)
+				}
+				for _, p := range ps {
+					if p.pid != 0 {
+						cpu[p.name] -= cpuTime(b, p.pid)
+					}
 				}
 				for part := 0; part < runs[0].parts; part++ {
 					rate := map[string]float64{}
@@ -305,6 +323,11 @@ func compare(b *testing.B, prepare func(dir string) error, unit string,
 						ratios = append(ratios, rate["srv9p"]/rate["diod"])
 					}
 				}
+				for _, p := range ps {
+					if p.pid != 0 {
+						cpu[p.name] += cpuTime(b, p.pid)
+					}
+				}
 				for _, r := range runs {
 					if r.done != nil {
 						r.done()
@@ -323,12 +346,45 @@ func compare(b *testing.B, prepare func(dir string) error, unit string,
 				slices.Sort(ratios)
 				b.ReportMetric(ratios[len(ratios)/2], "ratio")
 			}
+			per := map[string]float64{}
+			for _, p := range ps {
+				if t := total[p.name]; p.pid != 0 && t.units > 0 {
+					per[p.name] = float64(cpu[p.name].Microseconds()) / t.units
+					b.ReportMetric(per[p.name], p.name+"-cpu-us/"+strings.TrimSuffix(unit, "/s"))
+				}
+			}
+			if per["srv9p"] > 0 && per["diod"] > 0 {
+				b.ReportMetric(per["diod"]/per["srv9p"], "cpu-ratio")
+			}
 			if len(total["srv9p"].lat) > 0 {
 				delete(total, "local")
 				reportLatency(b, total)
 			}
 		})
 	}
+}
+
+// cpuTime returns the CPU time the threads of process pid have used so
+// far: the sum of the first field of /proc/PID/task/*/schedstat
+// (nanoseconds; /proc/PID/stat counts only in 10 ms ticks). Threads that
+// have ended are not counted; both servers keep theirs.
+func cpuTime(b *testing.B, pid int) time.Duration {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil || len(tasks) == 0 {
+		b.Fatalf("cpu time of process %d: no /proc/%d/task/*/schedstat (%v)", pid, pid, err)
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		data, err := os.ReadFile(t)
+		if err != nil {
+			continue // the thread ended since the glob
+		}
+		var ns int64
+		if _, err := fmt.Sscan(string(data), &ns); err == nil {
+			sum += time.Duration(ns)
+		}
+	}
+	return sum
 }
 
 // reportLatency reports p50 and p99 per backend in µs and srv9p's

@@ -65,6 +65,14 @@ func Missing(tools ...string) string {
 // the export is dir itself. diod is killed when the test ends.
 func StartDiod(tb testing.TB, dir string) string {
 	tb.Helper()
+	addr, _ := StartDiodPID(tb, dir)
+	return addr
+}
+
+// StartDiodPID is StartDiod that also returns diod's process id, for
+// benchmarks that read its CPU time from /proc.
+func StartDiodPID(tb testing.TB, dir string) (addr string, pid int) {
+	tb.Helper()
 	if why := Missing("diod"); why != "" {
 		tb.Skip(why)
 	}
@@ -72,20 +80,20 @@ func StartDiod(tb testing.TB, dir string) string {
 	// binds it; diod then exits at once, and we try another port.
 	var lastErr error
 	for range 5 {
-		addr, err := startDiod(tb, dir)
+		addr, pid, err := startDiod(tb, dir)
 		if err == nil {
-			return addr
+			return addr, pid
 		}
 		lastErr = err
 	}
 	tb.Fatalf("start diod: %v", lastErr)
-	return ""
+	return "", 0
 }
 
-func startDiod(tb testing.TB, dir string) (string, error) {
+func startDiod(tb testing.TB, dir string) (string, int, error) {
 	addr, err := freePort()
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	var out bytes.Buffer
 	cmd := exec.Command(findTool("diod"), "-f", "-n", "-c", "/dev/null", "-L", "stderr",
@@ -93,7 +101,7 @@ func startDiod(tb testing.TB, dir string) (string, error) {
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start diod: %w", err)
+		return "", 0, fmt.Errorf("start diod: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -107,16 +115,16 @@ func startDiod(tb testing.TB, dir string) (string, error) {
 		if err == nil {
 			c.Close()
 			tb.Cleanup(stop)
-			return addr, nil
+			return addr, cmd.Process.Pid, nil
 		}
 		select {
 		case err := <-exited:
-			return "", fmt.Errorf("diod on %s exited (%v): %s", addr, err, strings.TrimSpace(out.String()))
+			return "", 0, fmt.Errorf("diod on %s exited (%v): %s", addr, err, strings.TrimSpace(out.String()))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", fmt.Errorf("diod on %s: port not accepting after 10s: %s", addr, strings.TrimSpace(out.String()))
+			return "", 0, fmt.Errorf("diod on %s: port not accepting after 10s: %s", addr, strings.TrimSpace(out.String()))
 		}
 	}
 }
