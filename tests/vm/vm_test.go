@@ -225,7 +225,9 @@ func TestNamespace(t *testing.T) {
 		// Part 1's checks through the namespace: on node 1's own files
 		// (served in-process) and on node 3's (through the proxy).
 		phaseSpec("ns-local", "remote", "tcp", 512<<10, "", "none", "home=2") + ";1",
-		phaseSpec("ns-remote", "remote", "tcp", 512<<10, "", "none", "home=2") + ";3",
+		phaseSpec("ns-remote", "remote", "tcp", 1<<20, "", "none", "home=2") + ";3",
+		// One attach per uid (access=user) through the proxy.
+		phaseSpec("ns-user", "user", "tcp", 1<<20, "user", "none", "home=2") + ";3",
 	}
 	bl := boot(t, a, vmConfig{
 		phases: phases,
