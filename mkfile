@@ -3,7 +3,7 @@
 
 BIN=bin
 GO=go
-TESTFLAGS=
+TESTFLAGS=-race -count=1 -timeout 25m
 BENCHFLAGS=-run '^$' -bench . -benchtime 1x
 
 all:V:
