@@ -170,6 +170,8 @@ func lockScript(t *testing.T, a, b *rawClient, aname, path string) []string {
 		lock(b, fb, p9.ReadLock, 50, 10),
 		get(b, fb, p9.WriteLock, 0, 10),
 		get(b, fb, p9.ReadLock, 200, 10),
+		get(b, fb, p9.Unlock, 50, 10),  // what the kernel sends: any conflict?
+		get(b, fb, p9.Unlock, 200, 10), // free
 		lock(b, fb, p9.WriteLock, 100, 10),
 		get(a, fa, p9.WriteLock, 100, 5),
 		get(a, fa, p9.Unlock, 0, 0),
@@ -189,7 +191,8 @@ func TestLocksRemoteLikeLocal(t *testing.T) {
 	}
 	want := lockScript(t, dialRaw(t, c.exports[1].addr), dialRaw(t, c.exports[1].addr), "", "l/ref")
 	t.Logf("srv9p: %q", want)
-	if want[0] != "LockStatusOK" || want[1] != "LockStatusBlocked" || !strings.HasPrefix(want[3], "WriteLock") {
+	if want[0] != "LockStatusOK" || want[1] != "LockStatusBlocked" || !strings.HasPrefix(want[3], "WriteLock") ||
+		want[5] != "WriteLock 0+100" || want[6] != "Unlock 200+10" {
 		t.Fatalf("reference run did not conflict: %q", want)
 	}
 	for _, tc := range []struct {

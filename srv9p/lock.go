@@ -106,7 +106,8 @@ func AnswerGetLock(token string, info LockInfo) {
 // holds both, and closing the fid releases its locks. A request that would
 // block answers p9.LockStatusBlocked at once (the Linux client retries
 // blocking requests; for others it means EAGAIN). A disguised Tgetlock (see
-// IsGetLock) is answered with F_OFD_GETLK.
+// IsGetLock) is answered with F_OFD_GETLK; an UNLCK probe, which is what the
+// Linux client sends, tests for any conflicting lock.
 func (n *node) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
 	if n.ofd < 0 {
 		return p9.LockStatusError, linux.EBADF
@@ -127,7 +128,10 @@ func (n *node) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length 
 	}
 	if token, orig, ok := IsGetLock(flags, client); ok {
 		if typ == p9.Unlock {
-			return p9.LockStatusError, linux.EINVAL
+			// The Linux client always asks with UNLCK (v9fs_file_getlock):
+			// "is there any lock in the way?", which a write-lock probe
+			// answers, since every lock conflicts with a write lock.
+			lk.Type = unix.F_WRLCK
 		}
 		if err := fcntlLock(n.ofd, unix.F_OFD_GETLK, &lk); err != nil {
 			return p9.LockStatusError, errno(err)

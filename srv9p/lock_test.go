@@ -142,6 +142,9 @@ func TestGetLock(t *testing.T) {
 		{"conflict reported", c2, wrlck, 0, 0, getlockReply{Type: wrlck, Start: 100, Length: 50, Client: "me"}},
 		{"read probe conflicts with write lock", c2, rdlck, 120, 1, getlockReply{Type: wrlck, Start: 100, Length: 50, Client: "me"}},
 		{"free range", c2, wrlck, 0, 100, getlockReply{Type: unlck, Start: 0, Length: 100, Client: "me"}},
+		{"unlck probe finds the write lock", c2, unlck, 120, 1, getlockReply{Type: wrlck, Start: 100, Length: 50, Client: "me"}},
+		{"unlck probe of a free range", c2, unlck, 200, 100, getlockReply{Type: unlck, Start: 200, Length: 100, Client: "me"}},
+		{"unlck probe by the holder", c1, unlck, 0, 0, getlockReply{Type: unlck, Start: 0, Length: 0, Client: "me"}},
 		{"own lock does not conflict", c1, wrlck, 0, 0, getlockReply{Type: unlck, Start: 0, Length: 0, Client: "me"}},
 	}
 	for _, tc := range cases {
