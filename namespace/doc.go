@@ -98,6 +98,13 @@
 //     Lock (srv9p.IsGetLock): for a local file the export answers it; for
 //     a remote one a real Tgetlock goes to the peer and its answer back
 //     through srv9p.AnswerGetLock.
+//   - A blocking Tlock that srv9p.Serve marked (srv9p.LockWait) waits for
+//     the lock. A local file's export waits itself. For a remote file the
+//     namespace never sends a blocking Tlock to the peer (the wait would
+//     outlast the per-call timeout and kill the connection): it polls with
+//     non-blocking Tlocks (srv9p.WaitForLock, 1 to 50 ms apart) until the
+//     lock is granted, the kernel flushes the request, the connection
+//     ends, or 20 s have passed (then BLOCKED, and the kernel asks again).
 //
 // Around the p9 server (v0.4.1), which serves the namespace and the peers:
 //

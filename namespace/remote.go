@@ -6,6 +6,8 @@ import (
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/srv9p"
 )
 
 // remoteFile is a file of another node, proxied through the p9 client on
@@ -198,7 +200,10 @@ func (r *remoteFile) FSync() error { return r.pc.call("fsync", r.f.FSync) }
 
 // Lock implements p9.File.Lock with an injected Tlock naming the fid. A
 // Tgetlock disguised by srv9p.Serve is recognized and sent on as a real
-// Tgetlock; its answer goes back through srv9p.AnswerGetLock.
+// Tgetlock; its answer goes back through srv9p.AnswerGetLock. A blocking
+// Tlock marked by srv9p.Serve (srv9p.LockWait) polls the peer with
+// non-blocking Tlocks (srv9p.WaitForLock) until granted, flushed or out of
+// time.
 func (r *remoteFile) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
 	fid, err := r.fid()
 	if err != nil {
@@ -213,12 +218,22 @@ func (r *remoteFile) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, l
 		answerGetLock(token, g)
 		return p9.LockStatusOK, nil
 	}
-	var st p9.LockStatus
-	err = r.pc.call("lock", func() (err error) {
-		st, err = r.pc.w.lock(fid, typ, flags, start, length, int32(pid), client)
-		return
-	})
-	return st, err
+	try := func() (st p9.LockStatus, err error) {
+		err = r.pc.call("lock", func() (err error) {
+			st, err = r.pc.w.lock(fid, typ, flags, start, length, int32(pid), client)
+			return
+		})
+		return st, err
+	}
+	if cancel, orig, ok := srv9p.LockWait(flags, client); ok {
+		// A blocking request waits here, not on the peer: a Tlock
+		// that waits there would outlast the per-call timeout and
+		// kill the connection. Poll with non-blocking ones instead.
+		flags &= p9.LockFlagsReclaim
+		client = orig
+		return srv9p.WaitForLock(cancel, try)
+	}
+	return try()
 }
 
 // Create implements p9.File.Create. The p9 client turns the directory's

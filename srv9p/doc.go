@@ -28,19 +28,35 @@
 //     entry.
 //   - Lock uses open file description locks (F_OFD_SETLK) on the fid's own
 //     open descriptor, so locks of two fids conflict although one process
-//     holds both. A lock that would block answers p9.LockStatusBlocked at
-//     once; the Linux client retries.
+//     holds both. A non-blocking request that would block answers
+//     p9.LockStatusBlocked at once. A blocking one served by Serve waits
+//     for the lock (see below).
 //   - Ownership: the p9 server passes p9.NoUID to Create, Mkdir, Symlink and
 //     Mknod, so new files belong to the server's user; the group is set from
 //     the message where the server may (EPERM is ignored).
 //
 // Serve answers 9P on a listener. It puts a small filter in front of each
 // connection (it reads only the 7-byte header of most frames) to build
-// around three gaps of github.com/hugelgupf/p9 v0.4.1:
+// around gaps of github.com/hugelgupf/p9 v0.4.1:
 //
 //   - The server has no Tgetlock handler. The filter turns a Tgetlock into a
 //     disguised Tlock on the same fid and tag (see IsGetLock and
-//     AnswerGetLock) and the reply back into an Rgetlock.
+//     AnswerGetLock) and the reply back into an Rgetlock. The Linux client
+//     always asks with type UNLCK (v9fs_file_getlock); Lock takes that as
+//     "any conflicting lock?" and probes with a write lock.
+//   - A blocking Tlock (F_SETLKW) answered BLOCKED makes the Linux client
+//     sleep its lock timeout (30 s) before it asks again, so the server
+//     must wait; but the p9 server's Tflush waits for the flushed request
+//     instead of cancelling it, so a wait must end by other means. The
+//     filter marks each blocking Tlock with a token (see LockWait) naming
+//     a cancel channel, which it closes when it reads a Tflush of that tag
+//     or the connection ends. Lock then retries F_OFD_SETLK with a backoff
+//     of 1 to 50 ms (WaitForLock) until the lock is granted, the request is
+//     cancelled, or 20 s have passed; the last two answer BLOCKED (the
+//     kernel discards the reply to a flushed request, and after the cap
+//     retries). A lock granted in the instant the kernel flushes the
+//     request is held by the fid unbeknownst to the kernel, as with any
+//     9P server; closing the file releases it.
 //   - It answers a walk from a non-directory with EINVAL; the filter turns
 //     that EINVAL into ENOTDIR when the walk's names were plain.
 //   - Its Txattrwalk gives the attribute fid the very File of the file's

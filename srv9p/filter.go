@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+
+	"github.com/hugelgupf/p9/p9"
 )
 
 // 9P message types the filter looks at.
@@ -15,6 +17,7 @@ const (
 	msgTlock        = 52
 	msgRlock        = 53
 	msgTgetlock     = 54
+	msgTflush       = 108
 	msgRgetlock     = 55
 	msgTxattrwalk   = 30
 	msgRxattrwalk   = 31
@@ -48,6 +51,9 @@ const (
 // passes every frame through, reading only its 7-byte header, except
 //
 //   - a Tgetlock, rewritten into a disguised Tlock on the same fid and tag;
+//   - a blocking Tlock, rewritten to carry a wait token (see markBlocking
+//     and LockWait); a Tflush of its tag, or the end of the connection,
+//     cancels the wait;
 //   - a Txattrwalk, preceded by a clone walk and, if it fails, followed by
 //     a clunk of the clone (see splitXattrwalk);
 //   - Twalk/Twalkgetattr and Tauth, which only mark their tag.
@@ -96,6 +102,7 @@ type filterConn struct {
 type mark struct {
 	walk  bool      // a walk of plain names
 	token string    // a disguised Tgetlock
+	wait  string    // a marked blocking Tlock: its token
 	clone chan bool // the clone walk put before a Txattrwalk
 	xattr chan bool // the Txattrwalk after its clone walk
 	clunk bool      // the clunk of the clone after a failed Txattrwalk
@@ -156,6 +163,7 @@ func (f *filterConn) Read(p []byte) (int, error) {
 	}
 	if f.rem == 0 {
 		if err := f.nextRequest(); err != nil {
+			f.endWaits()
 			return 0, err
 		}
 		if len(f.inject) > 0 {
@@ -167,7 +175,26 @@ func (f *filterConn) Read(p []byte) (int, error) {
 	}
 	n, err := f.rd.Read(p)
 	f.rem -= n
+	if err != nil {
+		f.endWaits()
+	}
 	return n, err
+}
+
+// endWaits ends the waits of this connection's blocking Tlocks: the
+// client is gone, and the p9 server waits for every request before it
+// closes the connection.
+func (f *filterConn) endWaits() {
+	if f.nmarks.Load() == 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range f.marks {
+		if m.wait != "" {
+			cancelWaitLock(m.wait)
+		}
+	}
 }
 
 // nextRequest looks at the header of the next request and sets up its
@@ -195,6 +222,33 @@ func (f *filterConn) nextRequest() error {
 	switch typ {
 	case msgTauth:
 		f.setMark(tag, mark{auth: true})
+	case msgTlock:
+		frame, err := f.rd.Peek(size)
+		if err != nil {
+			return err
+		}
+		if lock, token := markBlocking(frame); lock != nil {
+			f.rd.Discard(size)
+			f.rem = 0
+			f.inject = lock
+			f.setMark(tag, mark{wait: token})
+		}
+	case msgTflush:
+		if size == hdrLen+2 && f.nmarks.Load() > 0 {
+			frame, err := f.rd.Peek(size)
+			if err != nil {
+				return err
+			}
+			old := binary.LittleEndian.Uint16(frame[hdrLen:])
+			f.mu.Lock()
+			m := f.marks[old]
+			f.mu.Unlock()
+			if m.wait != "" {
+				// The p9 server's Tflush waits for the request; end
+				// the wait so that it comes.
+				cancelWaitLock(m.wait)
+			}
+		}
 	case msgTgetlock:
 		frame, err := f.rd.Peek(size)
 		if err != nil {
@@ -266,6 +320,43 @@ func disguise(frame []byte) ([]byte, string) {
 	out = binary.LittleEndian.AppendUint32(out, uint32(getLockFlag)) // flags
 	out = append(out, frame[12:fixed]...)                            // start, length, proc_id
 	out = binary.LittleEndian.AppendUint16(out, uint16(len(c)))      // client_id
+	out = append(out, c...)
+	return out, token
+}
+
+// markBlocking rewrites a blocking Tlock frame
+//
+//	size[4] Tlock tag[2] fid[4] type[1] flags[4] start[8] length[8] proc_id[4] client_id[s]
+//
+// into the same Tlock with waitLockFlag added to flags and the disguise in
+// client_id, and returns it with the token it registered (see LockWait).
+// It returns nil for a non-blocking Tlock, which passes as it is, and for
+// a malformed frame, which the server then refuses.
+func markBlocking(frame []byte) ([]byte, string) {
+	const fixed = hdrLen + 4 + 1 + 4 + 8 + 8 + 4
+	if len(frame) < fixed+2 {
+		return nil, ""
+	}
+	flags := binary.LittleEndian.Uint32(frame[12:])
+	if p9.LockFlags(flags)&p9.LockFlagsBlock == 0 {
+		return nil, ""
+	}
+	n := int(binary.LittleEndian.Uint16(frame[fixed:]))
+	if len(frame) < fixed+2+n {
+		return nil, ""
+	}
+	client := string(frame[fixed+2 : fixed+2+n])
+	if len(client) > maxClient {
+		client = client[:maxClient]
+	}
+	token := newWaitLockToken()
+	c := waitLockMagic + token + "\x00" + client
+	out := make([]byte, 0, fixed+2+len(c))
+	out = binary.LittleEndian.AppendUint32(out, uint32(fixed+2+len(c)))
+	out = append(out, frame[4:12]...) // type, tag, fid, lock type
+	out = binary.LittleEndian.AppendUint32(out, flags|uint32(waitLockFlag))
+	out = append(out, frame[16:fixed]...) // start, length, proc_id
+	out = binary.LittleEndian.AppendUint16(out, uint16(len(c)))
 	out = append(out, c...)
 	return out, token
 }
@@ -466,6 +557,9 @@ func (f *filterConn) rewriteReply(r []byte, m mark) []byte {
 			binary.LittleEndian.PutUint32(r[hdrLen:], errENOTDIR)
 		}
 		return r
+	case m.wait != "":
+		takeWaitLock(m.wait)
+		return r
 	case m.token != "":
 		info, answered := takeGetLock(m.token)
 		if typ != msgRlock {
@@ -519,6 +613,9 @@ func (f *filterConn) Close() error {
 	for tag, m := range f.marks {
 		if m.token != "" {
 			takeGetLock(m.token)
+		}
+		if m.wait != "" {
+			takeWaitLock(m.wait)
 		}
 		delete(f.marks, tag)
 	}

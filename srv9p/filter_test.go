@@ -45,6 +45,8 @@ func TestMalformedRequests(t *testing.T) {
 		{"size below header", []byte{3, 0, 0, 0, 110, 1, 0}},
 		{"tgetlock short", frame(54, 1, 0, 0, 0, 1)},
 		{"tgetlock client overruns", frame(54, append(make([]byte, 25), 0xff, 0xff, 'x')...)},
+		{"blocking tlock client overruns", frame(52, append(append(make([]byte, 5), 1, 0, 0, 0), append(make([]byte, 20), 0xff, 0xff, 'x')...)...)},
+		{"tflush short", frame(108, 1)},
 		{"twalk nwname overruns", frame(110, 1, 0, 0, 0, 2, 0, 0, 0, 9, 0, 1, 0, 'a')},
 		{"twalk short", frame(110, 1, 0)},
 		{"txattrwalk short", frame(30, 1, 0, 0, 0)},
@@ -86,6 +88,9 @@ func FuzzFilterParsers(f *testing.F) {
 		}
 		if _, token := disguise(b); token != "" {
 			takeGetLock(token)
+		}
+		if _, token := markBlocking(b); token != "" {
+			takeWaitLock(token)
 		}
 		plainWalk(b)
 		splitXattrwalk(b)

@@ -46,9 +46,15 @@ func newSecret() string {
 	return hex.EncodeToString(b[:])
 }
 
+// newToken returns a token no other request of this process has had; the
+// secret part keeps clients from guessing one.
+func newToken() string {
+	return getLocks.secret + "." + strconv.FormatUint(getLocks.seq.Add(1), 10)
+}
+
 // newGetLockToken registers a new Tgetlock in flight and returns its token.
 func newGetLockToken() string {
-	t := getLocks.secret + "." + strconv.FormatUint(getLocks.seq.Add(1), 10)
+	t := newToken()
 	getLocks.mu.Lock()
 	getLocks.pending[t] = nil
 	getLocks.mu.Unlock()
@@ -104,8 +110,10 @@ func AnswerGetLock(token string, info LockInfo) {
 // Lock implements p9.File.Lock with open file description locks on the
 // fid's own open descriptor: two fids conflict even though this one process
 // holds both, and closing the fid releases its locks. A request that would
-// block answers p9.LockStatusBlocked at once (the Linux client retries
-// blocking requests; for others it means EAGAIN). A disguised Tgetlock (see
+// block answers p9.LockStatusBlocked at once (for a non-blocking request
+// the Linux client makes it EAGAIN), except a blocking request that Serve's
+// filter marked (see LockWait): that one waits for the lock (WaitForLock)
+// until it is granted, flushed, its connection ends, or 20 s have passed. A disguised Tgetlock (see
 // IsGetLock) is answered with F_OFD_GETLK; an UNLCK probe, which is what the
 // Linux client sends, tests for any conflicting lock.
 func (n *node) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
@@ -149,7 +157,15 @@ func (n *node) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length 
 		AnswerGetLock(token, info)
 		return p9.LockStatusOK, nil
 	}
-	switch err := fcntlLock(n.ofd, unix.F_OFD_SETLK, &lk); err {
+	if cancel, _, ok := LockWait(flags, client); ok {
+		return WaitForLock(cancel, func() (p9.LockStatus, error) { return setLock(n.ofd, lk) })
+	}
+	return setLock(n.ofd, lk)
+}
+
+// setLock tries F_OFD_SETLK once.
+func setLock(fd int, lk unix.Flock_t) (p9.LockStatus, error) {
+	switch err := fcntlLock(fd, unix.F_OFD_SETLK, &lk); err {
 	case nil:
 		return p9.LockStatusOK, nil
 	case unix.EAGAIN, unix.EACCES:

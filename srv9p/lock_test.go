@@ -51,7 +51,6 @@ func TestLocks(t *testing.T) {
 			}{
 				{"c1 write-locks 0..99", c1, wrlck, 0, 0, 100, lockOK},
 				{"c2 overlapping write lock conflicts", c2, wrlck, 0, 50, 10, lockBlocked},
-				{"c2 blocking request answers at once", c2, wrlck, lockFlagBlock, 50, 10, lockBlocked},
 				{"c2 read lock conflicts too", c2, rdlck, 0, 99, 1, lockBlocked},
 				{"c2 beyond the range is free", c2, wrlck, 0, 100, 0, lockOK},
 				{"c1 cannot take c2's range", c1, rdlck, 0, 150, 1, lockBlocked},
