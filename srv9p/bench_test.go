@@ -25,10 +25,11 @@ package srv9p_test
 //     both alike. Only the operation is timed; set-up (making files to
 //     unlink, opening the file, checking the result on disk) is not. Rates
 //     are total units over total time across iterations.
-//   - Metrics: "srv9p-UNIT" and "diod-UNIT" (UNIT is MiB/s, ops/s, entries/s
-//     or us), "srv9p-p50-us" and the like for latencies, and "ratio"
-//     ("p50-ratio", "p99-ratio"), always srv9p's advantage: srv9p rate / diod rate,
-//     or diod latency / srv9p latency — above 1 means srv9p is faster.
+//   - Metrics: "srv9p-UNIT" and "diod-UNIT" (UNIT is MiB/s, ops/s or
+//     entries/s), "srv9p-p50-us" and the like for latencies, and "ratio"
+//     ("p50-ratio", "p99-ratio"), always srv9p's advantage: srv9p rate /
+//     diod rate, or diod latency / srv9p latency; above 1 means srv9p is
+//     faster.
 //     "ratio" is the median over parts of the two servers' rates in the
 //     same part, which load coming and going disturbs far less than the
 //     ratio of the totals (still computable from the two rates). The
