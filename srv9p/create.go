@@ -38,7 +38,7 @@ func checkName(name string) error {
 // Create implements p9.File.Create. The file is made with O_CREAT|O_EXCL
 // (a 9P create never opens an existing file) and O_NOFOLLOW, and opened with
 // the client's flags; the returned file is already open.
-func (d *dir) Create(name string, flags p9.OpenFlags, perm p9.FileMode, _ p9.UID, gid p9.GID) (p9.File, p9.QID, uint32, error) {
+func (d *dir) Create(name string, flags p9.OpenFlags, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.File, p9.QID, uint32, error) {
 	if err := d.checkNew(name); err != nil {
 		return nil, p9.QID{}, 0, err
 	}
@@ -53,23 +53,51 @@ func (d *dir) Create(name string, flags p9.OpenFlags, perm p9.FileMode, _ p9.UID
 		return nil, p9.QID{}, 0, errno(err)
 	}
 	var stx unix.Statx_t
-	if err := d.e.settle(fd, perm, gid, &stx); err != nil {
+	if err := d.e.settle(fd, perm, d.owner(uid), gid, &stx); err != nil {
 		unix.Close(ofd)
 		unix.Close(fd)
 		return nil, p9.QID{}, 0, err
 	}
-	f := &file{node: node{e: d.e, fd: fd, key: keyOf(&stx), mode: unix.S_IFREG, ofd: ofd, oflags: fl}}
+	f := &file{node: node{e: d.e, fd: fd, key: keyOf(&stx), mode: unix.S_IFREG, ofd: ofd, oflags: fl, uid: d.uid}}
 	return f, d.e.qidOf(&stx), 0, nil
 }
 
-// settle gives a new file the group from the message and exactly the
+// owner returns the owner of a file made in d: the uid of the message if
+// it has one (the p9 server never passes one), else d's attach uid.
+func (d *dir) owner(uid p9.UID) p9.UID {
+	if uid.Ok() {
+		return uid
+	}
+	return d.uid
+}
+
+// settle gives a new file the owner of its attach and the group from the
+// message, where the server may (EPERM is ignored), and exactly the
 // permissions asked for (the server's umask must not apply: the client has
 // applied its user's umask already), then fills stx.
-func (e *export) settle(fd int, perm p9.FileMode, gid p9.GID, stx *unix.Statx_t) error {
+func (e *export) settle(fd int, perm p9.FileMode, uid p9.UID, gid p9.GID, stx *unix.Statx_t) error {
 	if err := statx(fd, stx); err != nil {
 		return errno(err)
 	}
 	changed := false
+	if uid.Ok() && uint32(uid) != stx.Uid {
+		g := -1
+		if gid.Ok() && uint32(gid) != stx.Gid {
+			g = int(gid)
+		}
+		err := unix.Fchownat(fd, "", int(uid), g, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW)
+		switch err {
+		case nil:
+			changed = true
+			if g >= 0 {
+				stx.Gid = uint32(g)
+			}
+		case unix.EPERM:
+			e.log.Debug("create: cannot set owner", "uid", uint32(uid))
+		default:
+			return errno(err)
+		}
+	}
 	if gid.Ok() && uint32(gid) != stx.Gid {
 		err := unix.Fchownat(fd, "", -1, int(gid), unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW)
 		switch err {
@@ -101,52 +129,52 @@ func (e *export) settle(fd int, perm p9.FileMode, gid p9.GID, stx *unix.Statx_t)
 }
 
 // made opens the entry just made as name in d and settles it.
-func (d *dir) made(name string, perm p9.FileMode, gid p9.GID) (p9.QID, error) {
+func (d *dir) made(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.QID, error) {
 	fd, err := openat2(d.fd, name, &walkHow)
 	if err != nil {
 		return p9.QID{}, errno(err)
 	}
 	defer unix.Close(fd)
 	var stx unix.Statx_t
-	if err := d.e.settle(fd, perm, gid, &stx); err != nil {
+	if err := d.e.settle(fd, perm, d.owner(uid), gid, &stx); err != nil {
 		return p9.QID{}, err
 	}
 	return d.e.qidOf(&stx), nil
 }
 
 // Mkdir implements p9.File.Mkdir.
-func (d *dir) Mkdir(name string, perm p9.FileMode, _ p9.UID, gid p9.GID) (p9.QID, error) {
+func (d *dir) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.QID, error) {
 	if err := d.checkNew(name); err != nil {
 		return p9.QID{}, err
 	}
 	if err := unix.Mkdirat(d.fd, name, uint32(perm)&07777); err != nil {
 		return p9.QID{}, errno(err)
 	}
-	return d.made(name, perm, gid)
+	return d.made(name, perm, uid, gid)
 }
 
 // Symlink implements p9.File.Symlink. The target is stored as given; no
 // server operation ever follows it.
-func (d *dir) Symlink(target, name string, _ p9.UID, gid p9.GID) (p9.QID, error) {
+func (d *dir) Symlink(target, name string, uid p9.UID, gid p9.GID) (p9.QID, error) {
 	if err := d.checkNew(name); err != nil {
 		return p9.QID{}, err
 	}
 	if err := unix.Symlinkat(target, d.fd, name); err != nil {
 		return p9.QID{}, errno(err)
 	}
-	return d.made(name, 0o777, gid)
+	return d.made(name, 0o777, uid, gid)
 }
 
 // Mknod implements p9.File.Mknod: fifos, sockets and regular files for
 // anyone, device nodes when the server may make them (else EPERM).
-func (d *dir) Mknod(name string, mode p9.FileMode, major, minor uint32, _ p9.UID, gid p9.GID) (p9.QID, error) {
+func (d *dir) Mknod(name string, mode p9.FileMode, major, minor uint32, uid p9.UID, gid p9.GID) (p9.QID, error) {
 	if err := d.checkNew(name); err != nil {
 		return p9.QID{}, err
 	}
 	if err := unix.Mknodat(d.fd, name, uint32(mode), int(unix.Mkdev(major, minor))); err != nil {
 		return p9.QID{}, errno(err)
 	}
-	return d.made(name, mode, gid)
+	return d.made(name, mode, uid, gid)
 }
 
 // Link implements p9.File.Link: a hard link to target's inode (which must

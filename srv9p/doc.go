@@ -31,9 +31,10 @@
 //     holds both. A non-blocking request that would block answers
 //     p9.LockStatusBlocked at once. A blocking one served by Serve waits
 //     for the lock (see below).
-//   - Ownership: the p9 server passes p9.NoUID to Create, Mkdir, Symlink and
-//     Mknod, so new files belong to the server's user; the group is set from
-//     the message where the server may (EPERM is ignored).
+//   - Ownership: a file made through an attach whose Tattach carried
+//     n_uname (served by Serve, see below) belongs to that uid; otherwise
+//     to the server's user. The group is set from the message. Both only
+//     where the server may (EPERM is ignored).
 //
 // Serve answers 9P on a listener. It puts a small filter in front of each
 // connection (it reads only the 7-byte header of most frames) to build
@@ -66,6 +67,18 @@
 //     the clone (and clunks the clone again when the Txattrwalk fails,
 //     since the server then leaves it bound). Files served this way see
 //     Close twice on such a clone and must take that calmly (srv9p's do).
+//   - The server gives Attach no arguments and Create, Mkdir, Symlink and
+//     Mknod p9.NoUID, so the user of an attach (Tattach's n_uname; the
+//     Linux client attaches once per local uid with access=user or
+//     access=client) is lost. The filter puts a uid element in front of
+//     the attach name of a Tattach with n_uname (see UIDElement and
+//     AttachUID); the root's Walk of it returns the root again, carrying
+//     the uid, which every file walked from it inherits, and new files
+//     are given that owner (fchownat on the new file's descriptor right
+//     after making it). The Rattach QID stays the root's, as the server
+//     always answers. The element starts with a reserved prefix that the
+//     filter refuses in any client's walk or attach name, and carries the
+//     process secret, so it cannot be forged.
 //
 // It also answers a Tauth with ENOENT instead of the server's ENOSYS: that is
 // how diod says "no authentication needed", and diod's client tools (diodls,

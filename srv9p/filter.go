@@ -2,9 +2,11 @@ package srv9p
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -23,6 +25,7 @@ const (
 	msgRxattrwalk   = 31
 	msgTclunk       = 120
 	msgTauth        = 102
+	msgTattach      = 104
 	msgTwalk        = 110
 	msgRwalk        = 111
 	msgTwalkgetattr = 126
@@ -56,7 +59,10 @@ const (
 //     cancels the wait;
 //   - a Txattrwalk, preceded by a clone walk and, if it fails, followed by
 //     a clunk of the clone (see splitXattrwalk);
-//   - Twalk/Twalkgetattr and Tauth, which only mark their tag.
+//   - a Tattach with n_uname, whose attach name gets the uid element in
+//     front (see uid.go), and one whose attach name is reserved, refused;
+//   - Twalk/Twalkgetattr and Tauth, which only mark their tag (a walk
+//     name that is reserved is made one the server refuses).
 //
 // Replies: it collects each frame's small leading parts and writes the
 // frame with one writev, rewriting the reply to a marked tag: the Rlock of
@@ -222,6 +228,16 @@ func (f *filterConn) nextRequest() error {
 	switch typ {
 	case msgTauth:
 		f.setMark(tag, mark{auth: true})
+	case msgTattach:
+		frame, err := f.rd.Peek(size)
+		if err != nil {
+			return err
+		}
+		if at := rewriteAttach(frame); at != nil {
+			f.rd.Discard(size)
+			f.rem = 0
+			f.inject = at
+		}
 	case msgTlock:
 		frame, err := f.rd.Peek(size)
 		if err != nil {
@@ -406,7 +422,9 @@ func splitXattrwalk(frame []byte) (walk, xw, clunk []byte) {
 //
 // walks at least one name and only names the server accepts (not empty,
 // ".", ".." or containing "/"): an EINVAL to it can then only mean that
-// the walk started from or passed through a non-directory.
+// the walk started from or passed through a non-directory. A name that
+// starts with reservedPrefix (see uid.go) is made one the server refuses,
+// in place: its first byte becomes "/".
 func plainWalk(frame []byte) bool {
 	b := frame[hdrLen:]
 	if len(b) < 10 {
@@ -414,9 +432,7 @@ func plainWalk(frame []byte) bool {
 	}
 	nw := int(binary.LittleEndian.Uint16(b[8:]))
 	b = b[10:]
-	if nw == 0 {
-		return false
-	}
+	plain := nw > 0
 	for range nw {
 		if len(b) < 2 {
 			return false
@@ -427,16 +443,17 @@ func plainWalk(frame []byte) bool {
 		}
 		name := b[2 : 2+n]
 		b = b[2+n:]
-		if n == 0 || string(name) == "." || string(name) == ".." {
-			return false
-		}
-		for _, c := range name {
-			if c == '/' {
-				return false
-			}
+		switch {
+		case n == 0 || string(name) == "." || string(name) == "..":
+			plain = false
+		case name[0] == reservedPrefix[0] && strings.HasPrefix(string(name), reservedPrefix):
+			name[0] = '/'
+			plain = false
+		case plain && bytes.IndexByte(name, '/') >= 0:
+			plain = false
 		}
 	}
-	return true
+	return plain
 }
 
 // Write implements io.Writer for the p9 server, which writes each reply as

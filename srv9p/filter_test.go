@@ -47,6 +47,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"tgetlock client overruns", frame(54, append(make([]byte, 25), 0xff, 0xff, 'x')...)},
 		{"blocking tlock client overruns", frame(52, append(append(make([]byte, 5), 1, 0, 0, 0), append(make([]byte, 20), 0xff, 0xff, 'x')...)...)},
 		{"tflush short", frame(108, 1)},
+		{"tattach aname overruns", frame(104, append(make([]byte, 8), 0, 0, 0xff, 0xff, 'x')...)},
 		{"twalk nwname overruns", frame(110, 1, 0, 0, 0, 2, 0, 0, 0, 9, 0, 1, 0, 'a')},
 		{"twalk short", frame(110, 1, 0)},
 		{"txattrwalk short", frame(30, 1, 0, 0, 0)},
@@ -92,6 +93,7 @@ func FuzzFilterParsers(f *testing.F) {
 		if _, token := markBlocking(b); token != "" {
 			takeWaitLock(token)
 		}
+		rewriteAttach(b)
 		plainWalk(b)
 		splitXattrwalk(b)
 	})

@@ -21,6 +21,10 @@ type node struct {
 	mode   uint32 // Linux file type bits
 	ofd    int    // descriptor opened by Open; -1 before
 	oflags int    // Linux open flags of ofd
+	// uid owns what is made in this directory (see uid.go); p9.NoUID
+	// leaves new files to the server's user. Inherited by every file
+	// walked from this one.
+	uid p9.UID
 }
 
 // dir is an exported directory.
@@ -50,9 +54,10 @@ var (
 )
 
 // newFile wraps the O_PATH descriptor fd of the inode described by stx in
-// the p9.File of its kind. The file owns fd from now on.
-func (e *export) newFile(fd int, stx *unix.Statx_t) p9.File {
-	n := node{e: e, fd: fd, key: keyOf(stx), mode: uint32(stx.Mode) & unix.S_IFMT, ofd: -1}
+// the p9.File of its kind, with the owner uid for what is made in it. The
+// file owns fd from now on.
+func (e *export) newFile(fd int, stx *unix.Statx_t, uid p9.UID) p9.File {
+	n := node{e: e, fd: fd, key: keyOf(stx), mode: uint32(stx.Mode) & unix.S_IFMT, ofd: -1, uid: uid}
 	switch n.mode {
 	case unix.S_IFDIR:
 		return &dir{node: n}
@@ -69,12 +74,15 @@ func keyOf(stx *unix.Statx_t) devIno {
 }
 
 // clone returns a new, unopened file for the same inode.
-func (n *node) clone() (p9.File, error) {
+func (n *node) clone() (p9.File, error) { return n.cloneAs(n.uid) }
+
+// cloneAs is clone with the owner uid for what is made in the new file.
+func (n *node) cloneAs(uid p9.UID) (p9.File, error) {
 	fd, err := unix.FcntlInt(uintptr(n.fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, errno(err)
 	}
-	c := node{e: n.e, fd: fd, key: n.key, mode: n.mode, ofd: -1}
+	c := node{e: n.e, fd: fd, key: n.key, mode: n.mode, ofd: -1, uid: uid}
 	switch n.mode {
 	case unix.S_IFDIR:
 		return &dir{node: c}, nil

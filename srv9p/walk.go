@@ -64,11 +64,26 @@ func (d *dir) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.At
 }
 
 // walk walks names from d and returns the QIDs, the file reached and its
-// statx.
+// statx. A uid element (see uid.go) as the first name, at the export root
+// only, stays at the root, with its QID, and gives the files walked from
+// there that owner.
 func (d *dir) walk(names []string) ([]p9.QID, p9.File, unix.Statx_t, error) {
 	var stx unix.Statx_t
+	uid := d.uid
+	var qids []p9.QID
+	if len(names) > 0 && strings.HasPrefix(names[0], reservedPrefix) {
+		u, ok := AttachUID(names[0])
+		if !ok || d.key != d.e.rootKey {
+			return nil, nil, stx, linux.ENOENT
+		}
+		if err := statx(d.fd, &stx); err != nil {
+			return nil, nil, stx, errno(err)
+		}
+		uid, names = u, names[1:]
+		qids = append(make([]p9.QID, 0, 1+len(names)), d.e.qidOf(&stx))
+	}
 	if len(names) == 0 {
-		f, err := d.clone()
+		f, err := d.cloneAs(uid)
 		if err == nil {
 			err = errno(statx(d.fd, &stx))
 		}
@@ -76,9 +91,11 @@ func (d *dir) walk(names []string) ([]p9.QID, p9.File, unix.Statx_t, error) {
 			f.Close()
 			f = nil
 		}
-		return nil, f, stx, err
+		return qids, f, stx, err
 	}
-	qids := make([]p9.QID, 0, len(names))
+	if qids == nil {
+		qids = make([]p9.QID, 0, len(names))
+	}
 	cur, curKey, curMode := d.fd, d.key, d.mode
 	for _, name := range names {
 		if curMode != unix.S_IFDIR {
@@ -98,7 +115,7 @@ func (d *dir) walk(names []string) ([]p9.QID, p9.File, unix.Statx_t, error) {
 		cur, curKey, curMode = next, keyOf(&stx), uint32(stx.Mode)&unix.S_IFMT
 		qids = append(qids, d.e.qidOf(&stx))
 	}
-	return qids, d.e.newFile(cur, &stx), stx, nil
+	return qids, d.e.newFile(cur, &stx, uid), stx, nil
 }
 
 // walkOne opens name below the directory descriptor dfd (whose identity is
