@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
 )
 
 // attachCtx is the context of one attach: shared by pointer among every
@@ -21,6 +22,10 @@ type attachCtx struct {
 	// chosen is set once selected was given explicitly (selected=N or
 	// "select N"); until then selected follows home.
 	chosen bool
+	// uid owns the files made through this attach (srv9p.AttachUID);
+	// p9.NoUID if the Tattach carried none. Set when the root is made,
+	// never changed.
+	uid p9.UID
 }
 
 // get returns home and selected.
@@ -50,7 +55,7 @@ func (c *attachCtx) set(key string, n int) {
 func (c *attachCtx) clone() *attachCtx {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return &attachCtx{home: c.home, selected: c.selected, chosen: c.chosen}
+	return &attachCtx{home: c.home, selected: c.selected, chosen: c.chosen, uid: c.uid}
 }
 
 // Errors of the attach-name grammar and of ctl.

@@ -108,6 +108,19 @@
 //
 // Around the p9 server (v0.4.1), which serves the namespace and the peers:
 //
+//   - It gives Attach no uid and Create, Mkdir, Symlink and Mknod
+//     p9.NoUID. srv9p.Serve's filter puts a uid element in front of the
+//     attach name of a Tattach with n_uname (srv9p.AttachUID); the root's
+//     Walk of it returns the root with that uid in the attach context.
+//     Files of the serving node are walked from the local export through
+//     the same element (srv9p.UIDElement), so the export gives new files
+//     that owner itself. Files of other nodes cannot carry it (the p9
+//     client attaches without a uid, on one connection for all users): after
+//     a proxied create the namespace sets the owner with a Tsetattr on the
+//     new file (Tlcreate: one more round trip; Tmkdir, Tsymlink, Tmknod: a
+//     walk and a setattr, the clunk not waited for), only when the attach
+//     has a uid. Where the peer may not give files away the file stays
+//     the peer's user's, as on a local export.
 //   - Txattrwalk gives the new xattr fid the very File of the fid it starts
 //     from and closes that File when the xattr fid is clunked. The
 //     namespace's files count such references (xattrref.go) so the

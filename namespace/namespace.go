@@ -130,7 +130,7 @@ func (ns *Namespace) Attach() (p9.File, error) {
 	if ns.isClosed() {
 		return nil, errClosed
 	}
-	return &root{ns: ns, ctx: &attachCtx{home: ns.here, selected: ns.here}}, nil
+	return &root{ns: ns, ctx: &attachCtx{home: ns.here, selected: ns.here, uid: p9.NoUID}}, nil
 }
 
 // SetNode adds a node or updates it. A changed address drops the old peer

@@ -3,13 +3,17 @@ package namespace
 import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/srv9p"
 )
 
 // walkNode walks names from the root of node id, reached from the union
 // root as entry (a number or a context name). The first QID is that of
 // the node directory itself. With getattr it also returns the attributes
 // of the file reached, in the same round trip for a remote node.
-func (ns *Namespace) walkNode(id int, names []string, entry string, getattr bool) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
+//
+// uid is the owner of what is made below (the attach's, or p9.NoUID).
+func (ns *Namespace) walkNode(id int, names []string, entry string, uid p9.UID, getattr bool) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
 	var (
 		qids  []p9.QID
 		f     p9.File
@@ -44,9 +48,17 @@ func (ns *Namespace) walkNode(id int, names []string, entry string, getattr bool
 		return q, nf, nil
 	}
 	if id == ns.here {
+		if uid.Ok() {
+			// The local export gives files walked through the uid
+			// element (whose QID comes first) that owner.
+			names = append([]string{srv9p.UIDElement(uid)}, names...)
+		}
 		q, lf, err := walk(ns.localRoot)
 		if err != nil {
 			return nil, nil, valid, attr, err
+		}
+		if uid.Ok() {
+			q, names = q[1:], names[1:]
 		}
 		qids, f = ns.mapQIDs(id, q), &localFile{ns: ns, f: lf, top: len(names) == 0}
 	} else {
@@ -59,7 +71,7 @@ func (ns *Namespace) walkNode(id int, names []string, entry string, getattr bool
 		if err != nil {
 			return nil, nil, valid, attr, err
 		}
-		qids, f = ns.mapQIDs(id, qids), &remoteFile{pc: pc, f: rf, top: len(names) == 0}
+		qids, f = ns.mapQIDs(id, qids), &remoteFile{pc: pc, f: rf, top: len(names) == 0, uid: uid}
 	}
 	return append([]p9.QID{nodeDirQID(id)}, qids...), f, valid, attr, nil
 }

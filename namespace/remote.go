@@ -21,6 +21,9 @@ type remoteFile struct {
 	top    bool
 	extra  xattrRefs
 	opened atomic.Bool // Open or Create ran: the fid may hold locks
+	// uid owns what is made through this file (the attach's, see
+	// srv9p.AttachUID); p9.NoUID leaves it to the peer's user.
+	uid p9.UID
 }
 
 var _ p9.File = (*remoteFile)(nil)
@@ -33,7 +36,7 @@ func (r *remoteFile) qid(q p9.QID) p9.QID {
 }
 
 func (r *remoteFile) wrap(f p9.File, top bool) *remoteFile {
-	return &remoteFile{pc: r.pc, f: f, top: top}
+	return &remoteFile{pc: r.pc, f: f, top: top, uid: r.uid}
 }
 
 // fid returns the peer fid of r.
@@ -238,7 +241,8 @@ func (r *remoteFile) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, l
 
 // Create implements p9.File.Create. The p9 client turns the directory's
 // own fid into the new file; the server keeps using the directory, so
-// the create runs on a clone.
+// the create runs on a clone. The new file gets the attach's owner
+// (chown).
 func (r *remoteFile) Create(name string, flags p9.OpenFlags, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.File, p9.QID, uint32, error) {
 	var (
 		nf     p9.File
@@ -261,18 +265,58 @@ func (r *remoteFile) Create(name string, flags p9.OpenFlags, perm p9.FileMode, u
 	}
 	f := r.wrap(nf, false)
 	f.opened.Store(true)
+	if r.uid.Ok() {
+		f.chown(r.uid)
+	}
 	return f, r.pc.ns.mapQID(r.pc.node, q), iounit, nil
 }
 
-// Mkdir implements p9.File.Mkdir.
+// chown gives a file just made the attach's owner, which the peer cannot
+// know: the p9 client attaches without a uid. One more round trip, only
+// when the attach has a uid. A failure (a peer that may not give files
+// away) leaves the file to the peer's user, as a local export does.
+func (r *remoteFile) chown(uid p9.UID) {
+	err := r.pc.call("setattr", func() error {
+		return r.f.SetAttr(p9.SetAttrMask{UID: true}, p9.SetAttr{UID: uid})
+	})
+	if err != nil {
+		r.pc.log.Debug("namespace: cannot give a new file its owner", slog.Int("node", r.pc.node), slog.Uint64("uid", uint64(uid)), slog.String("error", err.Error()))
+	}
+}
+
+// chownNew gives the entry name just made in r the attach's owner: a walk
+// to it and a setattr (the clunk is not waited for).
+func (r *remoteFile) chownNew(name string) {
+	if !r.uid.Ok() {
+		return
+	}
+	var nf p9.File
+	if err := r.pc.call("walk", func() (err error) { _, nf, err = r.f.Walk([]string{name}); return }); err != nil {
+		r.pc.log.Debug("namespace: cannot give a new file its owner", slog.Int("node", r.pc.node), slog.String("error", err.Error()))
+		return
+	}
+	f := r.wrap(nf, false)
+	f.chown(r.uid)
+	f.Close()
+}
+
+// Mkdir implements p9.File.Mkdir; the new directory gets the attach's
+// owner (chownNew).
 func (r *remoteFile) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("mkdir", func() (err error) { q, err = r.f.Mkdir(name, perm, uid, gid); return })
+	if err == nil {
+		r.chownNew(name)
+	}
 	return r.pc.ns.mapQID(r.pc.node, q), err
 }
 
-// Symlink implements p9.File.Symlink.
+// Symlink implements p9.File.Symlink; the link gets the attach's owner
+// (chownNew).
 func (r *remoteFile) Symlink(oldName, newName string, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("symlink", func() (err error) { q, err = r.f.Symlink(oldName, newName, uid, gid); return })
+	if err == nil {
+		r.chownNew(newName)
+	}
 	return r.pc.ns.mapQID(r.pc.node, q), err
 }
 
@@ -285,9 +329,13 @@ func (r *remoteFile) Link(target p9.File, newName string) error {
 	return r.pc.call("link", func() error { return r.f.Link(t.f, newName) })
 }
 
-// Mknod implements p9.File.Mknod.
+// Mknod implements p9.File.Mknod; the node gets the attach's owner
+// (chownNew).
 func (r *remoteFile) Mknod(name string, mode p9.FileMode, major, minor uint32, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("mknod", func() (err error) { q, err = r.f.Mknod(name, mode, major, minor, uid, gid); return })
+	if err == nil {
+		r.chownNew(name)
+	}
 	return r.pc.ns.mapQID(r.pc.node, q), err
 }
 

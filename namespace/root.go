@@ -7,6 +7,8 @@ import (
 	"github.com/hugelgupf/p9/fsimpl/templatefs"
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/srv9p"
 )
 
 // root is the union's root directory for one attach context. Its listing
@@ -53,6 +55,17 @@ func (r *root) Walk(names []string) ([]p9.QID, p9.File, error) {
 		return nil, &root{ns: r.ns, ctx: r.ctx}, nil
 	}
 	name := names[0]
+	if uid, ok := srv9p.AttachUID(name); ok {
+		// The attaching user, put in front of the attach name by
+		// srv9p.Serve's filter: the same root, owning what is made.
+		nr := &root{ns: r.ns, ctx: r.ctx.clone()}
+		nr.ctx.uid = uid
+		qids, f, err := nr.Walk(names[1:])
+		if err != nil {
+			return nil, nil, err
+		}
+		return append([]p9.QID{synthQID(qidRoot, true)}, qids...), f, nil
+	}
 	switch {
 	case strings.Contains(name, "="):
 		nr := &root{ns: r.ns, ctx: r.ctx.clone()}
@@ -75,7 +88,7 @@ func (r *root) Walk(names []string) ([]p9.QID, p9.File, error) {
 	if !ok {
 		return nil, nil, linux.ENOENT
 	}
-	qids, f, _, _, err := r.ns.walkNode(id, names[1:], name, false)
+	qids, f, _, _, err := r.ns.walkNode(id, names[1:], name, r.ctx.uid, false)
 	return qids, f, err
 }
 
@@ -83,14 +96,14 @@ func (r *root) Walk(names []string) ([]p9.QID, p9.File, error) {
 // gets the attributes in one round trip; anything else is ENOSYS, and the
 // server uses Walk and GetAttr.
 func (r *root) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
-	if len(names) == 0 || strings.Contains(names[0], "=") || names[0] == nameNodes || names[0] == nameCtl {
+	if len(names) == 0 || strings.Contains(names[0], "=") || names[0] == nameNodes || names[0] == nameCtl || strings.HasPrefix(names[0], "\x00") {
 		return nil, nil, p9.AttrMask{}, p9.Attr{}, linux.ENOSYS
 	}
 	id, ok := r.resolve(names[0])
 	if !ok {
 		return nil, nil, p9.AttrMask{}, p9.Attr{}, linux.ENOENT
 	}
-	return r.ns.walkNode(id, names[1:], names[0], true)
+	return r.ns.walkNode(id, names[1:], names[0], r.ctx.uid, true)
 }
 
 // StatFS implements p9.File.StatFS: that of the serving node's export.

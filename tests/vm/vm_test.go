@@ -23,8 +23,6 @@ func TestMain(m *testing.M) { os.Exit(clusterutil.Main(m)) }
 var knownFailures = []knownFailure{
 	{"chmod-setid", "the p9 codec drops the setuid/setgid bits (06000) of Tsetattr's mode before srv9p sees it"},
 	{"xattr-missing", "the p9 server answers every GetXattr error of Txattrwalk with EINVAL, so a missing attribute is EINVAL, not ENODATA"},
-	{"user-create-owner", "the p9 server gives the Attacher no n_uname and Create/Mkdir p9.NoUID: files made through access=user belong to the server's user"},
-	{"user-mkdir-owner", "as user-create-owner: Tmkdir's owner is lost (p9.NoUID)"},
 }
 
 // mountOpts is the 9p option string of a guest mount.
