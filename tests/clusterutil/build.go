@@ -10,11 +10,18 @@ import (
 )
 
 var (
-	buildDir  string // set by Main
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	buildDir string // set by Main
+	race     = build{race: raceEnabled}
+	plain    = build{}
 )
+
+// build is one mfs binary, built at most once per test binary.
+type build struct {
+	race bool
+	once sync.Once
+	path string
+	err  error
+}
 
 // Main runs the tests of a package that uses clusterutil and removes the
 // mfs binary built for them. Call it from TestMain.
@@ -36,23 +43,41 @@ func Binary(t testing.TB) string {
 	if p := os.Getenv("MFS_BIN"); p != "" {
 		return p
 	}
+	return race.get(t)
+}
+
+// PlainBinary returns an mfs binary built without the race detector, for
+// tests that measure the process itself (memory, speed), which the race
+// detector's shadow memory and slowdown would distort.
+func PlainBinary(t testing.TB) string {
+	t.Helper()
+	if !raceEnabled {
+		return Binary(t)
+	}
+	return plain.get(t)
+}
+
+func (b *build) get(t testing.TB) string {
+	t.Helper()
 	if buildDir == "" {
 		t.Fatal("clusterutil: the package's TestMain must call clusterutil.Main")
 	}
-	buildOnce.Do(func() {
-		binPath = filepath.Join(buildDir, "mfs")
-		args := []string{"build", "-o", binPath}
-		if raceEnabled {
+	b.once.Do(func() {
+		name := "mfs"
+		args := []string{"build"}
+		if b.race {
+			name = "mfs-race"
 			args = append(args, "-race")
 		}
-		args = append(args, "mfs/cmd/mfs")
+		b.path = filepath.Join(buildDir, name)
+		args = append(args, "-o", b.path, "mfs/cmd/mfs")
 		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go %v: %v\n%s", args, err, out)
+			b.err = fmt.Errorf("go %v: %v\n%s", args, err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
