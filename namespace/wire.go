@@ -140,6 +140,17 @@ func (w *wire) SetWriteDeadline(t time.Time) error { return w.nc.SetWriteDeadlin
 
 // Write implements io.Writer for the p9 client (and the version exchange
 // of internal/dial): p is the next piece of the current frame.
+//
+// Once the connection has failed, Write drops what it is given and
+// reports success: the p9 client learns of the failure from its next read,
+// which fails every request pending on it. A failed write must not reach
+// the p9 client (v0.4.1): its sendRecv then returns with the request
+// still in the client's pending table and puts the request's response
+// object back into a process-wide sync.Pool, where the client's reader
+// later posts its connection error; another connection's request that
+// takes the object from the pool gets that stale error as its answer
+// (seen as "version: wait: socket error: namespace closed" when dialling
+// an unrelated peer).
 func (w *wire) Write(p []byte) (int, error) {
 	if w.wleft == 0 {
 		if len(p) < wireHeader {
@@ -160,6 +171,10 @@ func (w *wire) Write(p []byte) (int, error) {
 		return 0, errFrameOverrun
 	}
 	w.wleft -= len(p)
+	if w.isDead() {
+		w.dropPiece()
+		return len(p), nil
+	}
 	if w.wleft > 0 && len(w.wfill)+len(p) <= wireMaxFill {
 		w.wfill = append(w.wfill, p...)
 		return len(p), nil
@@ -173,13 +188,23 @@ func (w *wire) Write(p []byte) (int, error) {
 		w.wfill = w.wfill[:0]
 	}
 	if err != nil {
-		w.abortFrame(err)
-		return 0, err
+		w.fail(err)
+		w.dropPiece()
+		return len(p), nil
 	}
 	if w.wleft == 0 {
 		w.wmu.Unlock()
 	}
 	return len(p), nil
+}
+
+// dropPiece forgets a piece of a frame written to a dead connection,
+// keeping count of the frame so that its end releases wmu.
+func (w *wire) dropPiece() {
+	w.wfill = w.wfill[:0]
+	if w.wleft == 0 {
+		w.wmu.Unlock()
+	}
 }
 
 // abortFrame drops a half-written frame; the stream is unusable after it.
