@@ -2,7 +2,9 @@ package namespace
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -171,5 +173,50 @@ func TestWireFailsPending(t *testing.T) {
 	}
 	if _, err := w.Read(buf); err == nil {
 		t.Fatal("p9 read on a dead wire succeeded")
+	}
+}
+
+// TestWireDeadWritesSucceed: once the connection has failed, the p9
+// client's writes are dropped and reported as done (whole frames, split as
+// the client splits them, also one cut off by the failure), while its
+// reads fail: a failed send would leave the p9 client's pooled response
+// object posted with a stale error for another connection (see
+// wire.Write). Injected requests, which are the namespace's own, still
+// fail at once.
+func TestWireDeadWritesSucceed(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	w := newWire(a)
+	frame := func(n int) []byte {
+		f := make([]byte, n)
+		binary.LittleEndian.PutUint32(f, uint32(n))
+		f[4], f[5] = 110, 1
+		return f
+	}
+	f := frame(40)
+	go io.Copy(io.Discard, b)
+	if _, err := w.Write(f[:7]); err != nil { // header of a frame in flight
+		t.Fatal(err)
+	}
+	w.fail(errWireClosed)
+	for i, piece := range [][]byte{f[7:20], f[20:], frame(7), frame(30)[:7], frame(30)[7:]} {
+		if n, err := w.Write(piece); err != nil || n != len(piece) {
+			t.Fatalf("piece %d on a dead wire: %d, %v", i, n, err)
+		}
+	}
+	if _, err := w.Read(make([]byte, 8)); err == nil {
+		t.Fatal("read on a dead wire succeeded")
+	}
+	// wmu was released at the end of each frame: an injected request
+	// does not hang on it.
+	done := make(chan error, 1)
+	go func() { _, err := w.lock(1, p9.WriteLock, 0, 0, 0, 1, ""); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("injected request on a dead wire succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("injected request hangs on a dead wire")
 	}
 }
