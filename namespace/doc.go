@@ -126,12 +126,14 @@
 //     namespace's files count such references (xattrref.go) so the
 //     original fid keeps working under any server; peers are srv9p.Serve,
 //     whose filter makes every Txattrwalk start from a clone.
-//   - A failed Txattrwalk is always EINVAL (a missing attribute too), on
-//     the peer and again at the namespace's own server: over 9P, remote
-//     and local files answer alike. In-process, a remote GetXattr of a
-//     missing attribute is EINVAL where a local one is ENODATA; telling
-//     them apart would cost the kernel three more round trips on every
-//     write (it asks for security.capability each time).
+//   - It answers every failed GetXattr with EINVAL (a missing attribute
+//     too). srv9p.Serve, in front of both the peers and the namespace,
+//     disguises each Txattrwalk's name with a token under which GetXattr
+//     records the real errno (srv9p.XattrName): local files pass the
+//     disguised name to the export, which records it; remote files send
+//     the real name to the peer (whose own filter gives ENODATA) and
+//     record the peer's errno. Over 9P and in-process, remote and local
+//     files answer alike.
 //   - The kernel clones a fid for every getxattr; a remote fid that was
 //     never opened is clunked in the background, since it holds nothing
 //     (an opened one may hold locks, so its clunk is waited for).

@@ -160,17 +160,22 @@ func (r *remoteFile) SetXattr(attr string, data []byte, flags p9.XattrFlags) err
 	return r.pc.call("setxattr", func() error { return r.pc.w.xattrWrite(fid, attr, data, flags, r.pc.msize) })
 }
 
-// GetXattr implements p9.File.GetXattr (injected Txattrwalk).
+// GetXattr implements p9.File.GetXattr (injected Txattrwalk). A name
+// disguised by srv9p.Serve's filter is taken back and a failure reported
+// under its token (srv9p.XattrName), so the kernel gets the peer's errno.
 func (r *remoteFile) GetXattr(attr string) (b []byte, err error) {
+	attr, tok := srv9p.XattrName(attr)
 	fid, err := r.fid()
 	if err != nil {
 		return nil, err
 	}
 	err = r.pc.call("getxattr", func() (err error) { b, err = r.pc.w.xattrRead(fid, attr, r.pc.msize); return })
-	if err == nil {
-		r.extra.add()
+	if err != nil {
+		tok.Fail(err)
+		return nil, err
 	}
-	return b, err
+	r.extra.add()
+	return b, nil
 }
 
 // ListXattrs implements p9.File.ListXattrs (injected Txattrwalk "").

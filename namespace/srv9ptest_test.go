@@ -11,11 +11,11 @@ import (
 // TestOperationTable runs srv9p's operation table (each 9P operation
 // checked against the same system call on the host) through the
 // namespace: over a connection on /here and on /2 (the proxy), and
-// in-process on /here, where the xattr cases run too (the p9 client used
-// over a connection has no xattr calls; remote xattrs over 9P are
-// TestXattrsRemoteLikeLocal's). Not in-process on /2: there a missing
-// attribute is EINVAL, not ENODATA (the peer's p9 server; see the package
-// doc), and the table has no way to leave those two cases out.
+// in-process on /here and /2, where the xattr cases run too (the p9
+// client used over a connection has no xattr calls; remote xattrs over 9P
+// are TestXattrsRemoteLikeLocal's). In-process on /2 a missing attribute
+// is ENODATA as on the host: the peer's srv9p.Serve answers with the real
+// errno, not its p9 server's EINVAL.
 func TestOperationTable(t *testing.T) {
 	var c *cluster // a fresh cluster per variant: the table's directories are fixed
 	overWire := func(node int, path string) func(t *testing.T) p9.File {
@@ -48,6 +48,7 @@ func TestOperationTable(t *testing.T) {
 		{"here over 9P", overWire(2, "here")},
 		{"2 over 9P", overWire(1, "2")},
 		{"here in-process", inProcess(2, "here")},
+		{"2 in-process", inProcess(1, "2")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c = newCluster(t, 2)

@@ -79,13 +79,22 @@
 //     always answers. The element starts with a reserved prefix that the
 //     filter refuses in any client's walk or attach name, and carries the
 //     process secret, so it cannot be forged.
+//   - The server answers every failed GetXattr of a Txattrwalk with
+//     EINVAL, so a missing attribute (ENODATA; the Linux client asks for
+//     security.capability on every write) looks like a bad request. The
+//     filter disguises the attribute name with a registered token (see
+//     XattrName); GetXattr takes the name back and records its errno
+//     under the token (XattrToken.Fail), and the filter puts that errno
+//     into the Rlerror in place of EINVAL. Cost per Txattrwalk: a slightly
+//     longer rewritten frame (already copied for the clone walk), a map
+//     entry under a mutex for the life of the request, and no copy of
+//     the name in GetXattr (it is a substring of the disguise).
 //
 // It also answers a Tauth with ENOENT instead of the server's ENOSYS: that is
 // how diod says "no authentication needed", and diod's client tools (diodls,
 // diodcat) give up on anything else.
 //
-// Gaps left, not fixable from here: a Txattrwalk for a missing attribute is
-// answered EINVAL, not ENODATA (the server maps every GetXattr error to
-// EINVAL); and the server's codec drops the setuid and setgid bits (06000)
-// of Tsetattr, Tlcreate and Tmkdir, so they cannot be set over 9P.
+// Gap left, not fixable from here: the server's codec drops the setuid and
+// setgid bits (06000) of Tsetattr, Tlcreate and Tmkdir, so they cannot be
+// set over 9P.
 package srv9p

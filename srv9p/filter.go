@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 )
 
@@ -106,13 +107,14 @@ type filterConn struct {
 
 // mark is what the filter remembers about a request in flight.
 type mark struct {
-	walk  bool      // a walk of plain names
-	token string    // a disguised Tgetlock
-	wait  string    // a marked blocking Tlock: its token
-	clone chan bool // the clone walk put before a Txattrwalk
-	xattr chan bool // the Txattrwalk after its clone walk
-	clunk bool      // the clunk of the clone after a failed Txattrwalk
-	auth  bool      // a Tauth
+	walk  bool       // a walk of plain names
+	token string     // a disguised Tgetlock
+	wait  string     // a marked blocking Tlock: its token
+	clone chan bool  // the clone walk put before a Txattrwalk
+	xattr chan bool  // the Txattrwalk after its clone walk
+	xtok  XattrToken // the Txattrwalk's name disguise (see xattrerr.go)
+	clunk bool       // the clunk of the clone after a failed Txattrwalk
+	auth  bool       // a Tauth
 }
 
 func newFilterConn(c net.Conn) *filterConn {
@@ -281,14 +283,14 @@ func (f *filterConn) nextRequest() error {
 		if err != nil {
 			return err
 		}
-		if walk, xw, clunk := splitXattrwalk(frame); walk != nil {
+		if walk, xw, clunk, tok := splitXattrwalk(frame); walk != nil {
 			f.rd.Discard(size)
 			f.rem = 0
 			f.inject, f.after, f.next = walk, xw, clunk
 			if f.afterOK == nil {
 				f.afterOK = make(chan bool, 1)
 			}
-			f.setMark(tag, mark{clone: f.afterOK})
+			f.setMark(tag, mark{clone: f.afterOK, xtok: tok})
 		}
 	case msgTwalk, msgTwalkgetattr:
 		frame, err := f.rd.Peek(size)
@@ -391,14 +393,15 @@ func markBlocking(frame []byte) ([]byte, string) {
 // of: Tclunk tag newfid, the third frame returned, frees it before the
 // client gets its error. All carry the client's tag (it stays in use until
 // the client has its one reply); the clone's Rwalk and Rclunk are not
-// passed on. It returns nils for a malformed frame.
-func splitXattrwalk(frame []byte) (walk, xw, clunk []byte) {
+// passed on. A non-empty name is disguised with a registered token, which
+// is returned (see xattrerr.go). It returns nils for a malformed frame.
+func splitXattrwalk(frame []byte) (walk, xw, clunk []byte, tok XattrToken) {
 	if len(frame) < hdrLen+8+2 {
-		return nil, nil, nil
+		return nil, nil, nil, 0
 	}
 	n := int(binary.LittleEndian.Uint16(frame[hdrLen+8:]))
 	if len(frame) != hdrLen+8+2+n {
-		return nil, nil, nil
+		return nil, nil, nil, 0
 	}
 	tag, fid, newfid := frame[5:7], frame[7:11], frame[11:15]
 	walk = binary.LittleEndian.AppendUint32(make([]byte, 0, hdrLen+10), hdrLen+10)
@@ -407,13 +410,22 @@ func splitXattrwalk(frame []byte) (walk, xw, clunk []byte) {
 	walk = append(walk, fid...)
 	walk = append(walk, newfid...)
 	walk = append(walk, 0, 0)
-	xw = append([]byte(nil), frame...)
+	if name := frame[hdrLen+10:]; n > 0 && n <= 0xffff-64 {
+		tok = newXattrToken()
+		xw = make([]byte, hdrLen+10, len(frame)+64)
+		copy(xw, frame[:hdrLen+10])
+		xw = appendXattrName(xw, tok, string(name))
+		binary.LittleEndian.PutUint16(xw[hdrLen+8:], uint16(len(xw)-hdrLen-10))
+		binary.LittleEndian.PutUint32(xw, uint32(len(xw)))
+	} else {
+		xw = append([]byte(nil), frame...)
+	}
 	copy(xw[7:11], newfid)
 	clunk = binary.LittleEndian.AppendUint32(make([]byte, 0, hdrLen+4), hdrLen+4)
 	clunk = append(clunk, msgTclunk)
 	clunk = append(clunk, tag...)
 	clunk = append(clunk, newfid...)
-	return walk, xw, clunk
+	return walk, xw, clunk, tok
 }
 
 // plainWalk reports whether a Twalk or Twalkgetattr frame
@@ -541,18 +553,29 @@ func (f *filterConn) rewriteReply(r []byte, m mark) []byte {
 		// The clone walk before a Txattrwalk: swallow its Rwalk and let
 		// the Txattrwalk go; an error is the client's answer.
 		if typ != msgRwalk {
+			if m.xtok != 0 {
+				takeXattrErr(m.xtok)
+			}
 			m.clone <- false
 			return r
 		}
-		f.setMark(tag, mark{xattr: m.clone})
+		f.setMark(tag, mark{xattr: m.clone, xtok: m.xtok})
 		m.clone <- true
 		return r[:0]
 	case m.xattr != nil:
 		// The Txattrwalk: on success, done; on failure, hold the error
-		// until the clone is clunked.
+		// until the clone is clunked, with the errno GetXattr recorded
+		// in place of the server's EINVAL.
+		var e linux.Errno
+		if m.xtok != 0 {
+			e = takeXattrErr(m.xtok)
+		}
 		if typ == msgRxattrwalk {
 			m.xattr <- false
 			return r
+		}
+		if e != 0 && typ == msgRlerror && len(r) >= hdrLen+4 && binary.LittleEndian.Uint32(r[hdrLen:]) == errEINVAL {
+			binary.LittleEndian.PutUint32(r[hdrLen:], uint32(e))
 		}
 		f.held = append(f.held[:0], r...)
 		f.setMark(tag, mark{clunk: true})
@@ -633,6 +656,9 @@ func (f *filterConn) Close() error {
 		}
 		if m.wait != "" {
 			takeWaitLock(m.wait)
+		}
+		if m.xtok != 0 {
+			takeXattrErr(m.xtok)
 		}
 		delete(f.marks, tag)
 	}

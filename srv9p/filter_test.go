@@ -95,6 +95,8 @@ func FuzzFilterParsers(f *testing.F) {
 		}
 		rewriteAttach(b)
 		plainWalk(b)
-		splitXattrwalk(b)
+		if _, _, _, tok := splitXattrwalk(b); tok != 0 {
+			takeXattrErr(tok)
+		}
 	})
 }

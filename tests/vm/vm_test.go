@@ -22,7 +22,6 @@ func TestMain(m *testing.M) { os.Exit(clusterutil.Main(m)) }
 // not because of mfs; see knownFailure.
 var knownFailures = []knownFailure{
 	{"chmod-setid", "the p9 codec drops the setuid/setgid bits (06000) of Tsetattr's mode before srv9p sees it"},
-	{"xattr-missing", "the p9 server answers every GetXattr error of Txattrwalk with EINVAL, so a missing attribute is EINVAL, not ENODATA"},
 }
 
 // mountOpts is the 9p option string of a guest mount.
