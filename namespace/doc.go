@@ -98,6 +98,10 @@
 //     Lock (srv9p.IsGetLock): for a local file the export answers it; for
 //     a remote one a real Tgetlock goes to the peer and its answer back
 //     through srv9p.AnswerGetLock.
+//   - The p9 client's SetAttr drops the setuid and setgid bits (its codec
+//     masks the mode with 01777). A chmod that srv9p.Serve carried with
+//     those bits (srv9p.SetAttrMode) goes to a peer as an injected
+//     Tsetattr naming the fid, with the whole mode.
 //   - A blocking Tlock that srv9p.Serve marked (srv9p.LockWait) waits for
 //     the lock. A local file's export waits itself. For a remote file the
 //     namespace never sends a blocking Tlock to the peer (the wait would

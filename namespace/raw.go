@@ -12,6 +12,7 @@ import (
 // 9P2000.L message types of the requests wire sends itself.
 const (
 	msgRlerror      = 7
+	msgTsetattr     = 26
 	msgTxattrwalk   = 30
 	msgTxattrcreate = 32
 	msgTlock        = 52
@@ -99,6 +100,21 @@ func (w *wire) lock(fid uint32, typ p9.LockType, flags p9.LockFlags, start, leng
 		return p9.LockStatusError, errBadFrame
 	}
 	return p9.LockStatus(st), nil
+}
+
+// setattr sends Tsetattr naming fid with the whole mode: the p9 client's
+// SetAttr drops the setuid and setgid bits (its codec masks the mode with
+// 01777).
+func (w *wire) setattr(fid uint32, valid p9.SetAttrMask, attr p9.SetAttr, mode p9.FileMode) error {
+	var mask uint32
+	for i, set := range []bool{valid.Permissions, valid.UID, valid.GID, valid.Size, valid.ATime, valid.MTime, valid.CTime, valid.ATimeNotSystemTime, valid.MTimeNotSystemTime} {
+		if set {
+			mask |= 1 << i
+		}
+	}
+	_, err := w.call(msgTsetattr, enc(nil).u32(fid).u32(mask).u32(uint32(mode)).u32(uint32(attr.UID)).u32(uint32(attr.GID)).
+		u64(attr.Size).u64(attr.ATimeSeconds).u64(attr.ATimeNanoSeconds).u64(attr.MTimeSeconds).u64(attr.MTimeNanoSeconds))
+	return err
 }
 
 // getLock is the result of a Tgetlock: the conflicting lock, or Type

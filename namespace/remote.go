@@ -102,8 +102,21 @@ func (r *remoteFile) GetAttr(req p9.AttrMask) (q p9.QID, m p9.AttrMask, a p9.Att
 	return r.qid(q), m, a, err
 }
 
-// SetAttr implements p9.File.SetAttr.
+// SetAttr implements p9.File.SetAttr. A mode with setuid or setgid bits
+// (carried past the p9 codec by srv9p.Serve, srv9p.SetAttrMode) goes out
+// as an injected Tsetattr: the p9 client's would drop them.
 func (r *remoteFile) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
+	mode := srv9p.SetAttrMode(valid, attr)
+	if !valid.Size {
+		attr.Size = 0 // may hold srv9p's token; means nothing to the peer
+	}
+	if valid.Permissions && mode&06000 != 0 {
+		fid, err := r.fid()
+		if err != nil {
+			return err
+		}
+		return r.pc.call("setattr", func() error { return r.pc.w.setattr(fid, valid, attr, mode) })
+	}
 	return r.pc.call("setattr", func() error { return r.f.SetAttr(valid, attr) })
 }
 

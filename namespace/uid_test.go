@@ -67,3 +67,41 @@ func TestAttachUIDThroughNamespace(t *testing.T) {
 		})
 	}
 }
+
+// TestChmodSetidThroughNamespace: chmod with setuid/setgid bits through
+// the namespace sets them on the serving node and on a remote one (an
+// injected Tsetattr, since the p9 client's codec drops them).
+func TestChmodSetidThroughNamespace(t *testing.T) {
+	c := newCluster(t, 2)
+	mustWriteHost(t, c.dirs[0], "m/f", "x")
+	mustWriteHost(t, c.dirs[1], "m/f", "x")
+	for _, tc := range []struct {
+		name string
+		walk []string
+		host int
+	}{
+		{"here", []string{"here", "m", "f"}, 1},
+		{"remote", []string{"2", "m", "f"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := dialFrames(t, c.nsSrv[0].addr)
+			w.call(104, 1, enc(nil).u32(1).u32(^uint32(0)).str("").str("").u32(^uint32(0)), 105)
+			walk := enc(nil).u32(1).u32(2).u16(uint16(len(tc.walk)))
+			for _, n := range tc.walk {
+				walk = walk.str(n)
+			}
+			w.call(110, 2, walk, 111)
+			p := filepath.Join(c.dirs[tc.host-1], "m", "f")
+			for i, mode := range []uint32{04755, 02710, 06700, 0o640} {
+				w.call(26, uint16(3+i), enc(nil).u32(2).u32(1).u32(mode).u32(0).u32(0).u64(0).u64(0).u64(0).u64(0).u64(0), 27)
+				var st unix.Stat_t
+				if err := unix.Stat(p, &st); err != nil {
+					t.Fatal(err)
+				}
+				if st.Mode&07777 != mode {
+					t.Errorf("chmod %04o: host mode %04o", mode, st.Mode&07777)
+				}
+			}
+		})
+	}
+}

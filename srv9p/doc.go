@@ -94,7 +94,16 @@
 // how diod says "no authentication needed", and diod's client tools (diodls,
 // diodcat) give up on anything else.
 //
-// Gap left, not fixable from here: the server's codec drops the setuid and
-// setgid bits (06000) of Tsetattr, Tlcreate and Tmkdir, so they cannot be
-// set over 9P.
+//   - The server's codec masks the mode of Tsetattr with 01777, dropping
+//     the setuid and setgid bits of chmod. The filter registers the bits of
+//     a Tsetattr that sets them under a token and writes the token, in
+//     place, into the message's size field, which the server passes on
+//     but which means nothing when valid does not ask for a truncate
+//     (SetAttrMode puts the bits back). A chmod combined with a truncate
+//     in one Tsetattr still loses them.
+//
+// Gap left: the codec drops the same bits of Tlcreate and Tmkdir, which
+// have no unused field to carry them (a name disguise could, but the
+// Linux client applies setgid directories' inheritance and the umask
+// itself, and sets setuid bits with a chmod, so nothing needs it).
 package srv9p

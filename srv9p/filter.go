@@ -62,6 +62,8 @@ const (
 //     a clunk of the clone (see splitXattrwalk);
 //   - a Tattach with n_uname, whose attach name gets the uid element in
 //     front (see uid.go), and one whose attach name is reserved, refused;
+//   - a Tsetattr that sets setuid/setgid bits, whose unused size field
+//     gets a token carrying them (see setid.go), in place;
 //   - Twalk/Twalkgetattr and Tauth, which only mark their tag (a walk
 //     name that is reserved is made one the server refuses).
 //
@@ -113,6 +115,7 @@ type mark struct {
 	clone chan bool  // the clone walk put before a Txattrwalk
 	xattr chan bool  // the Txattrwalk after its clone walk
 	xtok  XattrToken // the Txattrwalk's name disguise (see xattrerr.go)
+	setid uint64     // a Tsetattr carrying setuid/setgid bits (setid.go)
 	clunk bool       // the clunk of the clone after a failed Txattrwalk
 	auth  bool       // a Tauth
 }
@@ -250,6 +253,16 @@ func (f *filterConn) nextRequest() error {
 			f.rem = 0
 			f.inject = lock
 			f.setMark(tag, mark{wait: token})
+		}
+	case msgTsetattr:
+		if size == setattrLen {
+			frame, err := f.rd.Peek(size)
+			if err != nil {
+				return err
+			}
+			if t := markSetid(frame); t != 0 {
+				f.setMark(tag, mark{setid: t})
+			}
 		}
 	case msgTflush:
 		if size == hdrLen+2 && f.nmarks.Load() > 0 {
@@ -600,6 +613,9 @@ func (f *filterConn) rewriteReply(r []byte, m mark) []byte {
 	case m.wait != "":
 		takeWaitLock(m.wait)
 		return r
+	case m.setid != 0:
+		takeSetid(m.setid)
+		return r
 	case m.token != "":
 		info, answered := takeGetLock(m.token)
 		if typ != msgRlock {
@@ -659,6 +675,9 @@ func (f *filterConn) Close() error {
 		}
 		if m.xtok != 0 {
 			takeXattrErr(m.xtok)
+		}
+		if m.setid != 0 {
+			takeSetid(m.setid)
 		}
 		delete(f.marks, tag)
 	}

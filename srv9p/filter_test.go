@@ -94,6 +94,9 @@ func FuzzFilterParsers(f *testing.F) {
 			takeWaitLock(token)
 		}
 		rewriteAttach(b)
+		if t := markSetid(b); t != 0 {
+			takeSetid(t)
+		}
 		plainWalk(b)
 		if _, _, _, tok := splitXattrwalk(b); tok != 0 {
 			takeXattrErr(tok)
