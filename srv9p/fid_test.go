@@ -3,6 +3,7 @@ package srv9p
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,6 +118,8 @@ func TestNoDescriptorLeak(t *testing.T) {
 		r.lopen(2, rdwr)
 		r.lock(2, wrlck, 0, 0, 0)
 		r.getlock(2, wrlck, 0, 0, "x")
+		r.lock(2, wrlck, lockFlagBlock, 0, 0) // granted at once: own lock
+		r.setattr(2, 0x1, 04644, 0)
 		if err := r.clunk(2); err != nil {
 			t.Fatalf("round %d: clunk: %v", i, err)
 		}
@@ -130,11 +133,22 @@ func TestNoDescriptorLeak(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	getLocks.mu.Lock()
-	n := len(getLocks.pending)
-	getLocks.mu.Unlock()
-	if n != 0 {
-		t.Errorf("%d Tgetlock tokens left in the table", n)
+	for _, tab := range []struct {
+		what string
+		mu   *sync.Mutex
+		n    func() int
+	}{
+		{"Tgetlock", &getLocks.mu, func() int { return len(getLocks.pending) }},
+		{"blocking Tlock", &waitLocks.mu, func() int { return len(waitLocks.pending) }},
+		{"Txattrwalk", &xattrErrs.mu, func() int { return len(xattrErrs.pending) }},
+		{"Tsetattr setid", &setids.mu, func() int { return len(setids.pending) }},
+	} {
+		tab.mu.Lock()
+		n := tab.n()
+		tab.mu.Unlock()
+		if n != 0 {
+			t.Errorf("%d %s tokens left in the table", n, tab.what)
+		}
 	}
 }
 
