@@ -55,7 +55,9 @@
 //     of 1 to 50 ms (WaitForLock) until the lock is granted, the request is
 //     cancelled, or 20 s have passed; the last two answer BLOCKED (the
 //     kernel discards the reply to a flushed request, and after the cap
-//     retries). A lock granted in the instant the kernel flushes the
+//     retries once its lock timeout has passed, so a lock held for longer
+//     than 20 s reaches a waiter up to 30 s after its release, as before).
+//     A lock granted in the instant the kernel flushes the
 //     request is held by the fid unbeknownst to the kernel, as with any
 //     9P server; closing the file releases it.
 //   - It answers a walk from a non-directory with EINVAL; the filter turns

@@ -11,8 +11,9 @@ import (
 )
 
 // Serve answers 9P2000.L on every connection ln accepts, with
-// p9.NewServer(a) behind a filter that adds Tgetlock and fixes the walk
-// errno (see the package doc), until ctx is done: then it closes the
+// p9.NewServer(a) behind a filter that builds around the server's gaps
+// (Tgetlock, blocking locks, the attaching uid, errnos, setid bits; see
+// the package doc), until ctx is done: then it closes the
 // listener and every live connection, waits for their handlers and returns
 // nil. Any other accept error is returned.
 func Serve(ctx context.Context, ln net.Listener, a p9.Attacher, log *slog.Logger) error {
