@@ -66,9 +66,19 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 // expires the peer connection is closed, so every call pending on it fails.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
-// WithMSize sets the msize asked of peers (default 1 MiB; the peer may
-// agree to less).
+// WithMSize sets the msize asked of peers (default DefaultMSize; the peer
+// may agree to less).
 func WithMSize(m uint32) Option { return func(c *config) { c.msize = m } }
+
+// DefaultMSize is the msize asked of peers: the p9 server's cap, 4 MiB.
+// The p9 client splits a read or write into pieces of its msize less its
+// largest header (rounded down to 512 bytes), so a peer msize equal to the
+// msize the kernel mounts with would turn every full-size kernel request
+// (msize-24 bytes) into two peer round trips, a large and a tiny one.
+// With the cap, one request of any mount up to 4 MiB less 512 bytes is
+// one round trip to the peer. The cost is at the peer: its p9 server pools
+// read buffers of the connection's msize, one per Tread in flight.
+const DefaultMSize = 4 << 20
 
 // Errors of the node table, kept together.
 var (
@@ -105,7 +115,7 @@ func New(here int, local p9.Attacher, opts ...Option) (*Namespace, error) {
 	if local == nil {
 		return nil, errors.New("namespace: no local export")
 	}
-	cfg := config{log: slog.New(slog.DiscardHandler), timeout: 5 * time.Second, msize: 1 << 20}
+	cfg := config{log: slog.New(slog.DiscardHandler), timeout: 5 * time.Second, msize: DefaultMSize}
 	for _, o := range opts {
 		o(&cfg)
 	}

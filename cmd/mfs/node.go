@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"mfs/membership"
+	"mfs/namespace"
 )
 
 // cmdError names the subcommand an error came from, so main prints
@@ -68,7 +69,7 @@ Examples:
 			&cli.StringFlag{Name: "encrypt", EnvVars: []string{"MFS_ENCRYPT"}, Usage: "gossip key, base64 of 16, 24 or 32 bytes (openssl rand -base64 32); same on every node"},
 			&cli.StringFlag{Name: "profile", Value: "lan", EnvVars: []string{"MFS_PROFILE"}, Usage: "gossip timings: lan, or fast (one machine: tests, demos)"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, EnvVars: []string{"MFS_TIMEOUT"}, Usage: "bound on each operation sent to a peer"},
-			&cli.UintFlag{Name: "msize", Value: 1 << 20, EnvVars: []string{"MFS_MSIZE"}, Usage: "9P message size asked of peers"},
+			&cli.UintFlag{Name: "msize", Value: namespace.DefaultMSize, EnvVars: []string{"MFS_MSIZE"}, Usage: "9P message size asked of peers (keep it above the msize clients mount with, so one request is one peer round trip)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"MFS_LOG_FORMAT"}, Usage: "text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"MFS_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		},
