@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"mfs/internal/dial"
+	"mfs/internal/dial/dialtest"
 	"mfs/tests/clusterutil"
 	"mfs/tests/diodtest"
 )
@@ -773,4 +774,32 @@ func TestCLICluster(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestCLIServerStopsAnswering runs a verb against a server that completes
+// the version handshake and then never answers: the verb must end with
+// exit status 1 and one line once --timeout passes, not hang.
+func TestCLIServerStopsAnswering(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				dialtest.AnswerVersionOnly(c)
+			}()
+		}
+	}()
+	r := cliRun(t, nil, nil, "9p", "--addr", ln.Addr().String(), "--timeout", "300ms", "ls", "/")
+	want := `mfs 9p: attach "": no reply from the server (--timeout)` + "\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("ls against a silent server: exit %d, stderr %q; want exit 1, %q", r.code, r.stderr, want)
+	}
 }

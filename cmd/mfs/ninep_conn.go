@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
@@ -22,6 +23,11 @@ import (
 // defaultNinepAddr is where `mfs 9p` connects without --addr or $MFS_ADDR:
 // the namespace of the node on this host (`mfs node --listen` default).
 const defaultNinepAddr = "127.0.0.1:564"
+
+// defaultNinepTimeout bounds the silence of a server that owes a reply, so
+// that a frozen server or a cut link ends a verb with an error, not a hang.
+// It is not a bound on a whole transfer: every byte received restarts it.
+const defaultNinepTimeout = 30 * time.Second
 
 // connFlags are the connection flags shared by `mfs 9p` and `mfs members`.
 func connFlags() []cli.Flag {
@@ -41,6 +47,11 @@ func connFlags() []cli.Flag {
 			Name:  "msize",
 			Usage: "largest 9P message size to ask for, in bytes",
 			Value: dial.DefaultMSize,
+		},
+		&cli.DurationFlag{
+			Name:  "timeout",
+			Usage: "give up when the server sends nothing for this long while a reply is due (0: wait forever)",
+			Value: defaultNinepTimeout,
 		},
 		&cli.BoolFlag{
 			Name:  "plain",
@@ -68,7 +79,10 @@ func openSession(c *cli.Context) (*session, error) {
 	// A signal during the connect ends it with an error; afterwards the
 	// default handling is back, so ^C stops a long read at once.
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
-	opts := dial.Options{MSize: uint32(msize)}
+	if c.Duration("timeout") < 0 {
+		return nil, usagef("--timeout %v: must not be negative", c.Duration("timeout"))
+	}
+	opts := dial.Options{MSize: uint32(msize), ReplyTimeout: c.Duration("timeout")}
 	if c.Bool("plain") {
 		opts.Plain, opts.UID = true, uint32(os.Getuid())
 		if u, err := user.Current(); err == nil {
@@ -127,6 +141,9 @@ func (e *opError) Unwrap() error { return e.err }
 // ("connection refused"), else err's own text (which for an error wrapping
 // an errno with context, such as a rename across nodes, is that context).
 func errText(err error) string {
+	if errors.Is(err, dial.ErrNoReply) {
+		return "no reply from the server (--timeout)"
+	}
 	if le, ok := err.(linux.Errno); ok {
 		return unix.Errno(le).Error()
 	}

@@ -79,6 +79,11 @@ type Options struct {
 	MSize uint32
 	// Timeout bounds the connect and version exchange; 0 means 10 s.
 	Timeout time.Duration
+	// ReplyTimeout, if not 0, bounds how long a call waits while the server
+	// sends nothing: then every pending call fails with ErrNoReply and the
+	// connection is done. 0 waits forever (callers with a watchdog of their
+	// own, such as the namespace's peers).
+	ReplyTimeout time.Duration
 
 	// Plain makes the client speak plain 9P2000.L to a foreign server such
 	// as diod: Tversion asks for "9P2000.L" rather than the p9 client's
@@ -149,7 +154,10 @@ func Client(nc net.Conn, o Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rwc io.ReadWriteCloser = nc
+	var rwc net.Conn = nc
+	if o.ReplyTimeout > 0 {
+		rwc = &replyDeadlineConn{Conn: nc, timeout: o.ReplyTimeout}
+	}
 	if o.Plain {
 		uname := o.UName
 		if uname == "" {
@@ -158,7 +166,7 @@ func Client(nc net.Conn, o Options) (*Conn, error) {
 				uname = strconv.FormatUint(uint64(o.UID), 10)
 			}
 		}
-		rwc = &plainConn{Conn: nc, uname: uname, uid: o.UID}
+		rwc = &plainConn{Conn: rwc, uname: uname, uid: o.UID}
 	}
 	cl, err := p9.NewClient(rwc, p9.WithMessageSize(msize))
 	if err != nil {
