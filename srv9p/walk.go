@@ -48,14 +48,14 @@ func (n *node) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.A
 // returns the link. "." and ".." work for direct callers (the p9 server
 // rejects them); ".." of the root is the root.
 func (d *dir) Walk(names []string) ([]p9.QID, p9.File, error) {
-	qids, f, _, err := d.walk(names)
+	qids, f, _, err := d.walk(names, false)
 	return qids, f, err
 }
 
 // WalkGetAttr implements p9.File.WalkGetAttr with the statx the walk needs
 // anyway.
 func (d *dir) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
-	qids, f, stx, err := d.walk(names)
+	qids, f, stx, err := d.walk(names, true)
 	if err != nil {
 		return nil, nil, p9.AttrMask{}, p9.Attr{}, err
 	}
@@ -66,11 +66,14 @@ func (d *dir) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.At
 // walk walks names from d and returns the QIDs, the file reached and its
 // statx. A uid element (see uid.go) as the first name, at the export root
 // only, stays at the root, with its QID, and gives the files walked from
-// there that owner.
-func (d *dir) walk(names []string) ([]p9.QID, p9.File, unix.Statx_t, error) {
+// there that owner. A clone (no names left) asks for no statx unless
+// getattr is set: Walk's callers (the p9 server for every clone walk, which
+// the Linux client sends on each open and getxattr) do not use it.
+func (d *dir) walk(names []string, getattr bool) ([]p9.QID, p9.File, unix.Statx_t, error) {
 	var stx unix.Statx_t
 	uid := d.uid
 	var qids []p9.QID
+	statted := false
 	if len(names) > 0 && strings.HasPrefix(names[0], reservedPrefix) {
 		u, ok := AttachUID(names[0])
 		if !ok || d.key != d.e.rootKey {
@@ -79,12 +82,12 @@ func (d *dir) walk(names []string) ([]p9.QID, p9.File, unix.Statx_t, error) {
 		if err := statx(d.fd, &stx); err != nil {
 			return nil, nil, stx, errno(err)
 		}
-		uid, names = u, names[1:]
+		uid, names, statted = u, names[1:], true
 		qids = append(make([]p9.QID, 0, 1+len(names)), d.e.qidOf(&stx))
 	}
 	if len(names) == 0 {
 		f, err := d.cloneAs(uid)
-		if err == nil {
+		if err == nil && getattr && !statted {
 			err = errno(statx(d.fd, &stx))
 		}
 		if err != nil && f != nil {
