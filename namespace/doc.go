@@ -85,9 +85,12 @@
 //     Write calls) with one writev, and injects requests of its own on
 //     reserved tags (≥ 0xF000) and fids (≥ 0xF0000000): Txattrwalk, Tread
 //     and Tclunk; Twalk, Txattrcreate, Twrite and Tclunk; Tlock with the
-//     right fid; and Tgetlock (raw.go). A reader goroutine routes replies
-//     on reserved tags to their waiters and lends every other frame to the
-//     client, which reads the body straight from the socket (no copy).
+//     right fid; and Tgetlock (raw.go). Whoever waits for a reply reads
+//     the socket (there is no reader goroutine), routes replies on
+//     reserved tags to their waiters and lends every other frame to the
+//     client. A short frame comes with one read through a 4 KiB buffer;
+//     a big payload goes from the socket straight into the client's
+//     buffer (no copy).
 //   - The peer fid of a client file is read from the client's unexported
 //     field with reflect, read-only (fid.go); TestClientFidLayout fails
 //     loudly if the library changes.

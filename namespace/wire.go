@@ -22,6 +22,7 @@ const (
 	maxFrame    = 4 << 20 // the p9 server's largest message
 	wireHeader  = 7
 	wireMaxFill = 64 << 10 // non-final pieces up to this size are coalesced
+	wireRBuf    = 4 << 10  // read buffer; larger body reads bypass it
 )
 
 var (
@@ -44,13 +45,19 @@ var (
 //
 // Read side: whoever needs a reply takes the reader role (rmu, reading)
 // and reads the next frame header from the socket itself; there is no
-// reader goroutine and no hand-off on the data path. The p9 client, in
-// Read, dispatches replies on reserved tags to their waiters and reads its
-// own frames' bodies straight into its buffers (no copy), keeping the role
-// until the body is consumed. An injected request waiting while the p9
-// client is not reading takes the role too: a p9 frame it meets is parked
-// (parked) for the p9 client, which has a request waiting for it and will
-// come to read it, taking the role over with it.
+// reader goroutine and no hand-off on the data path. Reads go through a
+// small buffer (rbuf, wireRBuf bytes), so a short reply costs one read
+// from the socket for header and body together; a body read of at least
+// wireRBuf bytes with the buffer empty (the payload of a big Rread) goes
+// straight from the socket into the caller's buffer, so of a big payload
+// only what arrived with the header (less than wireRBuf bytes) is
+// copied. The p9 client, in Read, dispatches replies on reserved tags to
+// their waiters and reads its own frames' bodies into its buffers,
+// keeping the role until the body is consumed. An injected request
+// waiting while the p9 client is not reading takes the role too: a p9
+// frame it meets is parked (parked) for the p9 client, which has a
+// request waiting for it and will come to read it, taking the role over
+// with it.
 type wire struct {
 	nc net.Conn
 
@@ -63,12 +70,17 @@ type wire struct {
 	// Read side. rmu guards reading and parked; rcond signals their
 	// changes and every dispatched reply. cur is the p9 frame being read,
 	// touched only by the p9 client's reading goroutine (the client
-	// serializes its reads) while it holds the role.
+	// serializes its reads) while it holds the role. rbuf[rpos:rend] are
+	// bytes read from the socket and not yet consumed, touched only by
+	// the holder of the role.
 	rmu     sync.Mutex
 	rcond   *sync.Cond
 	reading bool
 	parked  *lentFrame
 	cur     lentFrame
+	rbuf    []byte
+	rpos    int
+	rend    int
 
 	// Injected requests.
 	mu      sync.Mutex
@@ -88,7 +100,7 @@ type lentFrame struct {
 	active bool // a frame is being read by the client
 	hdr    [wireHeader]byte
 	hoff   int // header bytes already given to the client
-	left   int // body bytes still in the socket
+	left   int // body bytes not yet read (in rbuf or the socket)
 }
 
 // rawReply is a reply to an injected request.
@@ -104,6 +116,7 @@ func newWire(nc net.Conn) *wire {
 		nextTag: firstRawTag,
 		nextFid: firstRawFid,
 		dead:    make(chan struct{}),
+		rbuf:    make([]byte, wireRBuf),
 	}
 	w.rcond = sync.NewCond(&w.rmu)
 	return w
@@ -240,10 +253,9 @@ func (w *wire) Read(p []byte) (int, error) {
 	if len(p) > c.left {
 		p = p[:c.left]
 	}
-	n, err := w.nc.Read(p)
+	n, err := w.readBody(p)
 	c.left -= n
 	if err != nil {
-		w.fail(err)
 		return n, err
 	}
 	if c.left == 0 {
@@ -298,14 +310,58 @@ func (w *wire) nextP9Frame() (lentFrame, error) {
 	}
 }
 
+// readBody reads up to len(p) bytes of a frame body the caller has the
+// reader role for: what rbuf holds, else (len(p) ≥ wireRBuf) straight from
+// the socket, else through rbuf with one read of whatever has arrived.
+func (w *wire) readBody(p []byte) (int, error) {
+	if w.rpos == w.rend {
+		if len(p) >= len(w.rbuf) {
+			n, err := w.nc.Read(p)
+			if err != nil {
+				w.fail(err)
+			}
+			return n, err
+		}
+		if err := w.fill(1); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, w.rbuf[w.rpos:w.rend])
+	w.rpos += n
+	return n, nil
+}
+
+// fill reads from the socket until rbuf holds at least n (≤ wireRBuf)
+// unconsumed bytes, taking whatever else has arrived too.
+func (w *wire) fill(n int) error {
+	if w.rpos == w.rend {
+		w.rpos, w.rend = 0, 0
+	} else if w.rpos+n > len(w.rbuf) {
+		w.rend = copy(w.rbuf, w.rbuf[w.rpos:w.rend])
+		w.rpos = 0
+	}
+	for w.rend-w.rpos < n {
+		m, err := w.nc.Read(w.rbuf[w.rend:])
+		w.rend += m
+		if err != nil {
+			if err == io.EOF && w.rend-w.rpos > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			w.fail(err)
+			return err
+		}
+	}
+	return nil
+}
+
 // readFrame reads one frame header (the caller has the reader role). A
 // reply on a reserved tag is read whole and dispatched (mine = false); a
-// p9 frame is returned with its body still in the socket (mine = true).
+// p9 frame is returned with its body still unread (mine = true).
 func (w *wire) readFrame() (f lentFrame, mine bool, err error) {
-	if _, err := io.ReadFull(w.nc, f.hdr[:]); err != nil {
-		w.fail(err)
+	if err := w.fill(wireHeader); err != nil {
 		return f, false, err
 	}
+	w.rpos += copy(f.hdr[:], w.rbuf[w.rpos:w.rend])
 	size := int(binary.LittleEndian.Uint32(f.hdr[:]))
 	tag := binary.LittleEndian.Uint16(f.hdr[5:])
 	if size < wireHeader || size > maxFrame {
@@ -318,9 +374,12 @@ func (w *wire) readFrame() (f lentFrame, mine bool, err error) {
 		return f, true, nil
 	}
 	body := make([]byte, size-wireHeader)
-	if _, err := io.ReadFull(w.nc, body); err != nil {
-		w.fail(err)
-		return f, false, err
+	for got := 0; got < len(body); {
+		n, err := w.readBody(body[got:])
+		got += n
+		if err != nil {
+			return f, false, err
+		}
 	}
 	w.mu.Lock()
 	ch := w.waiting[tag]

@@ -220,3 +220,62 @@ func TestWireDeadWritesSucceed(t *testing.T) {
 		t.Fatal("injected request hangs on a dead wire")
 	}
 }
+
+// TestWireReadSplits: frames reach their readers whole and in order
+// however the socket cuts the stream (several frames in one read, one
+// byte per read) and however the p9 client sizes its reads, with a
+// reserved reply between p9 frames and bodies below and above the read
+// buffer's size.
+func TestWireReadSplits(t *testing.T) {
+	frame := func(n int, tag uint16) []byte {
+		f := make([]byte, n)
+		binary.LittleEndian.PutUint32(f, uint32(n))
+		f[4] = 117
+		binary.LittleEndian.PutUint16(f[5:], tag)
+		for i := wireHeader; i < n; i++ {
+			f[i] = byte(i*7 + n)
+		}
+		return f
+	}
+	p9a, raw, p9b, p9c := frame(20, 1), frame(30, firstRawTag), frame(3*wireRBuf+5, 2), frame(7, 3)
+	stream := bytes.Join([][]byte{p9a, raw, p9b, p9c}, nil)
+	want := bytes.Join([][]byte{p9a, p9b, p9c}, nil)
+	for _, step := range []int{len(stream), 1, 13, wireRBuf - 1} {
+		t.Run(fmt.Sprint("pieces of ", step), func(t *testing.T) {
+			a, b := net.Pipe()
+			defer b.Close()
+			w := newWire(a)
+			defer w.Close()
+			ch := make(chan rawReply, 1)
+			w.waiting[firstRawTag] = ch
+			go func() {
+				for off := 0; off < len(stream); off += step {
+					if _, err := b.Write(stream[off:min(off+step, len(stream))]); err != nil {
+						return
+					}
+				}
+			}()
+			var got []byte
+			sizes := []int{wireHeader, 1, 5000, 3, 1 << 20}
+			for i := 0; len(got) < len(want); i++ {
+				p := make([]byte, sizes[i%len(sizes)])
+				n, err := w.Read(p)
+				if err != nil {
+					t.Fatalf("read after %d bytes: %v", len(got), err)
+				}
+				got = append(got, p[:n]...)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatal("p9 frames arrived changed")
+			}
+			select {
+			case r := <-ch:
+				if r.typ != raw[4] || !bytes.Equal(r.body, raw[wireHeader:]) {
+					t.Fatalf("reserved reply: type %d, body %x", r.typ, r.body)
+				}
+			default:
+				t.Fatal("reserved reply not dispatched")
+			}
+		})
+	}
+}
