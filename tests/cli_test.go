@@ -440,9 +440,9 @@ func TestCLIErrors(t *testing.T) {
 	}
 }
 
-// cliJunkServer listens on a loopback port and answers every connection
-// with a line of HTTP, not 9P.
-func cliJunkServer(t *testing.T) string {
+// cliServer listens on a loopback port and runs handle on every
+// connection (closing it afterwards) until the test ends.
+func cliServer(t *testing.T, handle func(net.Conn)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -454,11 +454,18 @@ func cliJunkServer(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
-			c.Close()
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// cliJunkServer answers every connection with a line of HTTP, not 9P.
+func cliJunkServer(t *testing.T) string {
+	return cliServer(t, func(c net.Conn) { c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n")) })
 }
 
 // TestCLIPermissionDenied runs an export as an unprivileged user (the
@@ -780,24 +787,8 @@ func TestCLICluster(t *testing.T) {
 // the version handshake and then never answers: the verb must end with
 // exit status 1 and one line once --timeout passes, not hang.
 func TestCLIServerStopsAnswering(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				dialtest.AnswerVersionOnly(c)
-			}()
-		}
-	}()
-	r := cliRun(t, nil, nil, "9p", "--addr", ln.Addr().String(), "--timeout", "300ms", "ls", "/")
+	addr := cliServer(t, dialtest.AnswerVersionOnly)
+	r := cliRun(t, nil, nil, "9p", "--addr", addr, "--timeout", "300ms", "ls", "/")
 	want := `mfs 9p: attach "": no reply from the server (--timeout)` + "\n"
 	if r.code != 1 || r.stderr != want {
 		t.Errorf("ls against a silent server: exit %d, stderr %q; want exit 1, %q", r.code, r.stderr, want)
