@@ -239,9 +239,7 @@ func (f *filterConn) nextRequest() error {
 			return err
 		}
 		if at := rewriteAttach(frame); at != nil {
-			f.rd.Discard(size)
-			f.rem = 0
-			f.inject = at
+			f.replace(size, at)
 		}
 	case msgTlock:
 		frame, err := f.rd.Peek(size)
@@ -249,9 +247,7 @@ func (f *filterConn) nextRequest() error {
 			return err
 		}
 		if lock, token := markBlocking(frame); lock != nil {
-			f.rd.Discard(size)
-			f.rem = 0
-			f.inject = lock
+			f.replace(size, lock)
 			f.setMark(tag, mark{wait: token})
 		}
 	case msgTsetattr:
@@ -286,9 +282,7 @@ func (f *filterConn) nextRequest() error {
 			return err
 		}
 		if lock, token := disguise(frame); lock != nil {
-			f.rd.Discard(size)
-			f.rem = 0
-			f.inject = lock
+			f.replace(size, lock)
 			f.setMark(tag, mark{token: token})
 		}
 	case msgTxattrwalk:
@@ -297,9 +291,8 @@ func (f *filterConn) nextRequest() error {
 			return err
 		}
 		if walk, xw, clunk, tok := splitXattrwalk(frame); walk != nil {
-			f.rd.Discard(size)
-			f.rem = 0
-			f.inject, f.after, f.next = walk, xw, clunk
+			f.replace(size, walk)
+			f.after, f.next = xw, clunk
 			if f.afterOK == nil {
 				f.afterOK = make(chan bool, 1)
 			}
@@ -315,6 +308,14 @@ func (f *filterConn) nextRequest() error {
 		}
 	}
 	return nil
+}
+
+// replace drops the request of size bytes that nextRequest peeked at and
+// makes frame what the server reads in its place.
+func (f *filterConn) replace(size int, frame []byte) {
+	f.rd.Discard(size)
+	f.rem = 0
+	f.inject = frame
 }
 
 // disguise rewrites a Tgetlock frame
