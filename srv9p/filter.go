@@ -331,16 +331,9 @@ func (f *filterConn) replace(size int, frame []byte) {
 // then goes to the server as it is (and gets an error).
 func disguise(frame []byte) ([]byte, string) {
 	const fixed = hdrLen + 4 + 1 + 8 + 8 + 4
-	if len(frame) < fixed+2 {
+	client, ok := lockClient(frame, fixed)
+	if !ok {
 		return nil, ""
-	}
-	n := int(binary.LittleEndian.Uint16(frame[fixed:]))
-	if len(frame) < fixed+2+n {
-		return nil, ""
-	}
-	client := string(frame[fixed+2 : fixed+2+n])
-	if len(client) > maxClient {
-		client = client[:maxClient]
 	}
 	token := newGetLockToken()
 	c := disguiseClient(token, client)
@@ -354,6 +347,23 @@ func disguise(frame []byte) ([]byte, string) {
 	out = binary.LittleEndian.AppendUint16(out, uint16(len(c)))      // client_id
 	out = append(out, c...)
 	return out, token
+}
+
+// lockClient returns the client_id string that starts at off in a Tlock or
+// Tgetlock frame, cut to maxClient bytes; false if the frame is too short.
+func lockClient(frame []byte, off int) (string, bool) {
+	if len(frame) < off+2 {
+		return "", false
+	}
+	n := int(binary.LittleEndian.Uint16(frame[off:]))
+	if len(frame) < off+2+n {
+		return "", false
+	}
+	client := string(frame[off+2 : off+2+n])
+	if len(client) > maxClient {
+		client = client[:maxClient]
+	}
+	return client, true
 }
 
 // markBlocking rewrites a blocking Tlock frame
@@ -373,13 +383,9 @@ func markBlocking(frame []byte) ([]byte, string) {
 	if p9.LockFlags(flags)&p9.LockFlagsBlock == 0 {
 		return nil, ""
 	}
-	n := int(binary.LittleEndian.Uint16(frame[fixed:]))
-	if len(frame) < fixed+2+n {
+	client, ok := lockClient(frame, fixed)
+	if !ok {
 		return nil, ""
-	}
-	client := string(frame[fixed+2 : fixed+2+n])
-	if len(client) > maxClient {
-		client = client[:maxClient]
 	}
 	token := newWaitLockToken()
 	c := waitLockMagic + token + "\x00" + client
