@@ -38,6 +38,26 @@ func readsNodeFile(t *testing.T, c *clusterutil.Cluster, on, of int) {
 	}
 }
 
+// readFails reads the open file f of a node that is killed or cut off
+// (how, for the messages) and fails the test unless the read ends with an
+// error within clusterutil.OpTimeout: an error, not a hang.
+func readFails(t *testing.T, f p9.File, how string) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := f.ReadAt(make([]byte, 64), 0)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Errorf("read of a %s node's open file succeeded", how)
+		}
+	case <-time.After(clusterutil.OpTimeout):
+		t.Fatalf("read of a %s node's open file hangs", how)
+	}
+}
+
 // waitState polls node on's nodes file until node id has state want.
 func waitState(t *testing.T, c *clusterutil.Cluster, on, id int, want string) {
 	t.Helper()
@@ -112,19 +132,7 @@ func TestClusterCrashAndRestart(t *testing.T) {
 	victim.Kill(t)
 	// The open file gives an error, not a hang (the guard is far longer
 	// than the node's --timeout).
-	errc := make(chan error, 1)
-	go func() {
-		_, err := f.ReadAt(make([]byte, 64), 0)
-		errc <- err
-	}()
-	select {
-	case err := <-errc:
-		if err == nil {
-			t.Error("read of a killed node's open file succeeded")
-		}
-	case <-time.After(clusterutil.OpTimeout):
-		t.Fatal("read of a killed node's open file hangs")
-	}
+	readFails(t, f, "killed")
 	// Failure detection removes it from every other listing.
 	for _, id := range []int{1, 3} {
 		c.Node(id).WaitListed(t, 1, 3)
