@@ -37,11 +37,14 @@ type decoder struct {
 	err error
 }
 
+// take returns the next n bytes. A count read from the wire can be
+// negative as an int where int has 32 bits (a u32 count of 1<<31 or more),
+// so n < 0 is short too.
 func (d *decoder) take(n int) []byte {
 	if d.err != nil {
 		return nil
 	}
-	if n > len(d.b) {
+	if n < 0 || n > len(d.b) {
 		d.err = ErrShort
 		d.b = nil
 		return nil

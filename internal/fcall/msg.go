@@ -26,7 +26,11 @@ func decodeNames(d *decoder) []string {
 		}
 		return nil
 	}
-	if n == 0 {
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	if 2*n > len(d.b) { // each name takes at least its length field
+		d.err = ErrShort
 		return nil
 	}
 	names := make([]string, n)
@@ -44,7 +48,11 @@ func decodeQIDs(d *decoder) []p9.QID {
 		}
 		return nil
 	}
-	if n == 0 {
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	if 13*n > len(d.b) {
+		d.err = ErrShort
 		return nil
 	}
 	qids := make([]p9.QID, n)
