@@ -72,7 +72,7 @@ func (n *node) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
 		if n.mode == unix.S_IFLNK {
 			return linux.EOPNOTSUPP
 		}
-		perm := SetAttrMode(valid, attr) // with setuid/setgid bits, see setid.go
+		perm := attr.Permissions // the whole mode: setuid, setgid and sticky too
 		if err := unix.Fchmodat(unix.AT_FDCWD, procPath(n.fd), uint32(perm)&07777, 0); err != nil {
 			return errno(err)
 		}

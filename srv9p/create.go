@@ -53,22 +53,13 @@ func (d *dir) Create(name string, flags p9.OpenFlags, perm p9.FileMode, uid p9.U
 		return nil, p9.QID{}, 0, errno(err)
 	}
 	var stx unix.Statx_t
-	if err := d.e.settle(fd, perm, d.owner(uid), gid, &stx); err != nil {
+	if err := d.e.settle(fd, perm, uid, gid, &stx); err != nil {
 		unix.Close(ofd)
 		unix.Close(fd)
 		return nil, p9.QID{}, 0, err
 	}
-	f := &file{node: node{e: d.e, fd: fd, key: keyOf(&stx), mode: unix.S_IFREG, ofd: ofd, oflags: fl, uid: d.uid}}
+	f := &file{node: node{e: d.e, fd: fd, key: keyOf(&stx), mode: unix.S_IFREG, ofd: ofd, oflags: fl}}
 	return f, d.e.qidOf(&stx), 0, nil
-}
-
-// owner returns the owner of a file made in d: the uid of the message if
-// it has one (the p9 server never passes one), else d's attach uid.
-func (d *dir) owner(uid p9.UID) p9.UID {
-	if uid.Ok() {
-		return uid
-	}
-	return d.uid
 }
 
 // settle gives a new file the owner of its attach and the group from the
@@ -136,7 +127,7 @@ func (d *dir) made(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.QI
 	}
 	defer unix.Close(fd)
 	var stx unix.Statx_t
-	if err := d.e.settle(fd, perm, d.owner(uid), gid, &stx); err != nil {
+	if err := d.e.settle(fd, perm, uid, gid, &stx); err != nil {
 		return p9.QID{}, err
 	}
 	return d.e.qidOf(&stx), nil

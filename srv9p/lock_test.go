@@ -5,7 +5,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
 	"golang.org/x/sys/unix"
+
+	"mfs/internal/fcall"
 )
 
 // Lock types and status on the wire.
@@ -20,13 +24,13 @@ const (
 func openRaw(t *testing.T, addr string) *rawConn {
 	t.Helper()
 	r := dialRaw(t, addr)
-	if err := r.attach(1); err != nil {
+	if err := r.Attach(1); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.walk(1, 2, "f"); err != nil {
+	if err := r.Walk(1, 2, "f"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.lopen(2, rdwr); err != nil {
+	if err := r.Lopen(2, rdwr); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -44,10 +48,10 @@ func TestLocks(t *testing.T) {
 			steps := []struct {
 				name          string
 				c             *rawConn
-				typ           uint8
-				flags         uint32
+				typ           p9.LockType
+				flags         p9.LockFlags
 				start, length uint64
-				want          uint8
+				want          p9.LockStatus
 			}{
 				{"c1 write-locks 0..99", c1, wrlck, 0, 0, 100, lockOK},
 				{"c2 overlapping write lock conflicts", c2, wrlck, 0, 50, 10, lockBlocked},
@@ -65,23 +69,23 @@ func TestLocks(t *testing.T) {
 				{"c2 cannot write-lock", c2, wrlck, 0, 0, 0, lockBlocked},
 			}
 			for _, s := range steps {
-				got, err := s.c.lock(2, s.typ, s.flags, s.start, s.length)
+				got, err := s.c.Lock(2, s.typ, s.flags, s.start, s.length)
 				if err != nil || got != s.want {
 					t.Fatalf("%s: status %d, %v; want %d", s.name, got, err, s.want)
 				}
 			}
 			// Clunking c1's fid closes its descriptor and drops its locks.
-			c2.lock(2, unlck, 0, 0, 0)
-			if st, _ := c1.lock(2, wrlck, 0, 0, 0); st != lockOK {
+			c2.Lock(2, unlck, 0, 0, 0)
+			if st, _ := c1.Lock(2, wrlck, 0, 0, 0); st != lockOK {
 				t.Fatalf("c1 write lock after c2 unlocked: %d", st)
 			}
-			if err := c1.clunk(2); err != nil {
+			if err := c1.Clunk(2); err != nil {
 				t.Fatal(err)
 			}
-			if st, err := c2.lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
+			if st, err := c2.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
 				t.Fatalf("c2 after c1 clunked: %d, %v", st, err)
 			}
-			c2.lock(2, unlck, 0, 0, 0)
+			c2.Lock(2, unlck, 0, 0, 0)
 		})
 	}
 }
@@ -104,10 +108,10 @@ func TestLockHostConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := openRaw(t, serve(t, "tcp", a))
-	if st, err := c.lock(2, rdlck, 0, 15, 1); st != lockBlocked || err != nil {
+	if st, err := c.Lock(2, rdlck, 0, 15, 1); st != lockBlocked || err != nil {
 		t.Fatalf("lock under a host lock: %d, %v", st, err)
 	}
-	if st, err := c.lock(2, wrlck, 0, 20, 5); st != lockOK || err != nil {
+	if st, err := c.Lock(2, wrlck, 0, 20, 5); st != lockOK || err != nil {
 		t.Fatalf("lock beside a host lock: %d, %v", st, err)
 	}
 	// And the host sees the 9P client's lock.
@@ -128,45 +132,45 @@ func TestGetLock(t *testing.T) {
 	}
 	addr := serve(t, "unix", a)
 	c1, c2 := openRaw(t, addr), openRaw(t, addr)
-	if st, err := c1.lock(2, wrlck, 0, 100, 50); st != lockOK || err != nil {
+	if st, err := c1.Lock(2, wrlck, 0, 100, 50); st != lockOK || err != nil {
 		t.Fatalf("lock: %d, %v", st, err)
 	}
 	cases := []struct {
 		name          string
 		c             *rawConn
-		typ           uint8
+		typ           p9.LockType
 		start, length uint64
-		want          getlockReply
+		want          fcall.Rgetlock
 	}{
-		{"conflict reported", c2, wrlck, 0, 0, getlockReply{Type: wrlck, Start: 100, Length: 50, Client: "me"}},
-		{"read probe conflicts with write lock", c2, rdlck, 120, 1, getlockReply{Type: wrlck, Start: 100, Length: 50, Client: "me"}},
-		{"free range", c2, wrlck, 0, 100, getlockReply{Type: unlck, Start: 0, Length: 100, Client: "me"}},
-		{"unlck probe finds the write lock", c2, unlck, 120, 1, getlockReply{Type: wrlck, Start: 100, Length: 50, Client: "me"}},
-		{"unlck probe of a free range", c2, unlck, 200, 100, getlockReply{Type: unlck, Start: 200, Length: 100, Client: "me"}},
-		{"unlck probe by the holder", c1, unlck, 0, 0, getlockReply{Type: unlck, Start: 0, Length: 0, Client: "me"}},
-		{"own lock does not conflict", c1, wrlck, 0, 0, getlockReply{Type: unlck, Start: 0, Length: 0, Client: "me"}},
+		{"conflict reported", c2, wrlck, 0, 0, fcall.Rgetlock{LockType: wrlck, Start: 100, Length: 50, Client: "me"}},
+		{"read probe conflicts with write lock", c2, rdlck, 120, 1, fcall.Rgetlock{LockType: wrlck, Start: 100, Length: 50, Client: "me"}},
+		{"free range", c2, wrlck, 0, 100, fcall.Rgetlock{LockType: unlck, Start: 0, Length: 100, Client: "me"}},
+		{"unlck probe finds the write lock", c2, unlck, 120, 1, fcall.Rgetlock{LockType: wrlck, Start: 100, Length: 50, Client: "me"}},
+		{"unlck probe of a free range", c2, unlck, 200, 100, fcall.Rgetlock{LockType: unlck, Start: 200, Length: 100, Client: "me"}},
+		{"unlck probe by the holder", c1, unlck, 0, 0, fcall.Rgetlock{LockType: unlck, Start: 0, Length: 0, Client: "me"}},
+		{"own lock does not conflict", c1, wrlck, 0, 0, fcall.Rgetlock{LockType: unlck, Start: 0, Length: 0, Client: "me"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := tc.c.getlock(2, tc.typ, tc.start, tc.length, "me")
+			got, err := tc.c.GetLock(2, tc.typ, tc.start, tc.length, "me")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
+			if *got != tc.want {
 				t.Fatalf("Rgetlock %+v, want %+v", got, tc.want)
 			}
 		})
 	}
 	// Tgetlock must not take a lock: c2 probing did not lock anything.
-	if st, _ := c1.lock(2, wrlck, 0, 0, 0); st != lockOK {
+	if st, _ := c1.Lock(2, wrlck, 0, 0, 0); st != lockOK {
 		t.Fatalf("c1 cannot lock the whole file after c2's probes: %d", st)
 	}
 	// Errors pass through: unopened fid 1 (the root) has no descriptor.
-	if _, err := c2.getlock(1, wrlck, 0, 0, "me"); err == nil {
+	if _, err := c2.GetLock(1, wrlck, 0, 0, "me"); err == nil {
 		t.Fatal("Tgetlock on an unopened fid succeeded")
 	}
 	// Requests after a Tgetlock still flow.
-	if b, err := c2.read(2, 0, 10); err != nil || len(b) != 0 {
+	if b, err := c2.Read(2, 0, 10); err != nil || len(b) != 0 {
 		t.Fatalf("read after Tgetlock: %q, %v", b, err)
 	}
 }
@@ -178,10 +182,10 @@ func TestWalkNotDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := dialRaw(t, serve(t, "tcp", a))
-	if err := r.attach(1); err != nil {
+	if err := r.Attach(1); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.walk(1, 2, "f"); err != nil {
+	if err := r.Walk(1, 2, "f"); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -190,13 +194,13 @@ func TestWalkNotDir(t *testing.T) {
 		names []string
 		want  error
 	}{
-		{"from a file", 2, []string{"x"}, errnoError(unix.ENOTDIR)},
-		{"through a file", 1, []string{"f", "x"}, errnoError(unix.ENOTDIR)},
-		{"dot-dot stays EINVAL", 1, []string{".."}, errnoError(unix.EINVAL)},
-		{"missing", 1, []string{"nope"}, errnoError(unix.ENOENT)},
+		{"from a file", 2, []string{"x"}, linux.ENOTDIR},
+		{"through a file", 1, []string{"f", "x"}, linux.ENOTDIR},
+		{"dot-dot stays EINVAL", 1, []string{".."}, linux.EINVAL},
+		{"missing", 1, []string{"nope"}, linux.ENOENT},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := r.walk(tc.fid, 3, tc.names...); err != tc.want {
+			if err := r.Walk(tc.fid, 3, tc.names...); err != tc.want {
 				t.Fatalf("walk %v: %v, want %v", tc.names, err, tc.want)
 			}
 		})
@@ -212,29 +216,29 @@ func TestXattrWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := dialRaw(t, serve(t, "tcp", a))
-	if err := r.attach(1); err != nil {
+	if err := r.Attach(1); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.walk(1, 2, "f"); err != nil {
+	if err := r.Walk(1, 2, "f"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.setxattr(2, 3, "user.color", []byte("blue"), 0); err != nil {
+	if err := r.SetXattr(2, 3, "user.color", []byte("blue"), 0); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 64)
 	if n, err := unix.Getxattr(p, "user.color", buf); err != nil || string(buf[:n]) != "blue" {
 		t.Fatalf("host sees %q, %v", buf[:n], err)
 	}
-	if got, err := r.getxattr(2, 3, "user.color"); err != nil || string(got) != "blue" {
+	if got, err := r.GetXattr(2, 3, "user.color"); err != nil || string(got) != "blue" {
 		t.Fatalf("Txattrwalk: %q, %v", got, err)
 	}
-	if got, err := r.getxattr(2, 3, ""); err != nil || string(got) != "user.color\x00" {
+	if got, err := r.GetXattr(2, 3, ""); err != nil || string(got) != "user.color\x00" {
 		t.Fatalf("list: %q, %v", got, err)
 	}
-	if err := r.setxattr(2, 3, "user.color", []byte("red"), unix.XATTR_CREATE); err != errnoError(unix.EEXIST) {
+	if err := r.SetXattr(2, 3, "user.color", []byte("red"), unix.XATTR_CREATE); err != linux.EEXIST {
 		t.Fatalf("XATTR_CREATE over an existing one: %v", err)
 	}
-	if err := r.setxattr(2, 3, "user.color", nil, unix.XATTR_REPLACE); err != nil {
+	if err := r.SetXattr(2, 3, "user.color", nil, unix.XATTR_REPLACE); err != nil {
 		t.Fatalf("remove: %v", err)
 	}
 	if _, err := unix.Getxattr(p, "user.color", buf); err != unix.ENODATA {
@@ -242,35 +246,28 @@ func TestXattrWire(t *testing.T) {
 	}
 	// The file's own fid survives the attribute fids clunked above (the
 	// p9 server alone would have closed it with the first of them).
-	if err := r.lopen(2, rdwr); err != nil {
+	if err := r.Lopen(2, rdwr); err != nil {
 		t.Fatalf("open the file after xattr walks: %v", err)
 	}
-	if err := r.write(2, 0, []byte("still here")); err != nil {
+	if err := r.Write(2, 0, []byte("still here")); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(p); string(b) != "still here" {
 		t.Fatalf("file holds %q", b)
 	}
-	// The p9 server says EINVAL for any GetXattr error; the filter gives
-	// the client the real one.
-	if _, err := r.getxattr(2, 3, "user.missing"); err != errnoError(unix.ENODATA) {
+	// A failed GetXattr reaches the client with its own errno.
+	if _, err := r.GetXattr(2, 3, "user.missing"); err != linux.ENODATA {
 		t.Fatalf("Txattrwalk of a missing attribute: %v, want ENODATA", err)
 	}
-	if _, err := r.getxattr(2, 3, "bogus.ns"); err != errnoError(unix.EOPNOTSUPP) {
+	if _, err := r.GetXattr(2, 3, "bogus.ns"); err != linux.EOPNOTSUPP {
 		t.Fatalf("Txattrwalk in an unknown namespace: %v, want EOPNOTSUPP", err)
 	}
 	// The file's fid still works after failed Txattrwalks.
-	if b, err := r.read(2, 0, 64); err != nil || string(b) != "still here" {
+	if b, err := r.Read(2, 0, 64); err != nil || string(b) != "still here" {
 		t.Fatalf("read after failed Txattrwalks: %q, %v", b, err)
 	}
-	xattrErrs.mu.Lock()
-	left := len(xattrErrs.pending)
-	xattrErrs.mu.Unlock()
-	if left != 0 {
-		t.Errorf("%d Txattrwalk tokens left", left)
-	}
 	// A Txattrwalk from a bad fid is answered once, with an error.
-	if _, err := r.getxattr(99, 3, "user.color"); err != errnoError(unix.EBADF) {
+	if _, err := r.GetXattr(99, 3, "user.color"); err != linux.EBADF {
 		t.Fatalf("Txattrwalk from an unknown fid: %v", err)
 	}
 }

@@ -1,12 +1,15 @@
 package srv9p
 
 import (
-	"encoding/binary"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/fcall"
+	"mfs/srv9p/srv9ptest"
 )
 
 // promptly bounds how long a blocking Tlock may take once the lock is
@@ -14,45 +17,8 @@ import (
 // Linux client waits before it retries a BLOCKED answer.
 const promptly = 10 * time.Second
 
-// sendFrame writes one request with the given tag, without waiting.
-func (r *rawConn) sendFrame(typ uint8, tag uint16, body enc) {
-	r.t.Helper()
-	m := binary.LittleEndian.AppendUint32(nil, uint32(7+len(body)))
-	m = append(m, typ)
-	m = binary.LittleEndian.AppendUint16(m, tag)
-	m = append(m, body...)
-	if _, err := r.c.Write(m); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// recvFrame reads one reply, waiting at most d.
-func (r *rawConn) recvFrame(d time.Duration) (typ uint8, tag uint16, body dec, err error) {
-	r.c.SetReadDeadline(time.Now().Add(d))
-	var hdr [7]byte
-	if _, err := io.ReadFull(r.c, hdr[:]); err != nil {
-		return 0, 0, nil, err
-	}
-	b := make([]byte, binary.LittleEndian.Uint32(hdr[:])-7)
-	if _, err := io.ReadFull(r.c, b); err != nil {
-		return 0, 0, nil, err
-	}
-	return hdr[4], binary.LittleEndian.Uint16(hdr[5:]), b, nil
-}
-
-// tlockBody is a Tlock body on fid.
-func tlockBody(fid uint32, typ uint8, flags uint32) enc {
-	var b enc
-	b.u32(fid).u8(typ).u32(flags).u64(0).u64(0).u32(4242).str("rawclient")
-	return b
-}
-
-// pendingWaits is the number of blocking Tlocks the filters know of.
-func pendingWaits() int {
-	waitLocks.mu.Lock()
-	defer waitLocks.mu.Unlock()
-	return len(waitLocks.pending)
-}
+// pendingWaits is the number of blocking Tlocks waiting on the server.
+func pendingWaits() int { return int(lockWaiting.Load()) }
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -78,13 +44,13 @@ func TestBlockingLock(t *testing.T) {
 	holder := openRaw(t, addr)
 	hold := func(t *testing.T) {
 		t.Helper()
-		if st, err := holder.lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
+		if st, err := holder.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
 			t.Fatalf("holder lock: %d, %v", st, err)
 		}
 	}
 	release := func(t *testing.T) {
 		t.Helper()
-		if st, err := holder.lock(2, unlck, 0, 0, 0); st != lockOK || err != nil {
+		if st, err := holder.Lock(2, unlck, 0, 0, 0); st != lockOK || err != nil {
 			t.Fatalf("holder unlock: %d, %v", st, err)
 		}
 	}
@@ -93,7 +59,7 @@ func TestBlockingLock(t *testing.T) {
 	waiter := func(t *testing.T) *rawConn {
 		t.Helper()
 		w := openRaw(t, addr)
-		w.sendFrame(msgTlock, 100, tlockBody(2, wrlck, lockFlagBlock))
+		w.Send(100, srv9ptest.TlockOf(2, wrlck, lockFlagBlock, 0, 0))
 		waitFor(t, "the blocking Tlock to reach the server", func() bool { return pendingWaits() == 1 })
 		return w
 	}
@@ -108,13 +74,11 @@ func TestBlockingLock(t *testing.T) {
 			return lockOK
 		}},
 		{"flushed", func(t *testing.T, w *rawConn) int {
-			var b enc
-			b.u16(100)
-			w.sendFrame(msgTflush, 101, b)
+			w.Send(101, &fcall.Tflush{OldTag: 100})
 			return lockBlocked
 		}},
 		{"connection closed", func(t *testing.T, w *rawConn) int {
-			w.c.Close()
+			w.Conn.Close()
 			return -1
 		}},
 		{"cap reached", func(t *testing.T, w *rawConn) int {
@@ -136,21 +100,21 @@ func TestBlockingLock(t *testing.T) {
 				if tc.name == "flushed" {
 					replies = 2 // Rlock, then Rflush
 				}
-				got := map[uint8]bool{}
+				var got []string
 				for range replies {
-					typ, tag, body, err := w.recvFrame(promptly)
+					tag, m, err := w.Recv(promptly)
 					if err != nil {
 						t.Fatalf("no reply: %v", err)
 					}
-					got[typ] = true
-					if typ == msgRlock {
-						if tag != 100 || body[0] != uint8(want) {
-							t.Fatalf("Rlock tag %d status %d, want tag 100 status %d", tag, body[0], want)
+					got = append(got, m.String())
+					if rl, ok := m.(*fcall.Rlock); ok {
+						if tag != 100 || rl.Status != p9.LockStatus(want) {
+							t.Fatalf("Rlock tag %d status %d, want tag 100 status %d", tag, rl.Status, want)
 						}
 					}
 				}
-				if !got[msgRlock] {
-					t.Fatalf("replies %v, no Rlock", got)
+				if got[0] != "Rlock" {
+					t.Fatalf("replies %v, want the Rlock first", got)
 				}
 			}
 			waitFor(t, "the wait to end", func() bool { return pendingWaits() == 0 })
@@ -159,12 +123,12 @@ func TestBlockingLock(t *testing.T) {
 				// has it, and after release it is free.
 				release(t)
 				probe := openRaw(t, addr)
-				if st, err := probe.lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
+				if st, err := probe.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
 					t.Fatalf("lock after a %s wait: %d, %v", tc.name, st, err)
 				}
-				probe.lock(2, unlck, 0, 0, 0)
+				probe.Lock(2, unlck, 0, 0, 0)
 			} else {
-				w.lock(2, unlck, 0, 0, 0)
+				w.Lock(2, unlck, 0, 0, 0)
 			}
 		})
 	}

@@ -21,10 +21,6 @@ type node struct {
 	mode   uint32 // Linux file type bits
 	ofd    int    // descriptor opened by Open; -1 before
 	oflags int    // Linux open flags of ofd
-	// uid owns what is made in this directory (see uid.go); p9.NoUID
-	// leaves new files to the server's user. Inherited by every file
-	// walked from this one.
-	uid p9.UID
 }
 
 // dir is an exported directory.
@@ -54,10 +50,9 @@ var (
 )
 
 // newFile wraps the O_PATH descriptor fd of the inode described by stx in
-// the p9.File of its kind, with the owner uid for what is made in it. The
-// file owns fd from now on.
-func (e *export) newFile(fd int, stx *unix.Statx_t, uid p9.UID) p9.File {
-	n := node{e: e, fd: fd, key: keyOf(stx), mode: uint32(stx.Mode) & unix.S_IFMT, ofd: -1, uid: uid}
+// the p9.File of its kind. The file owns fd from now on.
+func (e *export) newFile(fd int, stx *unix.Statx_t) p9.File {
+	n := node{e: e, fd: fd, key: keyOf(stx), mode: uint32(stx.Mode) & unix.S_IFMT, ofd: -1}
 	switch n.mode {
 	case unix.S_IFDIR:
 		return &dir{node: n}
@@ -74,15 +69,12 @@ func keyOf(stx *unix.Statx_t) devIno {
 }
 
 // clone returns a new, unopened file for the same inode.
-func (n *node) clone() (p9.File, error) { return n.cloneAs(n.uid) }
-
-// cloneAs is clone with the owner uid for what is made in the new file.
-func (n *node) cloneAs(uid p9.UID) (p9.File, error) {
+func (n *node) clone() (p9.File, error) {
 	fd, err := unix.FcntlInt(uintptr(n.fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, errno(err)
 	}
-	c := node{e: n.e, fd: fd, key: n.key, mode: n.mode, ofd: -1, uid: uid}
+	c := node{e: n.e, fd: fd, key: n.key, mode: n.mode, ofd: -1}
 	switch n.mode {
 	case unix.S_IFDIR:
 		return &dir{node: c}, nil
@@ -112,6 +104,9 @@ func (d *dir) Close() error {
 	d.snap.drop()
 	return d.node.Close()
 }
+
+// Inline implements Inline: every method is a system call on the host.
+func (n *node) Inline() bool { return true }
 
 // Rename implements p9.File.Rename. The p9 server always uses RenameAt.
 func (n *node) Rename(p9.File, string) error { return linux.ENOSYS }

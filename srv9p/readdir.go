@@ -11,10 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// direntFixed is the wire size of a Dirent without its name: qid[13]
-// offset[8] type[1] and the name's length[2].
-const direntFixed = 13 + 8 + 1 + 2
-
 // snapshot is the listing of an open directory, taken when it is read from
 // offset 0 (or first read at all) and served from for every later offset.
 // Entry i carries offset i+1, the offset to continue after it. Entries are
@@ -34,9 +30,9 @@ func (s *snapshot) drop() {
 // getdentsBuf holds getdents64 buffers between snapshots.
 var getdentsBuf = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-// Readdir implements p9.File.Readdir. count is the byte budget of the
-// Rreaddir: only entries that fit are returned; if not even the first fits,
-// EINVAL (as getdents64 answers a buffer too small).
+// Readdir implements p9.File.Readdir: at most count entries from offset
+// on, as p9.File documents (the server fits them into Treaddir's byte
+// budget).
 func (d *dir) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 	if d.ofd < 0 {
 		return nil, linux.EBADF
@@ -54,18 +50,8 @@ func (d *dir) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 	if offset >= uint64(len(ents)) {
 		return nil, nil
 	}
-	i, j, used := int(offset), int(offset), 0
-	for ; j < len(ents); j++ {
-		sz := direntFixed + len(ents[j].Name)
-		if used+sz > int(count) {
-			break
-		}
-		used += sz
-	}
-	if j == i {
-		return nil, linux.EINVAL
-	}
-	return ents[i:j], nil
+	ents = ents[offset:]
+	return ents[:min(uint64(len(ents)), uint64(count))], nil
 }
 
 // arenaChunk is the size of the blocks entry names are copied into.

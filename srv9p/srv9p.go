@@ -171,7 +171,7 @@ func (a *attacher) Attach() (p9.File, error) {
 		unix.Close(fd)
 		return nil, errno(err)
 	}
-	return a.e.newFile(fd, &stx, p9.NoUID), nil
+	return a.e.newFile(fd, &stx), nil
 }
 
 // errno turns a system call error into the linux.Errno the p9 server sends.

@@ -64,41 +64,23 @@ func (d *dir) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.At
 }
 
 // walk walks names from d and returns the QIDs, the file reached and its
-// statx. A uid element (see uid.go) as the first name, at the export root
-// only, stays at the root, with its QID, and gives the files walked from
-// there that owner. A clone (no names left) asks for no statx unless
-// getattr is set: Walk's callers (the p9 server for every clone walk, which
-// the Linux client sends on each open and getxattr) do not use it.
+// statx. A clone (no names) asks for no statx unless getattr is set:
+// Walk's callers (the server for every clone walk, which the Linux client
+// sends on each open and getxattr) do not use it.
 func (d *dir) walk(names []string, getattr bool) ([]p9.QID, p9.File, unix.Statx_t, error) {
 	var stx unix.Statx_t
-	uid := d.uid
-	var qids []p9.QID
-	statted := false
-	if len(names) > 0 && strings.HasPrefix(names[0], reservedPrefix) {
-		u, ok := AttachUID(names[0])
-		if !ok || d.key != d.e.rootKey {
-			return nil, nil, stx, linux.ENOENT
-		}
-		if err := statx(d.fd, &stx); err != nil {
-			return nil, nil, stx, errno(err)
-		}
-		uid, names, statted = u, names[1:], true
-		qids = append(make([]p9.QID, 0, 1+len(names)), d.e.qidOf(&stx))
-	}
 	if len(names) == 0 {
-		f, err := d.cloneAs(uid)
-		if err == nil && getattr && !statted {
+		f, err := d.clone()
+		if err == nil && getattr {
 			err = errno(statx(d.fd, &stx))
 		}
 		if err != nil && f != nil {
 			f.Close()
 			f = nil
 		}
-		return qids, f, stx, err
+		return nil, f, stx, err
 	}
-	if qids == nil {
-		qids = make([]p9.QID, 0, len(names))
-	}
+	qids := make([]p9.QID, 0, len(names))
 	cur, curKey, curMode := d.fd, d.key, d.mode
 	for _, name := range names {
 		if curMode != unix.S_IFDIR {
@@ -118,7 +100,7 @@ func (d *dir) walk(names []string, getattr bool) ([]p9.QID, p9.File, unix.Statx_
 		cur, curKey, curMode = next, keyOf(&stx), uint32(stx.Mode)&unix.S_IFMT
 		qids = append(qids, d.e.qidOf(&stx))
 	}
-	return qids, d.e.newFile(cur, &stx, uid), stx, nil
+	return qids, d.e.newFile(cur, &stx), stx, nil
 }
 
 // walkOne opens name below the directory descriptor dfd (whose identity is

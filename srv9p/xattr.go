@@ -23,20 +23,8 @@ func (n *node) xattrPath() (string, bool) {
 	return procPath(n.fd), true
 }
 
-// GetXattr implements p9.File.GetXattr. A name disguised by Serve's
-// filter (see XattrName) is taken back, and a failure reported under its
-// token, so the client gets the real errno (ENODATA for a missing
-// attribute) instead of the p9 server's EINVAL.
+// GetXattr implements p9.File.GetXattr; a missing attribute is ENODATA.
 func (n *node) GetXattr(name string) ([]byte, error) {
-	name, tok := XattrName(name)
-	b, err := n.getXattr(name)
-	if err != nil {
-		tok.Fail(err)
-	}
-	return b, err
-}
-
-func (n *node) getXattr(name string) ([]byte, error) {
 	p, ok := n.xattrPath()
 	if !ok {
 		return nil, linux.ENODATA

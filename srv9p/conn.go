@@ -1,0 +1,437 @@
+package srv9p
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hugelgupf/p9/linux"
+
+	"mfs/internal/fcall"
+)
+
+const (
+	// readBufSize is the connection's read buffer: many small requests
+	// come in with one system call, while a big payload is read straight
+	// into its frame buffer.
+	readBufSize = 64 << 10
+	// preVersionMsize bounds frames before a Tversion has agreed on an
+	// msize: a Tversion is a few dozen bytes.
+	preVersionMsize = 8 << 10
+	// writeTimeout bounds one reply write: a client that stops reading its
+	// replies loses the connection instead of holding the server's
+	// handlers forever.
+	writeTimeout = time.Minute
+)
+
+// conn is one client connection.
+//
+// One goroutine (serve) reads every frame. Tversion and Tflush are
+// answered on it; so are requests on files that are Inline. Everything
+// else runs on a goroutine of its own, at most maxInflight at once; beyond
+// that requests wait in a queue of the same length, and only when the
+// queue is full does the reader stop reading. A Tflush of a queued request
+// takes it out of the queue unanswered.
+//
+// Lock order: wmu before mu. respond removes a tag from the table and
+// writes the reply under wmu, so a Tflush that no longer finds the tag can
+// only answer after the reply went out: a flushed request's reply never
+// follows its Rflush.
+type conn struct {
+	srv *Server
+	nc  net.Conn
+	rd  *bufio.Reader
+	log *slog.Logger
+
+	// dialect and msize are written by the reader while no handler runs
+	// (Tversion waits for them all) and read by handlers.
+	dialect fcall.Dialect
+	msize   uint32
+
+	fids fidTable
+
+	ctx    context.Context // done when the connection ends
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // handler goroutines
+
+	wmu  sync.Mutex
+	wbuf []byte // reply encoding buffer, under wmu
+
+	mu      sync.Mutex
+	tags    map[uint16]*request
+	running int        // handler goroutines
+	queue   []*request // requests waiting for a handler
+	room    chan struct{}
+}
+
+// request is one request in flight, from the reader to its reply.
+type request struct {
+	tag     uint16
+	msg     fcall.Msg
+	frame   []byte // the pooled frame the message aliases
+	ctx     context.Context
+	cancel  context.CancelFunc
+	flushes []uint16 // tags of Tflushes to answer after the reply
+	queued  bool
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{
+		srv:   s,
+		nc:    nc,
+		rd:    bufio.NewReaderSize(nc, readBufSize),
+		log:   s.log.With(slog.String("remote", nc.RemoteAddr().String())),
+		msize: preVersionMsize,
+		fids:  fidTable{fids: make(map[uint32]*fid)},
+		tags:  make(map[uint16]*request),
+		room:  make(chan struct{}, 1),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c
+}
+
+// serve reads and dispatches frames until the connection ends, then
+// cancels what is in flight, waits for it, clunks every fid and closes
+// the connection.
+func (c *conn) serve() {
+	c.log.Debug("9p: connection")
+	err := c.readLoop()
+	c.nc.Close()
+	c.cancel()
+	c.dropQueue()
+	c.wg.Wait()
+	c.fids.clear()
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		c.log.Info("9p: connection closed", slog.String("reason", err.Error()))
+	} else {
+		c.log.Debug("9p: connection closed")
+	}
+}
+
+// errIdle ends a connection that kept no fid for the idle timeout.
+var errIdle = errors.New("no fid for the idle timeout")
+
+func (c *conn) readLoop() error {
+	idleArmed := false
+	for {
+		idle := c.fids.count() == 0 && c.inflight() == 0
+		if idle != idleArmed {
+			if idle {
+				c.nc.SetReadDeadline(time.Now().Add(c.srv.idleTimeout))
+			} else {
+				c.nc.SetReadDeadline(time.Time{})
+			}
+			idleArmed = idle
+		}
+		hdr, err := c.rd.Peek(fcall.HeaderSize)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if c.fids.count() == 0 && c.inflight() == 0 {
+					return errIdle
+				}
+				c.nc.SetReadDeadline(time.Time{})
+				idleArmed = false
+				continue
+			}
+			return err
+		}
+		size, _, _ := fcall.Header(hdr)
+		if size < fcall.HeaderSize || size > c.msize {
+			return fmt.Errorf("frame size %d outside 7..%d", size, c.msize)
+		}
+		frame := getBuf(int(size))
+		if _, err := io.ReadFull(c.rd, frame); err != nil {
+			putBuf(frame)
+			return err
+		}
+		c.dispatch(frame)
+	}
+}
+
+// inflight returns the number of requests running or queued.
+func (c *conn) inflight() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.tags)
+}
+
+// dispatch decodes one frame and answers or starts it.
+func (c *conn) dispatch(frame []byte) {
+	_, typ, tag := fcall.Header(frame)
+	switch {
+	case typ == fcall.MsgTversion:
+		c.version(frame)
+		putBuf(frame)
+		return
+	case c.dialect == fcall.Unknown:
+		// Nothing but Tversion before a session exists.
+		putBuf(frame)
+		c.respondErr(tag, linux.EPROTO)
+		return
+	case typ == fcall.MsgTflush:
+		c.flush(frame)
+		putBuf(frame)
+		return
+	}
+	tag, m, err := fcall.Decode(c.dialect, frame)
+	if err != nil {
+		putBuf(frame)
+		e := linux.EINVAL
+		if errors.Is(err, fcall.ErrUnknownType) || !isRequest(typ) {
+			e = linux.ENOSYS
+		}
+		c.log.Debug("9p: bad message", slog.String("error", err.Error()))
+		c.respondErr(tag, e)
+		return
+	}
+	if !isRequest(typ) {
+		putBuf(frame)
+		c.respondErr(tag, linux.ENOSYS)
+		return
+	}
+	r := &request{tag: tag, msg: m, frame: frame}
+	r.ctx, r.cancel = context.WithCancel(c.ctx)
+	c.mu.Lock()
+	if _, busy := c.tags[tag]; busy || tag == fcall.NoTag {
+		c.mu.Unlock()
+		r.cancel()
+		putBuf(frame)
+		c.respondErr(tag, linux.EINVAL)
+		return
+	}
+	c.tags[tag] = r
+	if c.inlineOK(m) {
+		c.mu.Unlock()
+		c.handle(r)
+		return
+	}
+	for c.running >= c.srv.maxInflight && len(c.queue) >= c.srv.maxInflight {
+		// Both full: stop reading until a handler takes from the queue.
+		c.mu.Unlock()
+		select {
+		case <-c.room:
+		case <-c.ctx.Done():
+		}
+		c.mu.Lock()
+		if c.ctx.Err() != nil {
+			delete(c.tags, tag)
+			c.mu.Unlock()
+			r.cancel()
+			putBuf(frame)
+			return
+		}
+	}
+	if c.running >= c.srv.maxInflight {
+		r.queued = true
+		c.queue = append(c.queue, r)
+		c.mu.Unlock()
+		return
+	}
+	c.running++
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go c.run(r)
+}
+
+// run handles r and then whatever waits in the queue.
+func (c *conn) run(r *request) {
+	defer c.wg.Done()
+	for r != nil {
+		c.handle(r)
+		c.mu.Lock()
+		r = nil
+		if len(c.queue) > 0 && c.ctx.Err() == nil {
+			r = c.queue[0]
+			c.queue[0] = nil
+			c.queue = c.queue[1:]
+			r.queued = false
+			select {
+			case c.room <- struct{}{}:
+			default:
+			}
+		} else {
+			c.running--
+		}
+		c.mu.Unlock()
+	}
+}
+
+// dropQueue forgets the queued requests of an ended connection.
+func (c *conn) dropQueue() {
+	c.mu.Lock()
+	q := c.queue
+	c.queue = nil
+	for _, r := range q {
+		delete(c.tags, r.tag)
+	}
+	c.mu.Unlock()
+	for _, r := range q {
+		r.cancel()
+		putBuf(r.frame)
+	}
+}
+
+// isRequest reports whether typ is a T-message of 9P2000.L.
+func isRequest(typ uint8) bool { return typ%2 == 0 && typ != fcall.MsgRlerror-1 }
+
+// version answers a Tversion: every request in flight is cancelled and
+// waited for, every fid clunked, and a new session starts with the
+// dialect and msize agreed.
+func (c *conn) version(frame []byte) {
+	tag, m, err := fcall.Decode(fcall.L, frame)
+	if err != nil {
+		c.respondErr(tag, linux.EINVAL)
+		return
+	}
+	tv := m.(*fcall.Tversion)
+	c.cancelAll()
+	c.fids.clear()
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	d := fcall.ParseVersion(tv.Version)
+	msize := min(tv.Msize, c.srv.maxMsize)
+	if msize < fcall.MinMsize {
+		d = fcall.Unknown
+	}
+	c.dialect = d
+	if d == fcall.Unknown {
+		c.msize = preVersionMsize
+		c.respondMsg(tag, &fcall.Rversion{Msize: msize, Version: d.String()})
+		return
+	}
+	c.msize = msize
+	c.respondMsg(tag, &fcall.Rversion{Msize: msize, Version: d.String()})
+}
+
+// cancelAll ends the session's requests: queued ones are dropped, running
+// ones cancelled and waited for.
+func (c *conn) cancelAll() {
+	c.cancel()
+	c.dropQueue()
+	c.wg.Wait()
+}
+
+// flush answers a Tflush (see conn).
+func (c *conn) flush(frame []byte) {
+	tag, m, err := fcall.Decode(c.dialect, frame)
+	if err != nil {
+		c.respondErr(tag, linux.EINVAL)
+		return
+	}
+	old := m.(*fcall.Tflush).OldTag
+	c.mu.Lock()
+	if _, busy := c.tags[tag]; busy && old != tag {
+		c.mu.Unlock()
+		c.respondErr(tag, linux.EINVAL)
+		return
+	}
+	r := c.tags[old]
+	switch {
+	case old == tag || r == nil:
+		c.mu.Unlock()
+	case r.queued:
+		delete(c.tags, old)
+		for i, q := range c.queue {
+			if q == r {
+				c.queue = append(c.queue[:i], c.queue[i+1:]...)
+				break
+			}
+		}
+		c.mu.Unlock()
+		r.cancel()
+		putBuf(r.frame)
+	default:
+		r.flushes = append(r.flushes, tag)
+		c.mu.Unlock()
+		r.cancel()
+		return
+	}
+	c.respondMsg(tag, &fcall.Rflush{})
+}
+
+// finish ends r: its tag leaves the table and the frame is written, then
+// the Rflush of every Tflush that waited for it, all under wmu.
+func (c *conn) finish(r *request, frame []byte) {
+	c.wmu.Lock()
+	c.mu.Lock()
+	delete(c.tags, r.tag)
+	flushes := r.flushes
+	c.mu.Unlock()
+	c.write(frame)
+	for _, t := range flushes {
+		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, t, &fcall.Rflush{})
+		c.write(c.wbuf)
+	}
+	c.wmu.Unlock()
+	r.cancel()
+	putBuf(r.frame)
+	r.frame = nil
+}
+
+// reply ends r with message m, or with the errno of err if err is not nil.
+func (c *conn) reply(r *request, m fcall.Msg, err error) {
+	if err != nil {
+		m = &fcall.Rlerror{Errno: errnoOf(err)}
+	}
+	c.wmu.Lock()
+	c.mu.Lock()
+	delete(c.tags, r.tag)
+	flushes := r.flushes
+	c.mu.Unlock()
+	c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, r.tag, m)
+	c.write(c.wbuf)
+	for _, t := range flushes {
+		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, t, &fcall.Rflush{})
+		c.write(c.wbuf)
+	}
+	c.shrinkWbuf()
+	c.wmu.Unlock()
+	r.cancel()
+	putBuf(r.frame)
+	r.frame = nil
+}
+
+// respondMsg writes a reply that belongs to no request in the table.
+func (c *conn) respondMsg(tag uint16, m fcall.Msg) {
+	c.wmu.Lock()
+	c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, tag, m)
+	c.write(c.wbuf)
+	c.wmu.Unlock()
+}
+
+// respondErr writes an Rlerror that belongs to no request in the table.
+func (c *conn) respondErr(tag uint16, e linux.Errno) {
+	c.respondMsg(tag, &fcall.Rlerror{Errno: e})
+}
+
+// shrinkWbuf drops an encoding buffer that a big reply (a long link
+// target, an xattr read) grew, so one such reply does not stay resident.
+func (c *conn) shrinkWbuf() {
+	if cap(c.wbuf) > 64<<10 {
+		c.wbuf = nil
+	}
+}
+
+// write sends one whole frame; a failure ends the connection (the reader
+// then fails too). Called under wmu.
+func (c *conn) write(frame []byte) {
+	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := c.nc.Write(frame); err != nil {
+		c.log.Debug("9p: write failed", slog.String("error", err.Error()))
+		c.nc.Close()
+	}
+}
+
+// errnoOf is the Linux errno an error crosses the wire as.
+func errnoOf(err error) linux.Errno {
+	if e := linux.ExtractErrno(err); e != 0 {
+		return e
+	}
+	return linux.EIO
+}

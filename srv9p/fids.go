@@ -1,0 +1,135 @@
+package srv9p
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/hugelgupf/p9/p9"
+)
+
+// fid is the server's state of one client fid. The File is closed when the
+// fid has been clunked (or replaced) and the last request using it is
+// done: refs counts the table's reference plus one per request in flight.
+//
+// Concurrency: file, qid and uid never change once the fid is in the
+// table; mu guards the open state and the xattr state, which a Tlopen or
+// Txattrcreate sets while other requests may read them.
+type fid struct {
+	refs atomic.Int32
+	file p9.File // nil for an xattr fid made by Txattrwalk
+	qid  p9.QID
+	// uid is the n_uname of the attach the fid was walked from; the owner
+	// of what is made through it.
+	uid p9.UID
+
+	mu     sync.Mutex
+	opened bool
+	flags  p9.OpenFlags
+	xattr  *xattrState
+}
+
+// xattrState is an xattr fid: the value (or name list) a Txattrwalk read,
+// or the value a Txattrcreate collects until the clunk sets it.
+type xattrState struct {
+	create bool   // made by Txattrcreate
+	name   string // attribute to set
+	flags  p9.XattrFlags
+	size   uint64 // the size announced by Txattrcreate
+	data   []byte // read: the whole value; create: what was written
+}
+
+// isDir reports whether the fid is a directory.
+func (f *fid) isDir() bool { return f.qid.Type&p9.TypeDir != 0 }
+
+// state returns the open state.
+func (f *fid) state() (opened bool, flags p9.OpenFlags, x *xattrState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.opened, f.flags, f.xattr
+}
+
+// release drops one reference; the last one closes the file.
+func (f *fid) release() {
+	if f.refs.Add(-1) == 0 && f.file != nil {
+		f.file.Close()
+	}
+}
+
+// fidTable maps fid numbers to fids for one connection.
+type fidTable struct {
+	mu   sync.Mutex
+	fids map[uint32]*fid
+}
+
+// get returns the fid with a reference the caller must release, or nil.
+func (t *fidTable) get(n uint32) *fid {
+	t.mu.Lock()
+	f := t.fids[n]
+	if f != nil {
+		f.refs.Add(1)
+	}
+	t.mu.Unlock()
+	return f
+}
+
+// has reports whether fid n is in use.
+func (t *fidTable) has(n uint32) bool {
+	t.mu.Lock()
+	_, ok := t.fids[n]
+	t.mu.Unlock()
+	return ok
+}
+
+// add puts f in the table as n unless n is in use; it reports success.
+// The table takes one reference of f.
+func (t *fidTable) add(n uint32, f *fid) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.fids[n]; ok {
+		return false
+	}
+	f.refs.Add(1)
+	t.fids[n] = f
+	return true
+}
+
+// replace puts f in the table as n in place of whatever was there, whose
+// table reference is dropped.
+func (t *fidTable) replace(n uint32, f *fid) {
+	f.refs.Add(1)
+	t.mu.Lock()
+	old := t.fids[n]
+	t.fids[n] = f
+	t.mu.Unlock()
+	if old != nil {
+		old.release()
+	}
+}
+
+// remove takes fid n out of the table and returns it with the table's
+// reference, which the caller must release; nil if n is not in use.
+func (t *fidTable) remove(n uint32) *fid {
+	t.mu.Lock()
+	f := t.fids[n]
+	delete(t.fids, n)
+	t.mu.Unlock()
+	return f
+}
+
+// count returns the number of fids in use.
+func (t *fidTable) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.fids)
+}
+
+// clear removes every fid (Tversion, end of connection).
+func (t *fidTable) clear() {
+	t.mu.Lock()
+	old := t.fids
+	t.fids = make(map[uint32]*fid)
+	t.mu.Unlock()
+	for _, f := range old {
+		f.release()
+	}
+}

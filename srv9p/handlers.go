@@ -1,0 +1,603 @@
+package srv9p
+
+import (
+	"io"
+	"math"
+	"strings"
+
+	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/fcall"
+)
+
+// Linux's limits on extended attributes (XATTR_SIZE_MAX, XATTR_NAME_MAX,
+// XATTR_LIST_MAX).
+const (
+	xattrSizeMax = 64 << 10
+	xattrNameMax = 255
+	xattrListMax = 64 << 10
+)
+
+// inlineOK reports whether m may run on the reader: a metadata request on
+// a file that is Inline (see contract.go).
+func (c *conn) inlineOK(m fcall.Msg) bool {
+	var n uint32
+	switch m := m.(type) {
+	case *fcall.Twalk:
+		n = m.Fid
+	case *fcall.Tgetattr:
+		n = m.Fid
+	case *fcall.Tsetattr:
+		n = m.Fid
+	case *fcall.Tclunk:
+		n = m.Fid
+	case *fcall.Tlopen:
+		n = m.Fid
+	case *fcall.Tlcreate:
+		n = m.Fid
+	case *fcall.Tmkdir:
+		n = m.Dfid
+	case *fcall.Tsymlink:
+		n = m.Fid
+	case *fcall.Tmknod:
+		n = m.Dfid
+	case *fcall.Tunlinkat:
+		n = m.Dfid
+	case *fcall.Trenameat:
+		n = m.OldDfid
+	case *fcall.Treadlink:
+		n = m.Fid
+	case *fcall.Tstatfs:
+		n = m.Fid
+	case *fcall.Txattrwalk:
+		n = m.Fid
+	default:
+		return false
+	}
+	f := c.fids.get(n)
+	if f == nil {
+		return true // answered at once: EBADF
+	}
+	defer f.release()
+	in, ok := f.file.(Inline)
+	return ok && in.Inline()
+}
+
+// handle runs one request and writes its reply.
+func (c *conn) handle(r *request) {
+	var rep fcall.Msg
+	var err error
+	switch m := r.msg.(type) {
+	case *fcall.Tread:
+		c.read(r, m)
+		return
+	case *fcall.Treaddir:
+		c.readdir(r, m)
+		return
+	case *fcall.Tauth:
+		// No authentication here; diod's clients take ENOENT to mean
+		// "none needed".
+		err = linux.ENOENT
+	case *fcall.Tattach:
+		rep, err = c.attach(m)
+	case *fcall.Twalk:
+		rep, err = c.walk(m)
+	case *fcall.Tclunk:
+		err = c.clunk(m.Fid)
+		rep = &fcall.Rclunk{}
+	case *fcall.Tremove:
+		// p9.File cannot remove itself (it does not know its name); the
+		// Linux client uses Tunlinkat. The fid is clunked as the protocol
+		// says.
+		if err = c.clunk(m.Fid); err == nil {
+			err = linux.EOPNOTSUPP
+		}
+	case *fcall.Tlopen:
+		rep, err = c.open(m)
+	case *fcall.Tlcreate:
+		rep, err = c.create(m)
+	case *fcall.Twrite:
+		rep, err = c.writeFile(m)
+	default:
+		rep, err = c.fileOp(r, m)
+	}
+	c.reply(r, rep, err)
+}
+
+// validName reports whether name can be one path element: not empty, not
+// "." or "..", without '/' or NUL.
+func validName(name string) bool {
+	return name != "" && name != "." && name != ".." && strings.IndexByte(name, '/') < 0 && strings.IndexByte(name, 0) < 0
+}
+
+// file returns fid n if it stands for a file (not an xattr fid), with a
+// reference to release.
+func (c *conn) file(n uint32) (*fid, error) {
+	f := c.fids.get(n)
+	if f == nil {
+		return nil, linux.EBADF
+	}
+	if f.file == nil {
+		f.release()
+		return nil, linux.EBADF
+	}
+	return f, nil
+}
+
+// dir is file for a fid that must be a directory.
+func (c *conn) dir(n uint32, name string) (*fid, error) {
+	f, err := c.file(n)
+	if err != nil {
+		return nil, err
+	}
+	if !f.isDir() {
+		f.release()
+		return nil, linux.ENOTDIR
+	}
+	if !validName(name) {
+		f.release()
+		return nil, linux.EINVAL
+	}
+	return f, nil
+}
+
+func (c *conn) attach(m *fcall.Tattach) (fcall.Msg, error) {
+	if m.Afid != fcall.NoFid {
+		return nil, linux.EBADF
+	}
+	if c.fids.has(m.Fid) {
+		return nil, linux.EBADF
+	}
+	var f p9.File
+	var err error
+	if a, ok := c.srv.attacher.(Attacher); ok {
+		f, err = a.AttachWith(Attach{Name: m.Aname, User: m.Uname, UID: m.NUname})
+	} else {
+		f, err = attachWalk(c.srv.attacher, m.Aname)
+	}
+	if err != nil {
+		return nil, err
+	}
+	qid, _, _, err := f.GetAttr(p9.AttrMask{Mode: true})
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !c.fids.add(m.Fid, &fid{file: f, qid: qid, uid: m.NUname}) {
+		f.Close()
+		return nil, linux.EBADF
+	}
+	return &fcall.Rattach{QID: qid}, nil
+}
+
+// attachWalk attaches a plain p9.Attacher and walks the attach name from
+// its root.
+func attachWalk(a p9.Attacher, aname string) (p9.File, error) {
+	root, err := a.Attach()
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, n := range strings.Split(aname, "/") {
+		if n == "" {
+			continue
+		}
+		if !validName(n) {
+			root.Close()
+			return nil, linux.EINVAL
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return root, nil
+	}
+	_, f, err := root.Walk(names)
+	root.Close()
+	return f, err
+}
+
+func (c *conn) walk(m *fcall.Twalk) (fcall.Msg, error) {
+	f, err := c.file(m.Fid)
+	if err != nil {
+		return nil, err
+	}
+	defer f.release()
+	if m.NewFid != m.Fid && c.fids.has(m.NewFid) {
+		return nil, linux.EBADF
+	}
+	if len(m.Names) > 0 && !f.isDir() {
+		return nil, linux.ENOTDIR
+	}
+	for _, n := range m.Names {
+		if !validName(n) {
+			return nil, linux.EINVAL
+		}
+	}
+	qids, nf, err := f.file.Walk(m.Names)
+	if err != nil {
+		return nil, err
+	}
+	if len(qids) != len(m.Names) {
+		nf.Close()
+		return nil, linux.EIO
+	}
+	qid := f.qid
+	if len(qids) > 0 {
+		qid = qids[len(qids)-1]
+	}
+	n := &fid{file: nf, qid: qid, uid: f.uid}
+	if m.NewFid == m.Fid {
+		c.fids.replace(m.Fid, n)
+	} else if !c.fids.add(m.NewFid, n) {
+		nf.Close()
+		return nil, linux.EBADF
+	}
+	return &fcall.Rwalk{QIDs: qids}, nil
+}
+
+// clunk forgets fid n. Clunking a Txattrcreate fid sets the attribute
+// (removes it if its size was 0, as QEMU and the Linux client agree) and
+// answers that call's error.
+func (c *conn) clunk(n uint32) error {
+	f := c.fids.remove(n)
+	if f == nil {
+		return linux.EBADF
+	}
+	defer f.release()
+	_, _, x := f.state()
+	if x == nil || !x.create {
+		return nil
+	}
+	switch {
+	case uint64(len(x.data)) != x.size:
+		return linux.EINVAL
+	case x.size == 0:
+		return f.file.RemoveXattr(x.name)
+	default:
+		return f.file.SetXattr(x.name, x.data, x.flags)
+	}
+}
+
+func (c *conn) open(m *fcall.Tlopen) (fcall.Msg, error) {
+	f, err := c.file(m.Fid)
+	if err != nil {
+		return nil, err
+	}
+	defer f.release()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.opened || f.xattr != nil {
+		return nil, linux.EINVAL
+	}
+	qid, iounit, err := f.file.Open(m.Flags)
+	if err != nil {
+		return nil, err
+	}
+	f.opened, f.flags = true, m.Flags
+	return &fcall.Rlopen{QID: qid, IOUnit: c.iounit(iounit)}, nil
+}
+
+// iounit caps a file's iounit at what one message can carry.
+func (c *conn) iounit(n uint32) uint32 {
+	if limit := c.msize - fcall.IOHeaderSize; n > limit {
+		return limit
+	}
+	return n
+}
+
+func (c *conn) create(m *fcall.Tlcreate) (fcall.Msg, error) {
+	f, err := c.dir(m.Fid, m.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.release()
+	if opened, _, x := f.state(); opened || x != nil {
+		return nil, linux.EINVAL
+	}
+	nf, qid, iounit, err := f.file.Create(m.Name, m.Flags, m.Mode, f.uid, m.GID)
+	if err != nil {
+		return nil, err
+	}
+	c.fids.replace(m.Fid, &fid{file: nf, qid: qid, uid: f.uid, opened: true, flags: m.Flags})
+	return &fcall.Rlcreate{QID: qid, IOUnit: c.iounit(iounit)}, nil
+}
+
+// read answers a Tread, reading straight into the reply frame.
+func (c *conn) read(r *request, m *fcall.Tread) {
+	f := c.fids.get(m.Fid)
+	if f == nil {
+		c.reply(r, nil, linux.EBADF)
+		return
+	}
+	defer f.release()
+	opened, flags, x := f.state()
+	if m.Offset > math.MaxInt64 {
+		c.reply(r, nil, linux.EINVAL)
+		return
+	}
+	count := min(m.Count, c.msize-fcall.RreadHeaderSize)
+	if x != nil {
+		if x.create {
+			c.reply(r, nil, linux.EBADF)
+			return
+		}
+		var data []byte
+		if m.Offset < uint64(len(x.data)) {
+			data = x.data[m.Offset:]
+		}
+		data = data[:min(len(data), int(count))]
+		c.reply(r, &fcall.Rread{Data: data}, nil)
+		return
+	}
+	if !opened || flags.Mode() == p9.WriteOnly {
+		c.reply(r, nil, linux.EBADF)
+		return
+	}
+	buf := getBuf(fcall.RreadHeaderSize + int(count))
+	n, err := f.file.ReadAt(buf[fcall.RreadHeaderSize:], int64(m.Offset))
+	if n == 0 && err != nil && err != io.EOF {
+		putBuf(buf)
+		c.reply(r, nil, err)
+		return
+	}
+	c.finish(r, fcall.PutRreadHeader(buf, r.tag, n))
+	putBuf(buf)
+}
+
+// readdir answers a Treaddir with as many entries as fit in its count.
+// Readdir is asked for entries by number, as p9.File documents; the
+// number is what the count holds if names were short, and entries that
+// do not fit are left for the next call (offsets are per entry).
+func (c *conn) readdir(r *request, m *fcall.Treaddir) {
+	f, err := c.file(m.Fid)
+	if err != nil {
+		c.reply(r, nil, err)
+		return
+	}
+	defer f.release()
+	if opened, _, _ := f.state(); !opened {
+		c.reply(r, nil, linux.EBADF)
+		return
+	}
+	count := int(min(m.Count, c.msize-fcall.RreadHeaderSize))
+	want := max(1, count/(fcall.DirentFixedSize+8))
+	ents, err := f.file.Readdir(m.Offset, uint32(want))
+	if err != nil {
+		c.reply(r, nil, err)
+		return
+	}
+	buf := getBuf(fcall.RreadHeaderSize + count)
+	b := buf[:fcall.RreadHeaderSize]
+	for i := range ents {
+		if len(b)+fcall.DirentSize(&ents[i]) > len(buf) {
+			break
+		}
+		b = fcall.AppendDirent(b, &ents[i])
+	}
+	if len(ents) > 0 && len(b) == fcall.RreadHeaderSize {
+		putBuf(buf)
+		c.reply(r, nil, linux.EINVAL) // not even one entry fits
+		return
+	}
+	c.finish(r, fcall.PutRreaddirHeader(b, r.tag, len(b)-fcall.RreadHeaderSize))
+	putBuf(buf)
+}
+
+func (c *conn) writeFile(m *fcall.Twrite) (fcall.Msg, error) {
+	f := c.fids.get(m.Fid)
+	if f == nil {
+		return nil, linux.EBADF
+	}
+	defer f.release()
+	if m.Offset > math.MaxInt64 {
+		return nil, linux.EINVAL
+	}
+	f.mu.Lock()
+	if x := f.xattr; x != nil {
+		defer f.mu.Unlock()
+		switch {
+		case !x.create:
+			return nil, linux.EBADF
+		case m.Offset != uint64(len(x.data)):
+			return nil, linux.EINVAL
+		case uint64(len(x.data))+uint64(len(m.Data)) > x.size:
+			return nil, linux.E2BIG
+		}
+		x.data = append(x.data, m.Data...)
+		return &fcall.Rwrite{Count: uint32(len(m.Data))}, nil
+	}
+	opened, flags := f.opened, f.flags
+	f.mu.Unlock()
+	if !opened || flags.Mode() == p9.ReadOnly {
+		return nil, linux.EBADF
+	}
+	n, err := f.file.WriteAt(m.Data, int64(m.Offset))
+	if n == 0 && err != nil {
+		return nil, err
+	}
+	return &fcall.Rwrite{Count: uint32(n)}, nil
+}
+
+// fileOp runs the requests that call one p9.File method.
+func (c *conn) fileOp(r *request, m fcall.Msg) (fcall.Msg, error) {
+	switch m := m.(type) {
+	case *fcall.Tgetattr:
+		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+			qid, valid, attr, err := f.file.GetAttr(m.Mask)
+			return &fcall.Rgetattr{Valid: valid, QID: qid, Attr: attr}, err
+		})
+	case *fcall.Tsetattr:
+		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+			return &fcall.Rsetattr{}, f.file.SetAttr(m.Valid, m.Attr)
+		})
+	case *fcall.Tstatfs:
+		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+			st, err := f.file.StatFS()
+			return &fcall.Rstatfs{Stat: st}, err
+		})
+	case *fcall.Treadlink:
+		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+			t, err := f.file.Readlink()
+			return &fcall.Rreadlink{Target: t}, err
+		})
+	case *fcall.Tfsync:
+		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+			return &fcall.Rfsync{}, f.file.FSync()
+		})
+	case *fcall.Tlock:
+		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+			var st p9.LockStatus
+			var err error
+			if w, ok := f.file.(LockWaiter); ok && m.Flags&p9.LockFlagsBlock != 0 {
+				st, err = w.LockWait(r.ctx, int(m.PID), m.LockType, m.Flags, m.Start, m.Length, m.Client)
+			} else {
+				st, err = f.file.Lock(int(m.PID), m.LockType, m.Flags, m.Start, m.Length, m.Client)
+			}
+			return &fcall.Rlock{Status: st}, err
+		})
+	case *fcall.Tgetlock:
+		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+			g, ok := f.file.(GetLocker)
+			if !ok {
+				return nil, linux.ENOSYS
+			}
+			got, err := g.GetLock(LockInfo{Type: m.LockType, Start: m.Start, Length: m.Length, PID: m.PID, Client: m.Client})
+			return &fcall.Rgetlock{LockType: got.Type, Start: got.Start, Length: got.Length, PID: got.PID, Client: got.Client}, err
+		})
+	case *fcall.Txattrwalk:
+		return c.xattrWalk(m)
+	case *fcall.Txattrcreate:
+		return c.xattrCreate(m)
+	case *fcall.Tmkdir:
+		return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
+			q, err := d.file.Mkdir(m.Name, m.Mode, d.uid, m.GID)
+			return &fcall.Rmkdir{QID: q}, err
+		})
+	case *fcall.Tsymlink:
+		return withDir(c, m.Fid, m.Name, func(d *fid) (fcall.Msg, error) {
+			q, err := d.file.Symlink(m.Target, m.Name, d.uid, m.GID)
+			return &fcall.Rsymlink{QID: q}, err
+		})
+	case *fcall.Tmknod:
+		return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
+			q, err := d.file.Mknod(m.Name, m.Mode, m.Major, m.Minor, d.uid, m.GID)
+			return &fcall.Rmknod{QID: q}, err
+		})
+	case *fcall.Tunlinkat:
+		return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
+			return &fcall.Runlinkat{}, d.file.UnlinkAt(m.Name, m.Flags)
+		})
+	case *fcall.Tlink:
+		return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
+			return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+				return &fcall.Rlink{}, d.file.Link(f.file, m.Name)
+			})
+		})
+	case *fcall.Trenameat:
+		return withDir(c, m.OldDfid, m.OldName, func(od *fid) (fcall.Msg, error) {
+			return withDir(c, m.NewDfid, m.NewName, func(nd *fid) (fcall.Msg, error) {
+				return &fcall.Rrenameat{}, od.file.RenameAt(m.OldName, nd.file, m.NewName)
+			})
+		})
+	case *fcall.Trename:
+		return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
+			return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+				return &fcall.Rrename{}, f.file.Rename(d.file, m.Name)
+			})
+		})
+	}
+	return nil, linux.ENOSYS
+}
+
+// withFile runs fn on file fid n.
+func withFile(c *conn, n uint32, fn func(*fid) (fcall.Msg, error)) (fcall.Msg, error) {
+	f, err := c.file(n)
+	if err != nil {
+		return nil, err
+	}
+	defer f.release()
+	return fn(f)
+}
+
+// withDir runs fn on directory fid n, for an operation on its entry name.
+func withDir(c *conn, n uint32, name string, fn func(*fid) (fcall.Msg, error)) (fcall.Msg, error) {
+	d, err := c.dir(n, name)
+	if err != nil {
+		return nil, err
+	}
+	defer d.release()
+	return fn(d)
+}
+
+// xattrWalk reads an attribute (or, for an empty name, the list of names)
+// into a new xattr fid; the file's own fid is untouched.
+func (c *conn) xattrWalk(m *fcall.Txattrwalk) (fcall.Msg, error) {
+	f, err := c.file(m.Fid)
+	if err != nil {
+		return nil, err
+	}
+	defer f.release()
+	if m.NewFid != m.Fid && c.fids.has(m.NewFid) {
+		return nil, linux.EBADF
+	}
+	if len(m.Name) > xattrNameMax {
+		return nil, linux.ERANGE
+	}
+	var data []byte
+	if m.Name == "" {
+		names, err := f.file.ListXattrs()
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			data = append(data, n...)
+			data = append(data, 0)
+		}
+		if len(data) > xattrListMax {
+			return nil, linux.E2BIG
+		}
+	} else {
+		data, err = f.file.GetXattr(m.Name)
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > xattrSizeMax {
+			return nil, linux.E2BIG
+		}
+	}
+	x := &fid{qid: f.qid, xattr: &xattrState{data: data}}
+	if m.NewFid == m.Fid {
+		c.fids.replace(m.Fid, x)
+	} else if !c.fids.add(m.NewFid, x) {
+		return nil, linux.EBADF
+	}
+	return &fcall.Rxattrwalk{Size: uint64(len(data))}, nil
+}
+
+// xattrCreate turns the fid into one that collects an attribute's value,
+// set when the fid is clunked.
+func (c *conn) xattrCreate(m *fcall.Txattrcreate) (fcall.Msg, error) {
+	f, err := c.file(m.Fid)
+	if err != nil {
+		return nil, err
+	}
+	defer f.release()
+	switch {
+	case m.Name == "":
+		return nil, linux.EINVAL
+	case len(m.Name) > xattrNameMax:
+		return nil, linux.ERANGE
+	case m.Size > xattrSizeMax:
+		return nil, linux.E2BIG
+	case m.Flags&^uint32(p9.XattrCreate|p9.XattrReplace) != 0:
+		return nil, linux.EINVAL
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.xattr != nil || f.opened {
+		return nil, linux.EINVAL
+	}
+	f.xattr = &xattrState{create: true, name: m.Name, flags: p9.XattrFlags(m.Flags), size: m.Size}
+	return &fcall.Rxattrcreate{}, nil
+}

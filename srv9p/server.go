@@ -1,0 +1,179 @@
+package srv9p
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/fcall"
+)
+
+// Defaults of a Server's limits.
+const (
+	DefaultMaxConns    = 512
+	DefaultMaxInflight = 64
+	DefaultIdleTimeout = time.Minute
+	// DefaultMaxMsize is the largest msize the server agrees to.
+	DefaultMaxMsize = 4 << 20
+	// shutdownGrace bounds how long Serve waits, once its context is done,
+	// for connections whose requests are stuck in the file system.
+	shutdownGrace = 3 * time.Second
+)
+
+// Server answers 9P2000.L for one p9.Attacher. See the package doc for the
+// protocol rules it enforces.
+type Server struct {
+	attacher    p9.Attacher
+	log         *slog.Logger
+	maxConns    int
+	maxInflight int
+	idleTimeout time.Duration
+	maxMsize    uint32
+
+	mu    sync.Mutex
+	conns map[*conn]bool
+}
+
+// ServerOption configures a Server.
+type ServerOption func(*Server)
+
+// ServerLogger sets the server's logger (default: discard).
+func ServerLogger(l *slog.Logger) ServerOption {
+	return func(s *Server) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
+// MaxConns caps the connections one Serve call keeps open; more are closed
+// at once, with a log line. 0 or less means DefaultMaxConns.
+func MaxConns(n int) ServerOption { return func(s *Server) { s.maxConns = n } }
+
+// MaxInflight caps the requests of one connection handled at once; the
+// memory a connection can hold is about that many times its msize. 0 or
+// less means DefaultMaxInflight.
+func MaxInflight(n int) ServerOption { return func(s *Server) { s.maxInflight = n } }
+
+// IdleTimeout closes a connection that has had no fid for that long. 0 or
+// less means DefaultIdleTimeout.
+func IdleTimeout(d time.Duration) ServerOption { return func(s *Server) { s.idleTimeout = d } }
+
+// MaxMsize caps the msize agreed in Tversion (at least fcall.MinMsize).
+// 0 means DefaultMaxMsize.
+func MaxMsize(n uint32) ServerOption { return func(s *Server) { s.maxMsize = n } }
+
+// NewServer returns a server of a. Files of a that implement the
+// interfaces of contract.go get the behaviour described there.
+func NewServer(a p9.Attacher, opts ...ServerOption) *Server {
+	s := &Server{attacher: a, log: slog.New(slog.DiscardHandler), conns: make(map[*conn]bool)}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.maxConns <= 0 {
+		s.maxConns = DefaultMaxConns
+	}
+	if s.maxInflight <= 0 {
+		s.maxInflight = DefaultMaxInflight
+	}
+	if s.idleTimeout <= 0 {
+		s.idleTimeout = DefaultIdleTimeout
+	}
+	if s.maxMsize == 0 {
+		s.maxMsize = DefaultMaxMsize
+	}
+	s.maxMsize = max(s.maxMsize, fcall.MinMsize)
+	return s
+}
+
+// Serve answers 9P2000.L for a on every connection ln accepts until ctx is
+// done, with the given logger (nil discards). It is NewServer(a,
+// ServerLogger(log)).Serve(ctx, ln).
+func Serve(ctx context.Context, ln net.Listener, a p9.Attacher, log *slog.Logger) error {
+	return NewServer(a, ServerLogger(log)).Serve(ctx, ln)
+}
+
+// Serve accepts connections on ln and serves each until ctx is done; then
+// it closes ln and every connection, waits up to a few seconds for their
+// requests to end, and returns nil. Running out of descriptors (EMFILE,
+// ENFILE) makes it pause and go on, never return; any other accept error
+// is returned.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	open := 0
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	backoff := 5 * time.Millisecond
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || isTemporary(err) {
+				s.log.Warn("9p: accept failed, retrying", slog.String("error", err.Error()), slog.Duration("pause", backoff))
+				select {
+				case <-time.After(backoff):
+				case <-ctx.Done():
+				}
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
+			return err
+		}
+		backoff = 5 * time.Millisecond
+		mu.Lock()
+		if open >= s.maxConns {
+			mu.Unlock()
+			s.log.Warn("9p: connection limit reached, closing new connection", slog.Int("max_conns", s.maxConns), slog.String("remote", nc.RemoteAddr().String()))
+			nc.Close()
+			continue
+		}
+		open++
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.ServeConn(ctx, nc)
+			mu.Lock()
+			open--
+			mu.Unlock()
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace):
+		s.log.Warn("9p: connections still busy at shutdown; leaving them")
+	}
+	return nil
+}
+
+func isTemporary(err error) bool {
+	var ne interface{ Temporary() bool }
+	return errors.As(err, &ne) && ne.Temporary()
+}
+
+// ServeConn serves one connection until the client closes it, it breaks
+// the protocol's framing, it stays without fids for the idle timeout, or
+// ctx is done. It closes nc before it returns.
+func (s *Server) ServeConn(ctx context.Context, nc net.Conn) {
+	c := newConn(s, nc)
+	s.mu.Lock()
+	s.conns[c] = true
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	c.serve()
+	stop()
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
