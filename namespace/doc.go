@@ -1,6 +1,7 @@
 // Package namespace is the mfs union server: every cluster node's export as
-// one 9P2000.L file system, MOSIX MFS style. A Namespace is a p9.Attacher;
-// serve it with srv9p.Serve (or p9.NewServer).
+// one 9P2000.L file system, MOSIX MFS style. A Namespace is a p9.Attacher
+// and an srv9p.Attacher (it sees the whole Tattach); serve it with
+// srv9p.Serve.
 //
 // # The root
 //
@@ -31,14 +32,15 @@
 // node ENOENT, a node not alive EHOSTUNREACH; each is logged naming the
 // element. No commas are needed, so the name works as mount -o aname=….
 //
-// The p9 server does not pass the attach name to Attach: it walks it from
-// the root one element at a time. So every Attach returns a fresh root with
-// its own context, and walking key=value from a root returns a root with a
-// changed copy of it. All fids walked from one attach share its context by
-// pointer: "select N" written to ctl changes selected for every one of them
-// from then on (as a MOSIX selection is inherited by a process' children).
-// A directory already walked through selected stays on the node it reached,
-// like a current directory. Context is never global.
+// AttachWith parses the attach name once: the context elements first,
+// then the path walked from the new root. A key=value name anywhere else
+// is an ordinary (and at the root, missing) name. All fids walked from one
+// attach share its context by pointer: "select N" written to ctl changes
+// selected for every one of them from then on (as a MOSIX selection is
+// inherited by a process' children). A directory already walked through
+// selected stays on the node it reached, like a current directory.
+// Context is never global. Files made through an attach belong to its
+// n_uname, on every node (see below).
 //
 // # QIDs
 //
@@ -53,7 +55,7 @@
 // context directory naming N share the fixed QID of node N's directory, so
 // the root is listed without reaching any peer, and no directory is ever
 // its own ancestor: find, ls -R and pwd terminate. ".." is resolved by the
-// kernel (the p9 server rejects it as a walk name) and leads to the root.
+// kernel (srv9p's server rejects it as a walk name) and leads to the root.
 //
 // # Direct access
 //
@@ -97,54 +99,32 @@
 //   - internal/dial negotiates the msize before the client starts.
 //   - Concurrent kernel requests run as concurrent client calls (the
 //     server handles each request in its own goroutine).
-//   - A Tgetlock that srv9p.Serve disguised as a Tlock is recognized in
-//     Lock (srv9p.IsGetLock): for a local file the export answers it; for
-//     a remote one a real Tgetlock goes to the peer and its answer back
-//     through srv9p.AnswerGetLock.
+//   - Tgetlock (srv9p.GetLocker): for a local file the export answers it;
+//     for a remote one a real Tgetlock goes to the peer.
 //   - The p9 client's SetAttr drops the setuid and setgid bits (its codec
-//     masks the mode with 01777). A chmod that srv9p.Serve carried with
-//     those bits (srv9p.SetAttrMode) goes to a peer as an injected
-//     Tsetattr naming the fid, with the whole mode.
-//   - A blocking Tlock that srv9p.Serve marked (srv9p.LockWait) waits for
-//     the lock. A local file's export waits itself. For a remote file the
-//     namespace never sends a blocking Tlock to the peer (the wait would
-//     outlast the per-call timeout and kill the connection): it polls with
+//     masks the mode with 01777). A chmod with those bits goes to a peer
+//     as an injected Tsetattr naming the fid, with the whole mode.
+//   - A blocking Tlock (srv9p.LockWaiter) waits for the lock. A local
+//     file's export waits itself. For a remote file the namespace never
+//     sends a blocking Tlock to the peer (the wait would outlast the
+//     per-call timeout and kill the connection): it polls with
 //     non-blocking Tlocks (srv9p.WaitForLock, 1 to 50 ms apart) until the
 //     lock is granted, the kernel flushes the request, the connection
 //     ends, or 20 s have passed (then BLOCKED, and the kernel asks again).
 //
-// Around the p9 server (v0.4.1), which serves the namespace and the peers:
+// Ownership: srv9p's server passes the attach's n_uname to Create, Mkdir,
+// Symlink and Mknod. Local files pass it to the export, which gives the
+// new file that owner. Files of other nodes cannot carry it (the p9 client
+// attaches without a uid, on one connection for all users): after a
+// proxied create the namespace sets the owner with a Tsetattr on the new
+// file (Tlcreate: one more round trip; Tmkdir, Tsymlink, Tmknod: a walk
+// and a setattr, the clunk not waited for), only when the attach has a
+// uid. Where the peer may not give files away the file stays the peer's
+// user's, as on a local export.
 //
-//   - It gives Attach no uid and Create, Mkdir, Symlink and Mknod
-//     p9.NoUID. srv9p.Serve's filter puts a uid element in front of the
-//     attach name of a Tattach with n_uname (srv9p.AttachUID); the root's
-//     Walk of it returns the root with that uid in the attach context.
-//     Files of the serving node are walked from the local export through
-//     the same element (srv9p.UIDElement), so the export gives new files
-//     that owner itself. Files of other nodes cannot carry it (the p9
-//     client attaches without a uid, on one connection for all users): after
-//     a proxied create the namespace sets the owner with a Tsetattr on the
-//     new file (Tlcreate: one more round trip; Tmkdir, Tsymlink, Tmknod: a
-//     walk and a setattr, the clunk not waited for), only when the attach
-//     has a uid. Where the peer may not give files away the file stays
-//     the peer's user's, as on a local export.
-//   - Txattrwalk gives the new xattr fid the very File of the fid it starts
-//     from and closes that File when the xattr fid is clunked. The
-//     namespace's files count such references (xattrref.go) so the
-//     original fid keeps working under any server; peers are srv9p.Serve,
-//     whose filter makes every Txattrwalk start from a clone.
-//   - It answers every failed GetXattr with EINVAL (a missing attribute
-//     too). srv9p.Serve, in front of both the peers and the namespace,
-//     disguises each Txattrwalk's name with a token under which GetXattr
-//     records the real errno (srv9p.XattrName): local files pass the
-//     disguised name to the export, which records it; remote files send
-//     the real name to the peer (whose own filter gives ENODATA) and
-//     record the peer's errno. Over 9P and in-process, remote and local
-//     files answer alike.
-//   - The kernel clones a fid for every getxattr; a remote fid that was
-//     never opened is clunked in the background, since it holds nothing
-//     (an opened one may hold locks, so its clunk is waited for).
-//   - The p9 client's Create turns the directory's fid into the new file,
-//     while the server keeps using the directory; remoteFile.Create
-//     therefore creates on a clone.
+// The kernel clones a fid for every getxattr; a remote fid that was never
+// opened is clunked in the background, since it holds nothing (an opened
+// one may hold locks, so its clunk is waited for). The p9 client's Create
+// turns the directory's fid into the new file, while the server keeps
+// using the directory; remoteFile.Create therefore creates on a clone.
 package namespace

@@ -1,8 +1,12 @@
 package namespace
 
 import (
+	"context"
+
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/srv9p"
 )
 
 // localFile is a file of the serving node, served in-process from the
@@ -13,13 +17,17 @@ import (
 // top marks the node's root directory, whose QID is the reserved
 // nodeDirQID (see qid.go).
 type localFile struct {
-	ns    *Namespace
-	f     p9.File
-	top   bool
-	extra xattrRefs
+	ns  *Namespace
+	f   p9.File
+	top bool
 }
 
-var _ p9.File = (*localFile)(nil)
+var (
+	_ p9.File          = (*localFile)(nil)
+	_ srv9p.GetLocker  = (*localFile)(nil)
+	_ srv9p.LockWaiter = (*localFile)(nil)
+	_ srv9p.Inline     = (*localFile)(nil)
+)
 
 func (l *localFile) id() int { return l.ns.here }
 
@@ -64,13 +72,8 @@ func (l *localFile) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
 	return l.f.SetAttr(valid, attr)
 }
 
-// Close implements p9.File.Close (see xattrRefs).
-func (l *localFile) Close() error {
-	if l.extra.drop() {
-		return nil
-	}
-	return l.f.Close()
-}
+// Close implements p9.File.Close.
+func (l *localFile) Close() error { return l.f.Close() }
 
 // Open implements p9.File.Open.
 func (l *localFile) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
@@ -89,23 +92,11 @@ func (l *localFile) SetXattr(attr string, data []byte, flags p9.XattrFlags) erro
 	return l.f.SetXattr(attr, data, flags)
 }
 
-// GetXattr implements p9.File.GetXattr (see xattrRefs).
-func (l *localFile) GetXattr(attr string) ([]byte, error) {
-	b, err := l.f.GetXattr(attr)
-	if err == nil {
-		l.extra.add()
-	}
-	return b, err
-}
+// GetXattr implements p9.File.GetXattr.
+func (l *localFile) GetXattr(attr string) ([]byte, error) { return l.f.GetXattr(attr) }
 
-// ListXattrs implements p9.File.ListXattrs (see xattrRefs).
-func (l *localFile) ListXattrs() ([]string, error) {
-	names, err := l.f.ListXattrs()
-	if err == nil {
-		l.extra.add()
-	}
-	return names, err
-}
+// ListXattrs implements p9.File.ListXattrs.
+func (l *localFile) ListXattrs() ([]string, error) { return l.f.ListXattrs() }
 
 // RemoveXattr implements p9.File.RemoveXattr.
 func (l *localFile) RemoveXattr(attr string) error { return l.f.RemoveXattr(attr) }
@@ -113,10 +104,32 @@ func (l *localFile) RemoveXattr(attr string) error { return l.f.RemoveXattr(attr
 // FSync implements p9.File.FSync.
 func (l *localFile) FSync() error { return l.f.FSync() }
 
-// Lock implements p9.File.Lock. A Tgetlock disguised by srv9p.Serve is
-// passed through too: the export's file recognizes and answers it.
+// Lock implements p9.File.Lock.
 func (l *localFile) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
 	return l.f.Lock(pid, typ, flags, start, length, client)
+}
+
+// LockWait implements srv9p.LockWaiter: the export's file waits, or, if it
+// cannot, answers at once.
+func (l *localFile) LockWait(ctx context.Context, pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
+	if w, ok := l.f.(srv9p.LockWaiter); ok {
+		return w.LockWait(ctx, pid, typ, flags, start, length, client)
+	}
+	return l.f.Lock(pid, typ, flags, start, length, client)
+}
+
+// GetLock implements srv9p.GetLocker through the export's file.
+func (l *localFile) GetLock(want srv9p.LockInfo) (srv9p.LockInfo, error) {
+	if g, ok := l.f.(srv9p.GetLocker); ok {
+		return g.GetLock(want)
+	}
+	return srv9p.LockInfo{}, linux.ENOSYS
+}
+
+// Inline implements srv9p.Inline: as the export's file says.
+func (l *localFile) Inline() bool {
+	in, ok := l.f.(srv9p.Inline)
+	return ok && in.Inline()
 }
 
 // Create implements p9.File.Create.

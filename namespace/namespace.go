@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/srv9p"
 )
 
 // State of a node as membership reports it.
@@ -134,13 +138,42 @@ func New(here int, local p9.Attacher, opts ...Option) (*Namespace, error) {
 	return ns, nil
 }
 
-// Attach implements p9.Attacher. Every call returns a fresh root with its
-// own context (home = selected = here); the attach name is walked from it.
+// Attach implements p9.Attacher: a fresh root with its own context
+// (home = selected = here), as an attach with an empty name.
 func (ns *Namespace) Attach() (p9.File, error) {
+	return ns.AttachWith(srv9p.Attach{UID: p9.NoUID})
+}
+
+// AttachWith implements srv9p.Attacher: the attach name's context
+// elements (see the package doc) make the attach's context, and the file
+// returned is the rest of the name walked from its root. Files made
+// through the attach belong to its n_uname.
+func (ns *Namespace) AttachWith(a srv9p.Attach) (p9.File, error) {
 	if ns.isClosed() {
 		return nil, errClosed
 	}
-	return &root{ns: ns, ctx: &attachCtx{home: ns.here, selected: ns.here, uid: p9.NoUID}}, nil
+	ctx := &attachCtx{home: ns.here, selected: ns.here, uid: a.UID}
+	var path []string
+	for _, elem := range strings.Split(a.Name, "/") {
+		switch {
+		case elem == "":
+		case path == nil && strings.Contains(elem, "="):
+			if err := ns.applyContext(ctx, elem); err != nil {
+				return nil, err
+			}
+		case elem == "." || elem == "..":
+			ns.cfg.log.Warn("namespace: bad attach name element", slog.String("element", elem))
+			return nil, linux.EINVAL
+		default:
+			path = append(path, elem)
+		}
+	}
+	r := &root{ns: ns, ctx: ctx}
+	if len(path) == 0 {
+		return r, nil
+	}
+	_, f, err := r.Walk(path)
+	return f, err
 }
 
 // SetNode adds a node or updates it. A changed address drops the old peer

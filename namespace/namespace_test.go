@@ -237,7 +237,8 @@ func TestBadAttachNames(t *testing.T) {
 		{"3", linux.ENOENT},
 		{"home=2/home/nosuch", linux.ENOENT},
 		{"here/var=1", linux.ENOENT},
-		{"nodes/x", linux.EINVAL}, // the p9 server refuses to walk through a non-directory,
+		{"nodes/x", linux.ENOTDIR},
+		{"here/../x", linux.EINVAL},
 	} {
 		if f, err := cl.Attach(tc.aname); !isErrno(err, tc.errno) {
 			if f != nil {

@@ -3,8 +3,6 @@ package namespace
 import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
-
-	"mfs/srv9p"
 )
 
 // walkNode walks names from the root of node id, reached from the union
@@ -48,17 +46,9 @@ func (ns *Namespace) walkNode(id int, names []string, entry string, uid p9.UID, 
 		return q, nf, nil
 	}
 	if id == ns.here {
-		if uid.Ok() {
-			// The local export gives files walked through the uid
-			// element (whose QID comes first) that owner.
-			names = append([]string{srv9p.UIDElement(uid)}, names...)
-		}
 		q, lf, err := walk(ns.localRoot)
 		if err != nil {
 			return nil, nil, valid, attr, err
-		}
-		if uid.Ok() {
-			q, names = q[1:], names[1:]
 		}
 		qids, f = ns.mapQIDs(id, q), &localFile{ns: ns, f: lf, top: len(names) == 0}
 	} else {

@@ -1,12 +1,14 @@
 package namespace
 
 import (
+	"context"
 	"log/slog"
 	"sync/atomic"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
+	"mfs/internal/fcall"
 	"mfs/srv9p"
 )
 
@@ -19,14 +21,17 @@ type remoteFile struct {
 	pc     *peerConn
 	f      p9.File
 	top    bool
-	extra  xattrRefs
 	opened atomic.Bool // Open or Create ran: the fid may hold locks
-	// uid owns what is made through this file (the attach's, see
-	// srv9p.AttachUID); p9.NoUID leaves it to the peer's user.
+	// uid owns what is made through this file (the attach's n_uname);
+	// p9.NoUID leaves it to the peer's user.
 	uid p9.UID
 }
 
-var _ p9.File = (*remoteFile)(nil)
+var (
+	_ p9.File          = (*remoteFile)(nil)
+	_ srv9p.GetLocker  = (*remoteFile)(nil)
+	_ srv9p.LockWaiter = (*remoteFile)(nil)
+)
 
 func (r *remoteFile) qid(q p9.QID) p9.QID {
 	if r.top {
@@ -103,13 +108,9 @@ func (r *remoteFile) GetAttr(req p9.AttrMask) (q p9.QID, m p9.AttrMask, a p9.Att
 }
 
 // SetAttr implements p9.File.SetAttr. A mode with setuid or setgid bits
-// (carried past the p9 codec by srv9p.Serve, srv9p.SetAttrMode) goes out
-// as an injected Tsetattr: the p9 client's would drop them.
+// goes out as an injected Tsetattr: the p9 client's would drop them.
 func (r *remoteFile) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
-	mode := srv9p.SetAttrMode(valid, attr)
-	if !valid.Size {
-		attr.Size = 0 // may hold srv9p's token; means nothing to the peer
-	}
+	mode := attr.Permissions
 	if valid.Permissions && mode&06000 != 0 {
 		fid, err := r.fid()
 		if err != nil {
@@ -120,11 +121,11 @@ func (r *remoteFile) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
 	return r.pc.call("setattr", func() error { return r.f.SetAttr(valid, attr) })
 }
 
-// Close implements p9.File.Close (see xattrRefs). On a dead connection
+// Close implements p9.File.Close. On a dead connection
 // there is nothing to clunk: the fid died with it. A failed clunk is not
 // reported: the fid is gone either way.
 func (r *remoteFile) Close() error {
-	if r.extra.drop() || r.pc.dead() {
+	if r.pc.dead() {
 		return nil
 	}
 	clunk := func() {
@@ -173,21 +174,17 @@ func (r *remoteFile) SetXattr(attr string, data []byte, flags p9.XattrFlags) err
 	return r.pc.call("setxattr", func() error { return r.pc.w.xattrWrite(fid, attr, data, flags, r.pc.msize) })
 }
 
-// GetXattr implements p9.File.GetXattr (injected Txattrwalk). A name
-// disguised by srv9p.Serve's filter is taken back and a failure reported
-// under its token (srv9p.XattrName), so the kernel gets the peer's errno.
+// GetXattr implements p9.File.GetXattr (injected Txattrwalk); a failure
+// is the peer's errno.
 func (r *remoteFile) GetXattr(attr string) (b []byte, err error) {
-	attr, tok := srv9p.XattrName(attr)
 	fid, err := r.fid()
 	if err != nil {
 		return nil, err
 	}
 	err = r.pc.call("getxattr", func() (err error) { b, err = r.pc.w.xattrRead(fid, attr, r.pc.msize); return })
 	if err != nil {
-		tok.Fail(err)
 		return nil, err
 	}
-	r.extra.add()
 	return b, nil
 }
 
@@ -202,7 +199,6 @@ func (r *remoteFile) ListXattrs() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.extra.add()
 	return splitXattrNames(b), nil
 }
 
@@ -219,42 +215,50 @@ func (r *remoteFile) RemoveXattr(attr string) error {
 // FSync implements p9.File.FSync.
 func (r *remoteFile) FSync() error { return r.pc.call("fsync", r.f.FSync) }
 
-// Lock implements p9.File.Lock with an injected Tlock naming the fid. A
-// Tgetlock disguised by srv9p.Serve is recognized and sent on as a real
-// Tgetlock; its answer goes back through srv9p.AnswerGetLock. A blocking
-// Tlock marked by srv9p.Serve (srv9p.LockWait) polls the peer with
-// non-blocking Tlocks (srv9p.WaitForLock) until granted, flushed or out of
-// time.
+// Lock implements p9.File.Lock with an injected Tlock naming the fid.
 func (r *remoteFile) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
 	fid, err := r.fid()
 	if err != nil {
 		return p9.LockStatusError, err
 	}
-	if token, orig, ok := isGetLock(flags, client); ok {
-		var g getLock
-		err := r.pc.call("getlock", func() (err error) { g, err = r.pc.w.getlock(fid, typ, start, length, int32(pid), orig); return })
-		if err != nil {
-			return p9.LockStatusError, err
-		}
-		answerGetLock(token, g)
-		return p9.LockStatusOK, nil
+	return r.lock(fid, pid, typ, flags, start, length, client)
+}
+
+func (r *remoteFile) lock(fid uint32, pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (st p9.LockStatus, err error) {
+	err = r.pc.call("lock", func() (err error) {
+		st, err = r.pc.w.lock(fid, typ, flags, start, length, int32(pid), client)
+		return
+	})
+	return st, err
+}
+
+// LockWait implements srv9p.LockWaiter. A blocking request waits here, not
+// on the peer: a Tlock that waited there would outlast the per-call
+// timeout and kill the connection. It polls with non-blocking Tlocks
+// (srv9p.WaitForLock) until granted, cancelled or out of time.
+func (r *remoteFile) LockWait(ctx context.Context, pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
+	fid, err := r.fid()
+	if err != nil {
+		return p9.LockStatusError, err
 	}
-	try := func() (st p9.LockStatus, err error) {
-		err = r.pc.call("lock", func() (err error) {
-			st, err = r.pc.w.lock(fid, typ, flags, start, length, int32(pid), client)
-			return
-		})
-		return st, err
+	flags &^= p9.LockFlagsBlock
+	return srv9p.WaitForLock(ctx, func() (p9.LockStatus, error) {
+		return r.lock(fid, pid, typ, flags, start, length, client)
+	})
+}
+
+// GetLock implements srv9p.GetLocker with a Tgetlock to the peer.
+func (r *remoteFile) GetLock(want srv9p.LockInfo) (srv9p.LockInfo, error) {
+	fid, err := r.fid()
+	if err != nil {
+		return srv9p.LockInfo{}, err
 	}
-	if cancel, orig, ok := srv9p.LockWait(flags, client); ok {
-		// A blocking request waits here, not on the peer: a Tlock
-		// that waits there would outlast the per-call timeout and
-		// kill the connection. Poll with non-blocking ones instead.
-		flags &= p9.LockFlagsReclaim
-		client = orig
-		return srv9p.WaitForLock(cancel, try)
-	}
-	return try()
+	var g getLock
+	err = r.pc.call("getlock", func() (err error) {
+		g, err = r.pc.w.getlock(fid, want.Type, want.Start, want.Length, want.PID, want.Client)
+		return
+	})
+	return srv9p.LockInfo{Type: g.Type, Start: g.Start, Length: g.Length, PID: g.PID, Client: g.Client}, err
 }
 
 // Create implements p9.File.Create. The p9 client turns the directory's
@@ -283,19 +287,22 @@ func (r *remoteFile) Create(name string, flags p9.OpenFlags, perm p9.FileMode, u
 	}
 	f := r.wrap(nf, false)
 	f.opened.Store(true)
-	if r.uid.Ok() {
-		f.chown(r.uid)
-	}
+	f.chown(r.uid, gid)
 	return f, r.pc.ns.mapQID(r.pc.node, q), iounit, nil
 }
 
-// chown gives a file just made the attach's owner, which the peer cannot
-// know: the p9 client attaches without a uid. One more round trip, only
-// when the attach has a uid. A failure (a peer that may not give files
-// away) leaves the file to the peer's user, as a local export does.
-func (r *remoteFile) chown(uid p9.UID) {
+// chown gives a file just made the attach's owner and the group the
+// request named, which the peer cannot know: the p9 client attaches
+// without a uid and, speaking plain 9P2000.L, sends no gid with its
+// creates. One more round trip, only when there is an owner or a group to
+// set. A failure (a peer that may not give files away) leaves the file to
+// the peer's user, as a local export does.
+func (r *remoteFile) chown(uid p9.UID, gid p9.GID) {
+	if !uid.Ok() && !gid.Ok() {
+		return
+	}
 	err := r.pc.call("setattr", func() error {
-		return r.f.SetAttr(p9.SetAttrMask{UID: true}, p9.SetAttr{UID: uid})
+		return r.f.SetAttr(p9.SetAttrMask{UID: uid.Ok(), GID: gid.Ok()}, p9.SetAttr{UID: uid, GID: gid})
 	})
 	if err != nil {
 		r.pc.log.Debug("namespace: cannot give a new file its owner", slog.Int("node", r.pc.node), slog.Uint64("uid", uint64(uid)), slog.String("error", err.Error()))
@@ -304,8 +311,8 @@ func (r *remoteFile) chown(uid p9.UID) {
 
 // chownNew gives the entry name just made in r the attach's owner: a walk
 // to it and a setattr (the clunk is not waited for).
-func (r *remoteFile) chownNew(name string) {
-	if !r.uid.Ok() {
+func (r *remoteFile) chownNew(name string, gid p9.GID) {
+	if !r.uid.Ok() && !gid.Ok() {
 		return
 	}
 	var nf p9.File
@@ -314,7 +321,7 @@ func (r *remoteFile) chownNew(name string) {
 		return
 	}
 	f := r.wrap(nf, false)
-	f.chown(r.uid)
+	f.chown(r.uid, gid)
 	f.Close()
 }
 
@@ -323,7 +330,7 @@ func (r *remoteFile) chownNew(name string) {
 func (r *remoteFile) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("mkdir", func() (err error) { q, err = r.f.Mkdir(name, perm, uid, gid); return })
 	if err == nil {
-		r.chownNew(name)
+		r.chownNew(name, gid)
 	}
 	return r.pc.ns.mapQID(r.pc.node, q), err
 }
@@ -333,7 +340,7 @@ func (r *remoteFile) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID
 func (r *remoteFile) Symlink(oldName, newName string, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("symlink", func() (err error) { q, err = r.f.Symlink(oldName, newName, uid, gid); return })
 	if err == nil {
-		r.chownNew(newName)
+		r.chownNew(newName, gid)
 	}
 	return r.pc.ns.mapQID(r.pc.node, q), err
 }
@@ -352,7 +359,7 @@ func (r *remoteFile) Link(target p9.File, newName string) error {
 func (r *remoteFile) Mknod(name string, mode p9.FileMode, major, minor uint32, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("mknod", func() (err error) { q, err = r.f.Mknod(name, mode, major, minor, uid, gid); return })
 	if err == nil {
-		r.chownNew(name)
+		r.chownNew(name, gid)
 	}
 	return r.pc.ns.mapQID(r.pc.node, q), err
 }
@@ -381,9 +388,15 @@ func (r *remoteFile) UnlinkAt(name string, flags uint32) error {
 	return r.pc.call("unlinkat", func() error { return r.f.UnlinkAt(name, flags) })
 }
 
-// Readdir implements p9.File.Readdir.
+// Readdir implements p9.File.Readdir: at most count entries. The p9
+// client's count is Treaddir's byte budget, so it asks for what count
+// entries of names up to 64 bytes take (the peer caps it at its msize).
 func (r *remoteFile) Readdir(off uint64, count uint32) (ds p9.Dirents, err error) {
-	err = r.pc.call("readdir", func() (err error) { ds, err = r.f.Readdir(off, count); return })
+	budget := uint32(min(uint64(count)*(fcall.DirentFixedSize+64), uint64(r.pc.msize)))
+	err = r.pc.call("readdir", func() (err error) { ds, err = r.f.Readdir(off, budget); return })
+	if uint64(len(ds)) > uint64(count) {
+		ds = ds[:count]
+	}
 	return r.pc.ns.fixDirents(r.pc.node, ds), err
 }
 

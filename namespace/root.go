@@ -2,13 +2,10 @@ package namespace
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/hugelgupf/p9/fsimpl/templatefs"
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
-
-	"mfs/srv9p"
 )
 
 // root is the union's root directory for one attach context. Its listing
@@ -47,37 +44,14 @@ func (r *root) resolve(name string) (int, bool) {
 	return parseNodeNumber(name)
 }
 
-// Walk implements p9.File.Walk. A key=value element returns a root with a
-// changed copy of the context (the attach-name grammar); a node or context
-// directory walks the rest of names on that node.
+// Walk implements p9.File.Walk: a node or context directory walks the
+// rest of names on that node.
 func (r *root) Walk(names []string) ([]p9.QID, p9.File, error) {
 	if len(names) == 0 {
 		return nil, &root{ns: r.ns, ctx: r.ctx}, nil
 	}
 	name := names[0]
-	if uid, ok := srv9p.AttachUID(name); ok {
-		// The attaching user, put in front of the attach name by
-		// srv9p.Serve's filter: the same root, owning what is made.
-		nr := &root{ns: r.ns, ctx: r.ctx.clone()}
-		nr.ctx.uid = uid
-		qids, f, err := nr.Walk(names[1:])
-		if err != nil {
-			return nil, nil, err
-		}
-		return append([]p9.QID{synthQID(qidRoot, true)}, qids...), f, nil
-	}
-	switch {
-	case strings.Contains(name, "="):
-		nr := &root{ns: r.ns, ctx: r.ctx.clone()}
-		if err := r.ns.applyContext(nr.ctx, name); err != nil {
-			return nil, nil, err
-		}
-		qids, f, err := nr.Walk(names[1:])
-		if err != nil {
-			return nil, nil, err
-		}
-		return append([]p9.QID{synthQID(qidRoot, true)}, qids...), f, nil
-	case name == nameNodes || name == nameCtl:
+	if name == nameNodes || name == nameCtl {
 		if len(names) > 1 {
 			return nil, nil, linux.ENOTDIR
 		}
@@ -94,9 +68,9 @@ func (r *root) Walk(names []string) ([]p9.QID, p9.File, error) {
 
 // WalkGetAttr implements p9.File.WalkGetAttr: into a node it walks and
 // gets the attributes in one round trip; anything else is ENOSYS, and the
-// server uses Walk and GetAttr.
+// caller uses Walk and GetAttr.
 func (r *root) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
-	if len(names) == 0 || strings.Contains(names[0], "=") || names[0] == nameNodes || names[0] == nameCtl || strings.HasPrefix(names[0], "\x00") {
+	if len(names) == 0 || names[0] == nameNodes || names[0] == nameCtl {
 		return nil, nil, p9.AttrMask{}, p9.Attr{}, linux.ENOSYS
 	}
 	id, ok := r.resolve(names[0])
