@@ -30,14 +30,14 @@ Examples:
   mfs export --root /srv/data --listen 127.0.0.1:5640
   mfs export --root / --listen unix:/run/mfs-export.sock --read-only --exclude /home/secret`,
 		OnUsageError: onUsageError("export"),
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "directory to export (required)"},
 			&cli.StringFlag{Name: "listen", Usage: "address to serve on: host:port or unix:/path (required)"},
 			&cli.BoolFlag{Name: "read-only", Usage: "refuse every change (EROFS)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave this path (relative to the root) out of the export; repeatable"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
-		},
+		}, limitFlags(false)...),
 		Action: func(c *cli.Context) error {
 			if err := runExport(c); err != nil {
 				return &cmdError{"export", err}
@@ -61,6 +61,10 @@ func runExport(c *cli.Context) error {
 		return errors.New("--listen is required: host:port or unix:/path")
 	}
 	log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
+	if err != nil {
+		return err
+	}
+	limits, err := serverLimits(c)
 	if err != nil {
 		return err
 	}
@@ -89,7 +93,7 @@ func runExport(c *cli.Context) error {
 	defer stop()
 	log.Info("exporting", slog.String("root", root), slog.String("listen", addr),
 		slog.Bool("read-only", c.Bool("read-only")), slog.Any("exclude", excl))
-	err = srv9p.Serve(ctx, ln, a, log)
+	err = srv9p.NewServer(a, append(limits, srv9p.ServerLogger(log))...).Serve(ctx, ln)
 	log.Info("stopped")
 	return err
 }

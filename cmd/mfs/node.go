@@ -56,7 +56,7 @@ Examples:
   mfs node --id 2 --join 10.0.0.1:7946 --encrypt "$(cat /etc/mfs/key)"
   mfs node --id 3 --listen 127.0.0.1:564 --listen unix:/run/mfs.sock --read-only`,
 		OnUsageError: onUsageError("node"),
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "id", EnvVars: []string{"MFS_ID"}, Usage: "this node's number (1, 2, …), unique in the cluster (required)"},
 			&cli.StringFlag{Name: "root", Value: "/", EnvVars: []string{"MFS_ROOT"}, Usage: "directory to export (/proc, /sys and /dev are left out of /)"},
 			&cli.StringSliceFlag{Name: "listen", Value: cli.NewStringSlice("127.0.0.1:564"), EnvVars: []string{"MFS_LISTEN"}, Usage: "serve the cluster namespace here (host:port or unix:/path; repeatable)"},
@@ -72,7 +72,7 @@ Examples:
 			&cli.UintFlag{Name: "msize", Value: namespace.DefaultMSize, EnvVars: []string{"MFS_MSIZE"}, Usage: "9P message size asked of peers (keep it above the msize clients mount with, so one request is one peer round trip)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"MFS_LOG_FORMAT"}, Usage: "text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"MFS_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
-		},
+		}, limitFlags(true)...),
 		Action: func(c *cli.Context) error {
 			cfg, joinTimeout, err := nodeFlags(c)
 			if err != nil {
@@ -108,6 +108,9 @@ func nodeFlags(c *cli.Context) (cfg nodeConfig, joinTimeout time.Duration, err e
 		Timeout:      c.Duration("timeout"),
 		MSize:        uint32(c.Uint("msize")),
 		Log:          log,
+	}
+	if cfg.Limits, err = serverLimits(c); err != nil {
+		return cfg, 0, err
 	}
 	if cfg.Timings, err = membership.ParseProfile(c.String("profile")); err != nil {
 		return cfg, 0, err

@@ -38,6 +38,7 @@ type nodeConfig struct {
 	Timings      membership.Timings
 	Timeout      time.Duration // per peer operation; 0: namespace default
 	MSize        uint32        // asked of peers; 0: namespace default
+	Limits       []srv9p.ServerOption
 	Log          *slog.Logger
 }
 
@@ -185,7 +186,8 @@ func (n *runningNode) serve(ctx context.Context, what string, ln net.Listener, a
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		err := srv9p.Serve(ctx, ln, a, n.log.With(slog.String("service", what)))
+		opts := append([]srv9p.ServerOption{srv9p.ServerLogger(n.log.With(slog.String("service", what)))}, n.cfg.Limits...)
+		err := srv9p.NewServer(a, opts...).Serve(ctx, ln)
 		if err != nil && ctx.Err() == nil {
 			n.errc <- fmt.Errorf("%s %s: %w", what, listenAddr(ln), err)
 		}

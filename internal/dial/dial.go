@@ -13,7 +13,6 @@ package dial
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,8 @@ import (
 	"time"
 
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/fcall"
 )
 
 // DefaultMSize is the msize Dial asks for when none is given: 1 MiB, where
@@ -176,61 +177,40 @@ func Client(nc net.Conn, o Options) (*Conn, error) {
 	return &Conn{Client: cl, MSize: msize, conn: nc}, nil
 }
 
-// 9P message types and constants used by the raw version exchange.
-const (
-	msgRlerror  = 7
-	msgTversion = 100
-	msgRversion = 101
-	noTag       = 0xffff
-)
-
 // negotiate sends a plain "9P2000.L" Tversion asking for msize and returns
 // the msize the server agreed to.
 func negotiate(rw io.ReadWriter, msize uint32) (uint32, error) {
-	const version = "9P2000.L"
-	m := make([]byte, 0, 32)
-	m = binary.LittleEndian.AppendUint32(m, uint32(4+1+2+4+2+len(version)))
-	m = append(m, msgTversion)
-	m = binary.LittleEndian.AppendUint16(m, noTag)
-	m = binary.LittleEndian.AppendUint32(m, msize)
-	m = binary.LittleEndian.AppendUint16(m, uint16(len(version)))
-	m = append(m, version...)
-	if _, err := rw.Write(m); err != nil {
+	if _, err := rw.Write(fcall.Append(nil, fcall.L, fcall.NoTag, &fcall.Tversion{Msize: msize, Version: fcall.L.String()})); err != nil {
 		return 0, fmt.Errorf("version: %w", err)
 	}
-	var hdr [7]byte
+	var hdr [fcall.HeaderSize]byte
 	if _, err := io.ReadFull(rw, hdr[:]); err != nil {
 		return 0, fmt.Errorf("version: %w", err)
 	}
-	size := binary.LittleEndian.Uint32(hdr[:4])
-	if size < 7 || size > 1<<16 {
+	size, _, _ := fcall.Header(hdr[:])
+	if size < fcall.HeaderSize || size > 1<<16 {
 		return 0, fmt.Errorf("version: bad reply size %d", size)
 	}
-	body := make([]byte, size-7)
-	if _, err := io.ReadFull(rw, body); err != nil {
+	frame := make([]byte, size)
+	copy(frame, hdr[:])
+	if _, err := io.ReadFull(rw, frame[fcall.HeaderSize:]); err != nil {
 		return 0, fmt.Errorf("version: %w", err)
 	}
-	switch hdr[4] {
-	case msgRversion:
-		if len(body) < 6 {
-			return 0, errors.New("version: short reply")
-		}
-		got := binary.LittleEndian.Uint32(body[:4])
-		n := int(binary.LittleEndian.Uint16(body[4:6]))
-		if len(body) < 6+n {
-			return 0, errors.New("version: short reply")
-		}
-		if v := string(body[6 : 6+n]); !strings.HasPrefix(v, "9P2000.L") {
-			return 0, fmt.Errorf("version: server speaks %q, not 9P2000.L", v)
-		}
-		if got > msize || got < 4096 {
-			return 0, fmt.Errorf("version: server offers unusable msize %d", got)
-		}
-		return got, nil
-	case msgRlerror:
-		if len(body) >= 4 {
-			return 0, fmt.Errorf("version: server error %d", binary.LittleEndian.Uint32(body[:4]))
-		}
+	_, m, err := fcall.Decode(fcall.L, frame)
+	if err != nil {
+		return 0, fmt.Errorf("version: %w", err)
 	}
-	return 0, fmt.Errorf("version: unexpected reply type %d", hdr[4])
+	switch m := m.(type) {
+	case *fcall.Rversion:
+		if fcall.ParseVersion(m.Version) != fcall.L {
+			return 0, fmt.Errorf("version: server speaks %q, not 9P2000.L", m.Version)
+		}
+		if m.Msize > msize || m.Msize < fcall.MinMsize {
+			return 0, fmt.Errorf("version: server offers unusable msize %d", m.Msize)
+		}
+		return m.Msize, nil
+	case *fcall.Rlerror:
+		return 0, fmt.Errorf("version: server error %d", uint32(m.Errno))
+	}
+	return 0, fmt.Errorf("version: unexpected reply %s", m)
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/tests/diodtest"
+
+	"mfs/internal/fcall"
 )
 
 func TestParseAddr(t *testing.T) {
@@ -227,7 +229,7 @@ func TestDialErrors(t *testing.T) {
 		var hdr [7]byte
 		io.ReadFull(c, hdr[:])
 		io.CopyN(io.Discard, c, int64(binary.LittleEndian.Uint32(hdr[:4]))-7)
-		c.Write([]byte{11, 0, 0, 0, msgRlerror, 0xff, 0xff, 5, 0, 0, 0})
+		c.Write([]byte{11, 0, 0, 0, fcall.MsgRlerror, 0xff, 0xff, 5, 0, 0, 0})
 		io.Copy(io.Discard, c)
 	})
 	// A 9P server that only speaks 9P2000.u.
@@ -235,12 +237,7 @@ func TestDialErrors(t *testing.T) {
 		var hdr [7]byte
 		io.ReadFull(c, hdr[:])
 		io.CopyN(io.Discard, c, int64(binary.LittleEndian.Uint32(hdr[:4]))-7)
-		v := "9P2000.u"
-		m := binary.LittleEndian.AppendUint32(nil, uint32(7+4+2+len(v)))
-		m = append(m, msgRversion, 0xff, 0xff)
-		m = binary.LittleEndian.AppendUint32(m, 8192)
-		m = appendStr(m, v)
-		c.Write(m)
+		c.Write(fcall.Append(nil, fcall.L, fcall.NoTag, &fcall.Rversion{Msize: 8192, Version: "9P2000.u"}))
 		io.Copy(io.Discard, c)
 	})
 
@@ -341,31 +338,17 @@ func frame(typ byte, body []byte) []byte {
 }
 
 func TestPlainConnRewrites(t *testing.T) {
-	var tversion, tattach, twrite []byte
-	tversion = binary.LittleEndian.AppendUint32(tversion, 65536)
-	tversion = appendStr(tversion, "9P2000.L.Google.7")
-	tattach = binary.LittleEndian.AppendUint32(tattach, 1)          // fid
-	tattach = binary.LittleEndian.AppendUint32(tattach, 0xffffffff) // afid
-	tattach = appendStr(tattach, "")
-	tattach = appendStr(tattach, "/srv/export")
-	tattach = binary.LittleEndian.AppendUint32(tattach, 0xffffffff) // NoUID
-	twrite = binary.LittleEndian.AppendUint32(twrite, 7)
-	twrite = binary.LittleEndian.AppendUint64(twrite, 0)
 	payload := bytes.Repeat([]byte{0xab}, 1000)
-	twrite = binary.LittleEndian.AppendUint32(twrite, uint32(len(payload)))
-	twrite = append(twrite, payload...)
-
-	var wantVersion, wantAttach []byte
-	wantVersion = binary.LittleEndian.AppendUint32(wantVersion, 65536)
-	wantVersion = appendStr(wantVersion, "9P2000.L")
-	wantAttach = binary.LittleEndian.AppendUint32(wantAttach, 1)
-	wantAttach = binary.LittleEndian.AppendUint32(wantAttach, 0xffffffff)
-	wantAttach = appendStr(wantAttach, "alice")
-	wantAttach = appendStr(wantAttach, "/srv/export")
-	wantAttach = binary.LittleEndian.AppendUint32(wantAttach, 1000)
-
-	in := append(append(frame(msgTversion, tversion), frame(msgTattach, tattach)...), frame(118, twrite)...)
-	want := append(append(frame(msgTversion, wantVersion), frame(msgTattach, wantAttach)...), frame(118, twrite)...)
+	msg := func(m fcall.Msg) []byte { return fcall.Append(nil, fcall.L, 1, m) }
+	twrite := msg(&fcall.Twrite{Fid: 7, Data: payload})
+	in := append(append(
+		msg(&fcall.Tversion{Msize: 65536, Version: "9P2000.L.Google.7"}),
+		msg(&fcall.Tattach{Fid: 1, Afid: fcall.NoFid, Aname: "/srv/export", NUname: p9.NoUID})...),
+		twrite...)
+	want := append(append(
+		msg(&fcall.Tversion{Msize: 65536, Version: "9P2000.L"}),
+		msg(&fcall.Tattach{Fid: 1, Afid: fcall.NoFid, Uname: "alice", Aname: "/srv/export", NUname: 1000})...),
+		twrite...)
 
 	// Every way of cutting the stream into two or three writes (the p9
 	// client writes header, fixed part and payload separately) must give
@@ -405,8 +388,8 @@ func TestPlainConnBadFrame(t *testing.T) {
 		in   []byte
 	}{
 		{"size below header", []byte{3, 0, 0, 0, 118, 1, 0}},
-		{"truncated Tversion", frame(msgTversion, []byte{0, 0, 1, 0, 9})},
-		{"truncated Tattach", frame(msgTattach, []byte{1, 0, 0, 0})},
+		{"truncated Tversion", frame(fcall.MsgTversion, []byte{0, 0, 1, 0, 9})},
+		{"truncated Tattach", frame(fcall.MsgTattach, []byte{1, 0, 0, 0})},
 	}
 	for _, tt := range tests {
 		client, server := net.Pipe()

@@ -5,16 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-)
 
-// 9P message types the plain wrapper rewrites.
-const (
-	msgTattach = 104
-)
+	"github.com/hugelgupf/p9/p9"
 
-// plainVersion is the version string foreign servers (diod, the kernel's
-// peers) accept; the p9 client asks for "9P2000.L.Google.7".
-const plainVersion = "9P2000.L"
+	"mfs/internal/fcall"
+)
 
 // plainConn sits between the p9 client and a foreign server. It rewrites two
 // outgoing messages the p9 client gets wrong for such servers and passes
@@ -74,7 +69,7 @@ func (c *plainConn) Write(p []byte) (int, error) {
 		p = p[rest:]
 		var err error
 		switch c.pending[4] {
-		case msgTversion, msgTattach:
+		case fcall.MsgTversion, fcall.MsgTattach:
 			frame, rerr := c.rewrite(append(c.pending, chunk...))
 			if rerr != nil {
 				return total - len(p), rerr
@@ -96,70 +91,15 @@ func (c *plainConn) Write(p []byte) (int, error) {
 // rewrite returns frame (a complete Tversion or Tattach) as a foreign
 // server wants it.
 func (c *plainConn) rewrite(frame []byte) ([]byte, error) {
-	r := reader{b: frame[7:]}
-	out := make([]byte, 0, len(frame)+len(c.uname))
-	out = append(out, 0, 0, 0, 0)
-	out = append(out, frame[4:7]...)
-	switch frame[4] {
-	case msgTversion:
-		msize := r.u32()
-		r.str() // the p9 client's version string
-		if r.err != nil {
-			return nil, fmt.Errorf("rewrite Tversion: %w", r.err)
-		}
-		out = binary.LittleEndian.AppendUint32(out, msize)
-		out = appendStr(out, plainVersion)
-	case msgTattach:
-		fid, afid := r.u32(), r.u32()
-		r.str() // uname
-		aname := r.str()
-		if r.err != nil {
-			return nil, fmt.Errorf("rewrite Tattach: %w", r.err)
-		}
-		out = binary.LittleEndian.AppendUint32(out, fid)
-		out = binary.LittleEndian.AppendUint32(out, afid)
-		out = appendStr(out, c.uname)
-		out = appendStr(out, aname)
-		out = binary.LittleEndian.AppendUint32(out, c.uid)
+	tag, m, err := fcall.Decode(fcall.L, frame)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadFrame, err)
 	}
-	binary.LittleEndian.PutUint32(out, uint32(len(out)))
-	return out, nil
-}
-
-// appendStr appends a 9P string (2-byte length, bytes).
-func appendStr(b []byte, s string) []byte {
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(s)))
-	return append(b, s...)
-}
-
-// reader decodes the fixed fields of a frame; the first short read sets
-// err and every later read returns zero values.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) u32() uint32 {
-	if r.err != nil || len(r.b) < 4 {
-		r.err = errBadFrame
-		return 0
+	switch m := m.(type) {
+	case *fcall.Tversion:
+		m.Version = fcall.L.String()
+	case *fcall.Tattach:
+		m.Uname, m.NUname = c.uname, p9.UID(c.uid)
 	}
-	v := binary.LittleEndian.Uint32(r.b)
-	r.b = r.b[4:]
-	return v
-}
-
-func (r *reader) str() string {
-	if r.err != nil || len(r.b) < 2 {
-		r.err = errBadFrame
-		return ""
-	}
-	n := int(binary.LittleEndian.Uint16(r.b))
-	if len(r.b) < 2+n {
-		r.err = errBadFrame
-		return ""
-	}
-	s := string(r.b[2 : 2+n])
-	r.b = r.b[2+n:]
-	return s
+	return fcall.Append(nil, fcall.L, tag, m), nil
 }
