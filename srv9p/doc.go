@@ -36,76 +36,71 @@
 //     to the server's user. The group is set from the message. Both only
 //     where the server may (EPERM is ignored).
 //
-// Serve answers 9P on a listener. It puts a small filter in front of each
-// connection (it reads only the 7-byte header of most frames) to build
-// around gaps of github.com/hugelgupf/p9 v0.4.1:
+// # The server
 //
-//   - The server has no Tgetlock handler. The filter turns a Tgetlock into a
-//     disguised Tlock on the same fid and tag (see IsGetLock and
-//     AnswerGetLock) and the reply back into an Rgetlock. The Linux client
-//     always asks with type UNLCK (v9fs_file_getlock); Lock takes that as
-//     "any conflicting lock?" and probes with a write lock.
-//   - A blocking Tlock (F_SETLKW) answered BLOCKED makes the Linux client
-//     sleep its lock timeout (30 s) before it asks again, so the server
-//     must wait; but the p9 server's Tflush waits for the flushed request
-//     instead of cancelling it, so a wait must end by other means. The
-//     filter marks each blocking Tlock with a token (see LockWait) naming
-//     a cancel channel, which it closes when it reads a Tflush of that tag
-//     or the connection ends. Lock then retries F_OFD_SETLK with a backoff
-//     of 1 to 50 ms (WaitForLock) until the lock is granted, the request is
-//     cancelled, or 20 s have passed; the last two answer BLOCKED (the
-//     kernel discards the reply to a flushed request, and after the cap
-//     retries once its lock timeout has passed, so a lock held for longer
-//     than 20 s reaches a waiter up to 30 s after its release, as before).
-//     A lock granted in the instant the kernel flushes the
-//     request is held by the fid unbeknownst to the kernel, as with any
-//     9P server; closing the file releases it.
-//   - It answers a walk from a non-directory with EINVAL; the filter turns
-//     that EINVAL into ENOTDIR when the walk's names were plain.
-//   - Its Txattrwalk gives the attribute fid the very File of the file's
-//     fid, so clunking the attribute fid (the Linux client does so right
-//     after reading a value) closed the file's fid too. The filter puts a
-//     clone walk before each Txattrwalk, so the attribute fid shares only
-//     the clone (and clunks the clone again when the Txattrwalk fails,
-//     since the server then leaves it bound). Files served this way see
-//     Close twice on such a clone and must take that calmly (srv9p's do).
-//   - The server gives Attach no arguments and Create, Mkdir, Symlink and
-//     Mknod p9.NoUID, so the user of an attach (Tattach's n_uname; the
-//     Linux client attaches once per local uid with access=user or
-//     access=client) is lost. The filter puts a uid element in front of
-//     the attach name of a Tattach with n_uname (see UIDElement and
-//     AttachUID); the root's Walk of it returns the root again, carrying
-//     the uid, which every file walked from it inherits, and new files
-//     are given that owner (fchownat on the new file's descriptor right
-//     after making it). The Rattach QID stays the root's, as the server
-//     always answers. The element starts with a reserved prefix that the
-//     filter refuses in any client's walk or attach name, and carries the
-//     process secret, so it cannot be forged.
-//   - The server answers every failed GetXattr of a Txattrwalk with
-//     EINVAL, so a missing attribute (ENODATA; the Linux client asks for
-//     security.capability on every write) looks like a bad request. The
-//     filter disguises the attribute name with a registered token (see
-//     XattrName); GetXattr takes the name back and records its errno
-//     under the token (XattrToken.Fail), and the filter puts that errno
-//     into the Rlerror in place of EINVAL. Cost per Txattrwalk: a slightly
-//     longer rewritten frame (already copied for the clone walk), a map
-//     entry under a mutex for the life of the request, and no copy of
-//     the name in GetXattr (it is a substring of the disguise).
+// NewServer (or Serve) answers 9P2000.L for any p9.Attacher with the
+// project's own server loop on internal/fcall; hugelgupf/p9 provides the
+// p9.File and p9.Attacher contract and its types, nothing on the wire.
+// Where p9.File cannot say what 9P2000.L needs, the server looks for small
+// interfaces (contract.go): Attacher (the whole Tattach: attach name,
+// uname, n_uname), GetLocker (Tgetlock), LockWaiter (a blocking Tlock,
+// cancelled through a context by Tflush or the connection's end) and
+// Inline. Modes pass unmasked, so setuid, setgid and sticky bits reach
+// SetAttr, Create and Mkdir; Create, Mkdir, Symlink and Mknod get the
+// attach's n_uname as their uid. Errors cross as the errno
+// linux.ExtractErrno finds (EIO if none).
 //
-// It also answers a Tauth with ENOENT instead of the server's ENOSYS: that is
-// how diod says "no authentication needed", and diod's client tools (diodls,
-// diodcat) give up on anything else.
+// Rules it enforces (version(5), walk(5), flush(5), and Linux's
+// answers where 9P2000.L leaves them open):
 //
-//   - The server's codec masks the mode of Tsetattr with 01777, dropping
-//     the setuid and setgid bits of chmod. The filter registers the bits of
-//     a Tsetattr that sets them under a token and writes the token, in
-//     place, into the message's size field, which the server passes on
-//     but which means nothing when valid does not ask for a truncate
-//     (SetAttrMode puts the bits back). A chmod combined with a truncate
-//     in one Tsetattr still loses them.
+//   - Tversion: a client string beginning "9P2000.L" is answered
+//     "9P2000.L", anything else "unknown"; the msize is the smaller of the
+//     client's and MaxMsize (4 MiB by default). A second Tversion cancels
+//     and waits for every request in flight, clunks every fid and starts
+//     afresh. Anything but Tversion before a session is EPROTO.
+//   - Framing: a size field below 7 or above the msize closes the
+//     connection (logged). A well-sized frame whose body does not parse
+//     exactly, trailing bytes included, is EINVAL; an unknown type, or an
+//     R-message sent as a request, ENOSYS.
+//   - Fids and tags: an unknown fid is EBADF, a newfid in use (other than
+//     fid itself) EBADF, a tag in use EINVAL. Twalk takes at most 16 names
+//     (EINVAL beyond); a walk with names from a non-directory is ENOTDIR;
+//     "", ".", ".." and names with '/' or NUL are EINVAL there and in
+//     every request that names a directory entry.
+//   - Tflush is always answered. A flush of a running request cancels its
+//     context; its reply (if any) goes out first, then the Rflush: the
+//     reply leaves the tag table and is written under the write lock, so a
+//     flush that finds no tag answers after it. A flush of a queued request
+//     drops it unanswered; a flush of its own tag or an unknown one is
+//     answered at once.
+//   - Txattrwalk reads the value (or the name list) into a fid of its own,
+//     leaving the file's fid alone; Txattrcreate collects at most
+//     attr_size bytes (at most 64 KiB, XATTR_SIZE_MAX: E2BIG beyond) and
+//     sets the attribute at the clunk (an empty one removes it, as QEMU
+//     does; a short write is EINVAL there).
+//   - Tremove clunks the fid and answers EOPNOTSUPP: a p9.File does not
+//     know its name. The Linux client uses Tunlinkat.
+//   - Tauth answers ENOENT: no authentication here, and diod's client
+//     tools (diodls, diodcat) read that as "none needed".
 //
-// Gap left: the codec drops the same bits of Tlcreate and Tmkdir, which
-// have no unused field to carry them (a name disguise could, but the
-// Linux client applies setgid directories' inheritance and the umask
-// itself, and sets setuid bits with a chmod, so nothing needs it).
+// Concurrency, measured (see bench_test.go and the README): one goroutine
+// per connection reads every frame. Tversion and Tflush are answered on it,
+// and so are metadata requests (walk, getattr, setattr, clunk, open,
+// create, mkdir, symlink, mknod, unlink, rename, readlink, statfs,
+// xattrwalk) on files that are Inline (an export's files: system calls on
+// the host), which saves a goroutine hand-off and a thread wake-up per
+// request. Reads, writes, readdir, fsync, locks, and everything on other
+// files (the namespace's remote files) run on goroutines of their own, at
+// most MaxInflight per connection; beyond that requests wait in a queue of
+// the same length, and the reader stops only when that is full too, so a
+// Tflush is still read while the limit is reached. Each reply goes out
+// whole in one write; file data is read straight into the reply frame.
+// Memory per connection is about 2 × MaxInflight × msize at worst.
+//
+// Limits and lifecycle: MaxConns per listener (more are closed, logged);
+// IdleTimeout closes a connection that holds no fid; EMFILE and ENFILE on
+// accept pause and retry, never end Serve; a reply write that blocks for
+// a minute ends its connection; when Serve's context ends it closes the
+// listener and every connection and returns within a few seconds even if
+// a request is stuck in the file system.
 package srv9p
