@@ -57,7 +57,11 @@ type conn struct {
 
 	fids fidTable
 
-	ctx    context.Context // done when the connection ends
+	// base is done when the connection ends or its server stops; ctx,
+	// the session's, also at a Tversion. Requests' contexts come from ctx.
+	base   context.Context
+	stop   context.CancelFunc
+	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // handler goroutines
 
@@ -82,7 +86,9 @@ type request struct {
 	queued  bool
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+// newConn returns a connection of s on nc whose requests end when ctx,
+// the server's, is done.
+func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
 	c := &conn{
 		srv:   s,
 		nc:    nc,
@@ -93,7 +99,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 		tags:  make(map[uint16]*request),
 		room:  make(chan struct{}, 1),
 	}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.base, c.stop = context.WithCancel(ctx)
+	c.ctx, c.cancel = context.WithCancel(c.base)
 	return c
 }
 
@@ -104,7 +111,7 @@ func (c *conn) serve() {
 	c.log.Debug("9p: connection")
 	err := c.readLoop()
 	c.nc.Close()
-	c.cancel()
+	c.stop()
 	c.dropQueue()
 	c.wg.Wait()
 	c.fids.clear()
@@ -293,7 +300,7 @@ func (c *conn) version(frame []byte) {
 	tv := m.(*fcall.Tversion)
 	c.cancelAll()
 	c.fids.clear()
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.ctx, c.cancel = context.WithCancel(c.base)
 	d := fcall.ParseVersion(tv.Version)
 	msize := min(tv.Msize, c.srv.maxMsize)
 	if msize < fcall.MinMsize {

@@ -245,17 +245,26 @@ func (c *conn) clunk(n uint32) error {
 		return linux.EBADF
 	}
 	defer f.release()
-	_, _, x := f.state()
+	// A Twrite that took the fid before it left the table may still be
+	// appending: read the value under the fid's lock. Once it is whole no
+	// Twrite changes it (E2BIG).
+	f.mu.Lock()
+	x := f.xattr
+	var data []byte
+	if x != nil {
+		data = x.data
+	}
+	f.mu.Unlock()
 	if x == nil || !x.create {
 		return nil
 	}
 	switch {
-	case uint64(len(x.data)) != x.size:
+	case uint64(len(data)) != x.size:
 		return linux.EINVAL
 	case x.size == 0:
 		return f.file.RemoveXattr(x.name)
 	default:
-		return f.file.SetXattr(x.name, x.data, x.flags)
+		return f.file.SetXattr(x.name, data, x.flags)
 	}
 }
 

@@ -36,6 +36,7 @@ type Server struct {
 	idleTimeout time.Duration
 	maxMsize    uint32
 
+	// conns are the live connections (tests look at them).
 	mu    sync.Mutex
 	conns map[*conn]bool
 }
@@ -166,7 +167,7 @@ func isTemporary(err error) bool {
 // the protocol's framing, it stays without fids for the idle timeout, or
 // ctx is done. It closes nc before it returns.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn) {
-	c := newConn(s, nc)
+	c := newConn(ctx, s, nc)
 	s.mu.Lock()
 	s.conns[c] = true
 	s.mu.Unlock()
