@@ -3,6 +3,8 @@ package namespace
 import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/client"
 )
 
 // walkNode walks names from the root of node id, reached from the union
@@ -61,7 +63,7 @@ func (ns *Namespace) walkNode(id int, names []string, entry string, uid p9.UID, 
 		if err != nil {
 			return nil, nil, valid, attr, err
 		}
-		qids, f = ns.mapQIDs(id, qids), &remoteFile{pc: pc, f: rf, top: len(names) == 0, uid: uid}
+		qids, f = ns.mapQIDs(id, qids), &remoteFile{pc: pc, f: rf.(*client.File), top: len(names) == 0, uid: uid}
 	}
 	return append([]p9.QID{nodeDirQID(id)}, qids...), f, valid, attr, nil
 }

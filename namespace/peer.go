@@ -13,10 +13,9 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
+	"mfs/internal/client"
 	"mfs/internal/dial"
 )
-
-var errTimeout = errors.New("peer operation timed out")
 
 // peer is one node of the table and, for remote nodes, its connection.
 //
@@ -58,7 +57,7 @@ func (p *peer) update(n Node) {
 		p.ns.cfg.log.Info("namespace: node updated", slog.Int("node", n.ID), slog.String("addr", n.Addr), slog.String("state", n.State.String()))
 	}
 	if c != nil {
-		c.w.fail(fmt.Errorf("node %d: %s", n.ID, "table changed"))
+		c.close()
 	}
 }
 
@@ -69,7 +68,8 @@ func (p *peer) drop(why string) {
 	p.conn = nil
 	p.nmu.Unlock()
 	if c != nil {
-		c.w.fail(errors.New(why))
+		p.ns.cfg.log.Debug("namespace: dropping peer connection", slog.Int("node", c.node), slog.String("why", why))
+		c.close()
 	}
 }
 
@@ -100,7 +100,7 @@ func (p *peer) get() (*peerConn, error) {
 	p.nmu.Lock()
 	if p.n.Addr != n.Addr || p.n.State != Alive {
 		p.nmu.Unlock()
-		c.w.fail(errors.New("table changed while dialling"))
+		c.close()
 		return nil, linux.EHOSTUNREACH
 	}
 	p.conn = c
@@ -129,29 +129,27 @@ func (p *peer) live() (*peerConn, error) {
 	return nil, nil
 }
 
-// peerConn is one connection to a peer's export. Files walked through it
-// keep pointing at it: once it is dead they fail, and are never moved to
-// a newer connection (their fids died with it).
+// peerConn is one connection to a remote node, with its root fid. The
+// client bounds every call (a call that times out is flushed and fails
+// alone) and declares the connection dead when the peer answers nothing.
 type peerConn struct {
-	ns      *Namespace
-	node    int
-	w       *wire
-	c       *dial.Conn
-	root    p9.File
-	msize   uint32
-	timeout time.Duration
-	log     *slog.Logger
+	ns    *Namespace
+	node  int
+	c     *client.Conn
+	root  *client.File
+	msize uint32
+	log   *slog.Logger
 }
 
-// dialPeer connects to n and attaches to its export root, all within one
-// timeout: connect, version exchange and attach share one deadline.
+// dialPeer connects to node n and attaches to its export root; the
+// connect, the version exchange and the attach are each bounded by the
+// timeout.
 func (ns *Namespace) dialPeer(n Node) (*peerConn, error) {
 	network, address, err := dial.ParseAddr(n.Addr)
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(ns.cfg.timeout)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	ctx, cancel := context.WithTimeout(context.Background(), ns.cfg.timeout)
 	defer cancel()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, network, address)
@@ -161,61 +159,47 @@ func (ns *Namespace) dialPeer(n Node) (*peerConn, error) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	w := newWire(nc)
-	// The rest of the bound is enforced by closing the wire.
-	stop := context.AfterFunc(ctx, func() { w.fail(errTimeout) })
-	defer stop()
-	c, err := dial.Client(w, dial.Options{MSize: ns.cfg.msize, Timeout: time.Until(deadline)})
+	c, err := client.New(nc, client.Options{MSize: ns.cfg.msize, Timeout: ns.cfg.timeout})
 	if err != nil {
-		w.fail(err)
 		return nil, err
 	}
-	root, err := c.Attach("")
+	root, err := c.Attach("", "", p9.NoUID)
 	if err != nil {
-		w.fail(err)
+		c.Close()
 		return nil, fmt.Errorf("attach: %w", err)
 	}
-	if !stop() {
-		return nil, errTimeout
-	}
-	return &peerConn{ns: ns, node: n.ID, w: w, c: c, root: root, msize: c.MSize, timeout: ns.cfg.timeout, log: ns.cfg.log}, nil
+	return &peerConn{ns: ns, node: n.ID, c: c, root: root, msize: c.MSize(), log: ns.cfg.log}, nil
 }
 
-// dead reports whether the connection has failed.
-func (c *peerConn) dead() bool {
-	select {
-	case <-c.w.dead:
-		return true
-	default:
-		return false
-	}
-}
+// dead reports whether the connection is gone.
+func (c *peerConn) dead() bool { return c.c.Err() != nil }
 
-// call runs fn, one operation on the peer, bounded by the timeout: when
-// it expires the connection is closed, which fails the operation and any
-// other pending on it. Answers of the peer (linux.Errno, io.EOF) are
-// returned as they are; any other failure kills the connection and
-// becomes EHOSTDOWN.
+// close ends the connection: files opened through it fail from now on.
+func (c *peerConn) close() { c.c.Close() }
+
+// call runs fn, one operation on the peer, and says what its failure
+// means to the kernel: the peer's errno as it is, ETIMEDOUT for a call
+// the client flushed after the timeout (the connection lives on), and
+// EHOSTDOWN once the connection is dead.
 func (c *peerConn) call(op string, fn func() error) error {
 	if c.dead() {
 		return linux.EHOSTDOWN
 	}
-	t := time.AfterFunc(c.timeout, func() {
-		c.log.Warn("namespace: peer operation timed out, closing connection", slog.Int("node", c.node), slog.String("op", op), slog.Duration("timeout", c.timeout))
-		c.w.fail(errTimeout)
-	})
 	err := fn()
-	t.Stop()
-	if err == nil || err == io.EOF {
+	switch {
+	case err == nil || err == io.EOF:
 		return err
+	case errors.Is(err, client.ErrDead) || c.dead():
+		c.log.Warn("namespace: peer connection failed", slog.Int("node", c.node), slog.String("op", op), slog.String("error", err.Error()))
+		return linux.EHOSTDOWN
+	case errors.Is(err, client.ErrTimeout):
+		c.log.Warn("namespace: peer operation timed out", slog.Int("node", c.node), slog.String("op", op))
+		return linux.ETIMEDOUT
 	}
 	var errno linux.Errno
-	if errors.As(err, &errno) && !c.dead() {
+	if errors.As(err, &errno) {
 		return errno
 	}
-	if !c.dead() {
-		c.log.Warn("namespace: peer connection failed", slog.Int("node", c.node), slog.String("op", op), slog.String("error", err.Error()))
-	}
-	c.w.fail(err)
-	return linux.EHOSTDOWN
+	c.log.Warn("namespace: peer operation failed", slog.Int("node", c.node), slog.String("op", op), slog.String("error", err.Error()))
+	return linux.EIO
 }

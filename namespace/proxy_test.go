@@ -16,35 +16,6 @@ import (
 	"mfs/srv9p"
 )
 
-func TestClientFidLayout(t *testing.T) {
-	// clientFid reads an unexported field of the p9 client; this fails
-	// loudly if the library moves it.
-	s := serve(t, exportOf(t, t.TempDir()))
-	cl, err := dial.Dial(t.Context(), s.addr, dial.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	a, err := cl.Attach("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	_, b, err := a.Walk(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	fa, oka := clientFid(a)
-	fb, okb := clientFid(b)
-	if !oka || !okb || fa == fb || fa == 0 || fb == 0 {
-		t.Fatalf("clientFid: %d %v, %d %v: the p9 client's clientFile layout changed; fix fid.go", fa, oka, fb, okb)
-	}
-	if _, ok := clientFid(&root{}); ok {
-		t.Fatal("clientFid accepted a non-client file")
-	}
-}
-
 func TestConsistency(t *testing.T) {
 	c := newCluster(t, 3)
 	mustWriteHost(t, c.dirs[1], "d/.keep", "")

@@ -6,7 +6,11 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/hugelgupf/p9/p9"
 	"golang.org/x/sys/unix"
+
+	"mfs/internal/fcall"
+	"mfs/srv9p/srv9ptest"
 )
 
 // TestAttachUIDThroughNamespace: files made through a namespace attach
@@ -41,19 +45,20 @@ func TestAttachUIDThroughNamespace(t *testing.T) {
 			if err := os.Mkdir(filepath.Join(c.dirs[tc.host-1], sub), 0o777); err != nil {
 				t.Fatal(err)
 			}
-			w := dialFrames(t, c.nsSrv[tc.node-1].addr)
-			w.call(104, 1, enc(nil).u32(1).u32(^uint32(0)).str("someone").str(tc.aname).u32(tc.uid), 105)
-			path := append(tc.walk, sub)
-			walk := enc(nil).u32(1).u32(2).u16(uint16(len(path)))
-			for _, n := range path {
-				walk = walk.str(n)
+			w := srv9ptest.DialRaw(t, c.nsSrv[tc.node-1].addr)
+			must := func(_ fcall.Msg, err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
-			w.call(110, 2, walk, 111)
-			w.call(110, 3, enc(nil).u32(2).u32(3).u16(0), 111)
-			w.call(14, 4, enc(nil).u32(3).str("f").u32(2).u32(0o640).u32(gid), 15)                     // Tlcreate
-			w.call(72, 5, enc(nil).u32(2).str("d").u32(0o750).u32(gid), 73)                            // Tmkdir
-			w.call(16, 6, enc(nil).u32(2).str("s").str("target").u32(gid), 17)                         // Tsymlink
-			w.call(18, 7, enc(nil).u32(2).str("p").u32(unix.S_IFIFO|0o600).u32(0).u32(0).u32(gid), 19) // Tmknod
+			must(w.RPC(&fcall.Tattach{Fid: 1, Afid: fcall.NoFid, Uname: "someone", Aname: tc.aname, NUname: p9.UID(tc.uid)}))
+			must(w.RPC(&fcall.Twalk{Fid: 1, NewFid: 2, Names: append(tc.walk, sub)}))
+			must(w.RPC(&fcall.Twalk{Fid: 2, NewFid: 3}))
+			must(w.RPC(&fcall.Tlcreate{Fid: 3, Name: "f", Flags: p9.ReadWrite, Mode: 0o640, GID: gid}))
+			must(w.RPC(&fcall.Tmkdir{Dfid: 2, Name: "d", Mode: 0o750, GID: gid}))
+			must(w.RPC(&fcall.Tsymlink{Fid: 2, Name: "s", Target: "target", GID: gid}))
+			must(w.RPC(&fcall.Tmknod{Dfid: 2, Name: "p", Mode: unix.S_IFIFO | 0o600, GID: gid}))
 			for _, n := range []string{"f", "d", "s", "p"} {
 				fi, err := os.Lstat(filepath.Join(c.dirs[tc.host-1], sub, n))
 				if err != nil {
@@ -69,8 +74,7 @@ func TestAttachUIDThroughNamespace(t *testing.T) {
 }
 
 // TestChmodSetidThroughNamespace: chmod with setuid/setgid bits through
-// the namespace sets them on the serving node and on a remote one (an
-// injected Tsetattr, since the p9 client's codec drops them).
+// the namespace sets them on the serving node and on a remote one.
 func TestChmodSetidThroughNamespace(t *testing.T) {
 	c := newCluster(t, 2)
 	mustWriteHost(t, c.dirs[0], "m/f", "x")
@@ -84,16 +88,18 @@ func TestChmodSetidThroughNamespace(t *testing.T) {
 		{"remote", []string{"2", "m", "f"}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := dialFrames(t, c.nsSrv[0].addr)
-			w.call(104, 1, enc(nil).u32(1).u32(^uint32(0)).str("").str("").u32(^uint32(0)), 105)
-			walk := enc(nil).u32(1).u32(2).u16(uint16(len(tc.walk)))
-			for _, n := range tc.walk {
-				walk = walk.str(n)
+			w := srv9ptest.DialRaw(t, c.nsSrv[0].addr)
+			if err := w.Attach(1); err != nil {
+				t.Fatal(err)
 			}
-			w.call(110, 2, walk, 111)
+			if err := w.Walk(1, 2, tc.walk...); err != nil {
+				t.Fatal(err)
+			}
 			p := filepath.Join(c.dirs[tc.host-1], "m", "f")
-			for i, mode := range []uint32{04755, 02710, 06700, 0o640} {
-				w.call(26, uint16(3+i), enc(nil).u32(2).u32(1).u32(mode).u32(0).u32(0).u64(0).u64(0).u64(0).u64(0).u64(0), 27)
+			for _, mode := range []uint32{04755, 02710, 06700, 0o640} {
+				if err := w.Setattr(2, 1, mode, 0); err != nil {
+					t.Fatalf("chmod %04o: %v", mode, err)
+				}
 				var st unix.Stat_t
 				if err := unix.Stat(p, &st); err != nil {
 					t.Fatal(err)

@@ -2,7 +2,6 @@ package namespace
 
 import (
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -10,46 +9,34 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
+	"mfs/internal/client"
 	"mfs/internal/dial"
 )
 
-// rawClient is a p9 client on a wire, so a test can send what the p9
-// client cannot (xattrs, Tlock with the fid, Tgetlock) to a real server.
-type rawClient struct {
-	*dial.Conn
-	w *wire
-}
+// rawClient is mfs's client, which sends xattrs, Tlock with the fid and
+// Tgetlock as plain messages.
+type rawClient struct{ *dial.Conn }
 
 func dialRaw(t *testing.T, addr string) *rawClient {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
+	c, err := dial.Dial(t.Context(), addr, dial.Options{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	w := newWire(nc)
-	c, err := dial.Client(w, dial.Options{})
-	if err != nil {
-		w.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &rawClient{Conn: c, w: w}
+	return &rawClient{c}
 }
 
 // open walks to path from a fresh attach (with aname) and opens it
-// read-write; it returns the fid.
-func (c *rawClient) open(t *testing.T, aname, path string) uint32 {
+// read-write.
+func (c *rawClient) open(t *testing.T, aname, path string) *client.File {
 	t.Helper()
 	r := attach(t, c.Conn, aname)
 	f := walk(t, r, path)
 	if _, _, err := f.Open(p9.ReadWrite); err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
-	fid, ok := clientFid(f)
-	if !ok {
-		t.Fatal("no fid")
-	}
-	return fid
+	return f.(*client.File)
 }
 
 // result renders an operation's outcome for comparison.
@@ -71,39 +58,28 @@ func asErrno(err error, e *linux.Errno) bool {
 }
 
 // xattrScript runs a fixed sequence of xattr operations on path and
-// returns their outcomes.
-//
-// Each operation runs on a freshly walked fid: the p9 server's Txattrwalk
-// shares the File of the fid it starts from and closes it when the xattr
-// fid is clunked, so the starting fid is unusable afterwards (a p9 server
-// bug, reported to srv9p; the kernel walks from its open fids).
+// returns their outcomes; each runs on a freshly walked fid.
 func xattrScript(t *testing.T, c *rawClient, aname, path string) []string {
 	r := attach(t, c.Conn, aname)
-	fresh := func() uint32 {
+	fresh := func() *client.File {
 		f, err := walkErr(r, path)
 		if err != nil {
 			t.Fatalf("walk %s: %v", path, err)
 		}
-		fid, ok := clientFid(f)
-		if !ok {
-			t.Fatal("no fid")
-		}
 		t.Cleanup(func() { f.Close() })
-		return fid
+		return f.(*client.File)
 	}
-	const ms = 1 << 20
 	get := func(name string) string {
-		b, err := c.w.xattrRead(fresh(), name, ms)
+		b, err := fresh().GetXattr(name)
 		return result(string(b), err)
 	}
 	list := func() string {
-		b, err := c.w.xattrRead(fresh(), "", ms)
-		names := splitXattrNames(b)
+		names, err := fresh().ListXattrs()
 		slices.Sort(names)
 		return result(strings.Join(names, ","), err)
 	}
 	set := func(name, v string, fl p9.XattrFlags) string {
-		return result("ok", c.w.xattrWrite(fresh(), name, []byte(v), fl, ms))
+		return result("ok", fresh().SetXattr(name, []byte(v), fl))
 	}
 	big := strings.Repeat("x", 3000)
 	return []string{
@@ -118,9 +94,9 @@ func xattrScript(t *testing.T, c *rawClient, aname, path string) []string {
 		set("user.a", "22", p9.XattrReplace),
 		get("user.a"),
 		get("user.missing"),
-		result("ok", c.w.xattrWrite(fresh(), "user.a", nil, p9.XattrReplace, ms)), // remove
+		result("ok", fresh().RemoveXattr("user.a")),
 		get("user.a"),
-		result("ok", c.w.xattrWrite(fresh(), "user.a", nil, p9.XattrReplace, ms)),
+		result("ok", fresh().RemoveXattr("user.a")),
 		list(),
 	}
 }
@@ -156,12 +132,12 @@ func TestXattrsRemoteLikeLocal(t *testing.T) {
 func lockScript(t *testing.T, a, b *rawClient, aname, path string) []string {
 	fa := a.open(t, aname, path)
 	fb := b.open(t, aname, path)
-	lock := func(c *rawClient, fid uint32, typ p9.LockType, start, length uint64) string {
-		st, err := c.w.lock(fid, typ, 0, start, length, 42, "client")
+	lock := func(_ *rawClient, f *client.File, typ p9.LockType, start, length uint64) string {
+		st, err := f.Lock(42, typ, 0, start, length, "client")
 		return result(st, err)
 	}
-	get := func(c *rawClient, fid uint32, typ p9.LockType, start, length uint64) string {
-		g, err := c.w.getlock(fid, typ, start, length, 42, "client")
+	get := func(_ *rawClient, f *client.File, typ p9.LockType, start, length uint64) string {
+		g, err := f.GetLock(client.LockInfo{Type: typ, Start: start, Length: length, PID: 42, Client: "client"})
 		return result(fmt.Sprintf("%v %d+%d", g.Type, g.Start, g.Length), err)
 	}
 	return []string{
@@ -215,17 +191,17 @@ func TestLocksRemoteLikeLocal(t *testing.T) {
 	a, b := dialRaw(t, c.nsSrv[0].addr), dialRaw(t, c.nsSrv[2].addr)
 	fa := a.open(t, "", "2/l/g")
 	fb := b.open(t, "home=2", "home/l/g")
-	if st, err := a.w.lock(fa, p9.WriteLock, 0, 0, 0, 1, "a"); err != nil || st != p9.LockStatusOK {
+	if st, err := fa.Lock(1, p9.WriteLock, 0, 0, 0, "a"); err != nil || st != p9.LockStatusOK {
 		t.Fatalf("lock via node 1: %v %v", st, err)
 	}
-	if st, err := b.w.lock(fb, p9.WriteLock, 0, 0, 0, 1, "b"); err != nil || st != p9.LockStatusBlocked {
+	if st, err := fb.Lock(1, p9.WriteLock, 0, 0, 0, "b"); err != nil || st != p9.LockStatusBlocked {
 		t.Fatalf("conflicting lock via node 3: %v %v, want blocked", st, err)
 	}
 }
 
 // TestFidSurvivesXattrWalk: after Txattrwalks from an open fid (as the
 // kernel sends for getxattr), the fid still reads and writes, locally and
-// through the proxy (see xattrRefs and wire.xattrRead).
+// through the proxy.
 func TestFidSurvivesXattrWalk(t *testing.T) {
 	c := newCluster(t, 2)
 	mustWriteHost(t, c.dirs[1], "s/f", "abc")
@@ -240,12 +216,12 @@ func TestFidSurvivesXattrWalk(t *testing.T) {
 			if _, _, err := f.Open(p9.ReadWrite); err != nil {
 				t.Fatal(err)
 			}
-			fid, _ := clientFid(f)
+			cf := f.(*client.File)
 			for i := 0; i < 3; i++ {
-				if _, err := cl.w.xattrRead(fid, "", 1<<20); err != nil {
+				if _, err := cf.ListXattrs(); err != nil {
 					t.Fatalf("list: %v", err)
 				}
-				cl.w.xattrRead(fid, "user.none", 1<<20) // fails; must not matter
+				cf.GetXattr("user.none") // fails; must not matter
 			}
 			buf := make([]byte, 3)
 			if n, err := f.ReadAt(buf, 0); err != nil || string(buf[:n]) != "abc" {

@@ -15,9 +15,9 @@ package srv9p_test
 //     per-server names so the two never see each other's files.
 //   - Sub-benchmarks are msize settings: "best-1MiB" and "best-4MiB" give
 //     srv9p 1 MiB and 4 MiB (diod always gets its largest, 64 KiB), and
-//     "equal-64KiB" gives both 64 KiB. The client is the p9 module's, through
-//     internal/dial (which negotiates msize; for diod with dial.Options.Plain,
-//     which diod needs).
+//     "equal-64KiB" gives both 64 KiB. The client is mfs's own
+//     (internal/client through internal/dial) for both servers; diod is
+//     attached with a user name, which it needs.
 //   - One iteration runs the operation once against each server. Each run
 //     is split into parts (4 MiB of a write, 1/16 of a read, 100 of 2,000
 //     creates …) and the servers take turns part by part, alternating who
@@ -104,7 +104,7 @@ type backend struct {
 	name  string
 	addr  string
 	aname string
-	plain bool
+	named bool // attach with a user name (diod needs one)
 	pid   int // the server process, whose CPU time is read from /proc
 }
 
@@ -147,7 +147,7 @@ func newFixture(b *testing.B, prepare func(dir string) error) *fixture {
 		b.Logf("diod skipped: %s; reporting srv9p only, no ratios", why)
 	} else {
 		addr, pid := diodtest.StartDiodPID(b, dir)
-		f.backends = append(f.backends, backend{name: "diod", addr: addr, aname: dir, plain: true, pid: pid})
+		f.backends = append(f.backends, backend{name: "diod", addr: addr, aname: dir, named: true, pid: pid})
 	}
 	return f
 }
@@ -223,7 +223,11 @@ func (f *fixture) clients(b *testing.B, m msizes) []*client {
 		if be.name == "diod" {
 			msize = m.diod
 		}
-		conn, err := dial.Dial(context.Background(), be.addr, dial.Options{MSize: msize, Plain: be.plain})
+		opts := dial.Options{MSize: msize}
+		if be.named {
+			opts.UName, opts.UID = "root", 0
+		}
+		conn, err := dial.Dial(context.Background(), be.addr, opts)
 		if err != nil {
 			b.Fatalf("dial %s: %v", be.name, err)
 		}

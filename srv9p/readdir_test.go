@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"mfs/internal/client"
 	"mfs/internal/fcall"
 	"mfs/srv9p/srv9ptest"
 
@@ -51,7 +52,7 @@ func TestReaddirLarge(t *testing.T) {
 			seen := make(map[string]int)
 			var off uint64
 			for call := 0; ; call++ {
-				ents, err := d.Readdir(off, count)
+				ents, err := d.(*client.File).ReaddirBytes(off, count)
 				if err != nil {
 					t.Fatal(err)
 				}

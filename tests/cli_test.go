@@ -655,9 +655,9 @@ func (z *cliZeroTail) result() error {
 	return nil
 }
 
-// TestCLIPlainDiod runs the verbs with --plain against diod, a 9P2000.L
-// server mfs did not write, and checks their effects on disk.
-func TestCLIPlainDiod(t *testing.T) {
+// TestCLIDiod runs the verbs against diod, a 9P2000.L server mfs did not
+// write, and checks their effects on disk.
+func TestCLIDiod(t *testing.T) {
 	if why := diodtest.Missing("diod"); why != "" {
 		t.Skip(why)
 	}
@@ -665,7 +665,7 @@ func TestCLIPlainDiod(t *testing.T) {
 	addr := diodtest.StartDiod(t, dir)
 	run := func(stdin string, args ...string) string {
 		t.Helper()
-		return cli9p(t, addr, stdin, append([]string{"--plain", "--aname", dir}, args...)...)
+		return cli9p(t, addr, stdin, append([]string{"--aname", dir}, args...)...)
 	}
 	run("over diod\n", "write", "/f")
 	if b, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(b) != "over diod\n" {

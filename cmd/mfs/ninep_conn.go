@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"mfs/internal/client"
 	"mfs/internal/dial"
 )
 
@@ -24,9 +26,9 @@ import (
 // the namespace of the node on this host (`mfs node --listen` default).
 const defaultNinepAddr = "127.0.0.1:564"
 
-// defaultNinepTimeout bounds the silence of a server that owes a reply, so
-// that a frozen server or a cut link ends a verb with an error, not a hang.
-// It is not a bound on a whole transfer: every byte received restarts it.
+// defaultNinepTimeout bounds each request, so that a frozen server or a
+// cut link ends a verb with an error, not a hang. It is not a bound on a
+// whole transfer: a transfer is many requests of at most msize bytes.
 const defaultNinepTimeout = 30 * time.Second
 
 // connFlags are the connection flags shared by `mfs 9p` and `mfs members`.
@@ -50,12 +52,8 @@ func connFlags() []cli.Flag {
 		},
 		&cli.DurationFlag{
 			Name:  "timeout",
-			Usage: "give up when the server sends nothing for this long while a reply is due (0: wait forever)",
+			Usage: "give up on a request the server has not answered in this long (0: wait forever)",
 			Value: defaultNinepTimeout,
-		},
-		&cli.BoolFlag{
-			Name:  "plain",
-			Usage: "speak plain 9P2000.L and attach as this user, for servers other than mfs (diod)",
 		},
 	}
 }
@@ -82,12 +80,10 @@ func openSession(c *cli.Context) (*session, error) {
 	if c.Duration("timeout") < 0 {
 		return nil, usagef("--timeout %v: must not be negative", c.Duration("timeout"))
 	}
-	opts := dial.Options{MSize: uint32(msize), ReplyTimeout: c.Duration("timeout")}
-	if c.Bool("plain") {
-		opts.Plain, opts.UID = true, uint32(os.Getuid())
-		if u, err := user.Current(); err == nil {
-			opts.UName = u.Username
-		}
+	// Attach as the user running the command (diod wants a user name).
+	opts := dial.Options{MSize: uint32(msize), ReplyTimeout: c.Duration("timeout"), UName: strconv.Itoa(os.Getuid()), UID: p9.UID(os.Getuid())}
+	if u, err := user.Current(); err == nil {
+		opts.UName = u.Username
 	}
 	conn, err := dial.Dial(ctx, addr, opts)
 	stop()
@@ -141,7 +137,7 @@ func (e *opError) Unwrap() error { return e.err }
 // ("connection refused"), else err's own text (which for an error wrapping
 // an errno with context, such as a rename across nodes, is that context).
 func errText(err error) string {
-	if errors.Is(err, dial.ErrNoReply) {
+	if errors.Is(err, client.ErrTimeout) || errors.Is(err, client.ErrDead) {
 		return "no reply from the server (--timeout)"
 	}
 	if le, ok := err.(linux.Errno); ok {

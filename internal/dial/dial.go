@@ -3,32 +3,24 @@
 //
 // An address is either "host:port" (TCP) or "unix:/path" (a unix socket).
 //
-// Dial works around a gap of the p9 client (v0.4.1): it never lowers its
-// msize to the one the server answers with, so a client asking for more than
-// the server allows sends messages the server rejects. Dial first negotiates
-// the msize itself with a plain Tversion, then starts the p9 client with the
-// agreed size (the p9 client's own Tversion that follows starts a fresh
-// session, as 9P allows).
+// Dial connects and starts a session of mfs's client (internal/client).
 package dial
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hugelgupf/p9/p9"
 
-	"mfs/internal/fcall"
+	"mfs/internal/client"
 )
 
-// DefaultMSize is the msize Dial asks for when none is given: 1 MiB, where
-// the p9 server answers reads and writes without splitting them further.
+// DefaultMSize is the msize Dial asks for when none is given: 1 MiB.
 const DefaultMSize = 1 << 20
 
 // ParseAddr splits an mfs address into a network and an address for net.Dial
@@ -80,38 +72,39 @@ type Options struct {
 	MSize uint32
 	// Timeout bounds the connect and version exchange; 0 means 10 s.
 	Timeout time.Duration
-	// ReplyTimeout, if not 0, bounds how long a call waits while the server
-	// sends nothing: then every pending call fails with ErrNoReply and the
-	// connection is done. 0 waits forever (callers with a watchdog of their
-	// own, such as the namespace's peers).
+	// ReplyTimeout, if not 0, bounds each call (see internal/client): a
+	// call the server does not answer in time is flushed and fails with
+	// ETIMEDOUT; a server that answers nothing at all, not even the
+	// flush, within another ReplyTimeout is dead, and every call fails
+	// with EHOSTDOWN.
 	ReplyTimeout time.Duration
-
-	// Plain makes the client speak plain 9P2000.L to a foreign server such
-	// as diod: Tversion asks for "9P2000.L" rather than the p9 client's
-	// "9P2000.L.Google.7", and Tattach carries UName and UID as uname and
-	// n_uname. Without it the connection is handed to the p9 client as is
-	// (the fast path, for mfs's own servers). See plainConn.
-	Plain bool
-	// UName is the user name a Plain Tattach carries; empty means "root"
-	// when UID is 0, the decimal UID otherwise.
+	// UName and UID are what Conn.Attach sends as uname and n_uname (diod
+	// wants both). An empty UName sends neither: an empty uname and no
+	// n_uname.
 	UName string
-	// UID is the n_uname a Plain Tattach carries (0 is root).
-	UID uint32
+	UID   p9.UID
 }
 
-// Conn is a client connection: the p9 client and the msize agreed on.
+// Conn is a client connection: mfs's client (internal/client) and the
+// msize agreed on.
 type Conn struct {
-	*p9.Client
+	*client.Conn
 	// MSize is the msize the server agreed to.
 	MSize uint32
-	conn  net.Conn
+	uname string
+	uid   p9.UID
 }
 
-// NetConn returns the underlying network connection (for deadlines and
-// closing from a watchdog).
-func (c *Conn) NetConn() net.Conn { return c.conn }
+// Attach attaches to the attach name aname as Options.UName and UID.
+func (c *Conn) Attach(aname string) (p9.File, error) {
+	f, err := c.Conn.Attach(aname, c.uname, c.uid)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
 
-// Dial connects to addr and negotiates a 9P2000.L session.
+// Dial connects to addr and starts a 9P2000.L session.
 func Dial(ctx context.Context, addr string, o Options) (*Conn, error) {
 	network, address, err := ParseAddr(addr)
 	if err != nil {
@@ -119,9 +112,6 @@ func Dial(ctx context.Context, addr string, o Options) (*Conn, error) {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Second
-	}
-	if o.MSize == 0 {
-		o.MSize = DefaultMSize
 	}
 	d := net.Dialer{Timeout: o.Timeout}
 	nc, err := d.DialContext(ctx, network, address)
@@ -136,13 +126,13 @@ func Dial(ctx context.Context, addr string, o Options) (*Conn, error) {
 		return nil, fmt.Errorf("%s: %w", addr, ctx.Err())
 	}
 	if err != nil {
-		nc.Close()
 		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	return c, nil
 }
 
-// Client starts a 9P2000.L session on an open connection.
+// Client starts a 9P2000.L session on an open connection; the Conn owns
+// nc from now on, also when Client fails.
 func Client(nc net.Conn, o Options) (*Conn, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Second
@@ -150,67 +140,18 @@ func Client(nc net.Conn, o Options) (*Conn, error) {
 	if o.MSize == 0 {
 		o.MSize = DefaultMSize
 	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
 	nc.SetDeadline(time.Now().Add(o.Timeout))
-	msize, err := negotiate(nc, o.MSize)
+	cl, err := client.New(nc, client.Options{MSize: o.MSize, Timeout: o.ReplyTimeout})
 	if err != nil {
 		return nil, err
 	}
-	var rwc net.Conn = nc
-	if o.ReplyTimeout > 0 {
-		rwc = &replyDeadlineConn{Conn: nc, timeout: o.ReplyTimeout}
-	}
-	if o.Plain {
-		uname := o.UName
-		if uname == "" {
-			uname = "root"
-			if o.UID != 0 {
-				uname = strconv.FormatUint(uint64(o.UID), 10)
-			}
-		}
-		rwc = &plainConn{Conn: rwc, uname: uname, uid: o.UID}
-	}
-	cl, err := p9.NewClient(rwc, p9.WithMessageSize(msize))
-	if err != nil {
-		return nil, fmt.Errorf("version: %w", err)
-	}
 	nc.SetDeadline(time.Time{})
-	return &Conn{Client: cl, MSize: msize, conn: nc}, nil
-}
-
-// negotiate sends a plain "9P2000.L" Tversion asking for msize and returns
-// the msize the server agreed to.
-func negotiate(rw io.ReadWriter, msize uint32) (uint32, error) {
-	if _, err := rw.Write(fcall.Append(nil, fcall.L, fcall.NoTag, &fcall.Tversion{Msize: msize, Version: fcall.L.String()})); err != nil {
-		return 0, fmt.Errorf("version: %w", err)
+	uid := o.UID
+	if o.UName == "" {
+		uid = p9.NoUID
 	}
-	var hdr [fcall.HeaderSize]byte
-	if _, err := io.ReadFull(rw, hdr[:]); err != nil {
-		return 0, fmt.Errorf("version: %w", err)
-	}
-	size, _, _ := fcall.Header(hdr[:])
-	if size < fcall.HeaderSize || size > 1<<16 {
-		return 0, fmt.Errorf("version: bad reply size %d", size)
-	}
-	frame := make([]byte, size)
-	copy(frame, hdr[:])
-	if _, err := io.ReadFull(rw, frame[fcall.HeaderSize:]); err != nil {
-		return 0, fmt.Errorf("version: %w", err)
-	}
-	_, m, err := fcall.Decode(fcall.L, frame)
-	if err != nil {
-		return 0, fmt.Errorf("version: %w", err)
-	}
-	switch m := m.(type) {
-	case *fcall.Rversion:
-		if fcall.ParseVersion(m.Version) != fcall.L {
-			return 0, fmt.Errorf("version: server speaks %q, not 9P2000.L", m.Version)
-		}
-		if m.Msize > msize || m.Msize < fcall.MinMsize {
-			return 0, fmt.Errorf("version: server offers unusable msize %d", m.Msize)
-		}
-		return m.Msize, nil
-	case *fcall.Rlerror:
-		return 0, fmt.Errorf("version: server error %d", uint32(m.Errno))
-	}
-	return 0, fmt.Errorf("version: unexpected reply %s", m)
+	return &Conn{Conn: cl, MSize: cl.MSize(), uname: o.UName, uid: uid}, nil
 }

@@ -186,23 +186,21 @@ func TestDialNegotiatesMSize(t *testing.T) {
 		{ask: 8 << 10, want: 8 << 10},
 		{ask: 64 << 10, want: 64 << 10},
 		{ask: 4 << 20, want: 4 << 20},
-		{ask: 16 << 20, want: 4 << 20}, // the p9 server's cap
+		{ask: 16 << 20, want: 4 << 20}, // the server's cap
 	}
 	for network, addr := range addrs {
 		for _, tt := range tests {
-			for _, plain := range []bool{false, true} {
-				c, err := Dial(context.Background(), addr, Options{MSize: tt.ask, Plain: plain})
-				if err != nil {
-					t.Fatalf("%s ask %d plain %v: %v", network, tt.ask, plain, err)
-				}
-				if c.MSize != tt.want {
-					t.Errorf("%s ask %d: msize %d, want %d", network, tt.ask, c.MSize, tt.want)
-				}
-				if got := readAll(t, c, "", "f"); !bytes.Equal(got, data) {
-					t.Errorf("%s msize %d plain %v: read %d bytes, want %d equal ones", network, c.MSize, plain, len(got), len(data))
-				}
-				c.Close()
+			c, err := Dial(context.Background(), addr, Options{MSize: tt.ask})
+			if err != nil {
+				t.Fatalf("%s ask %d: %v", network, tt.ask, err)
 			}
+			if c.MSize != tt.want {
+				t.Errorf("%s ask %d: msize %d, want %d", network, tt.ask, c.MSize, tt.want)
+			}
+			if got := readAll(t, c, "", "f"); !bytes.Equal(got, data) {
+				t.Errorf("%s msize %d: read %d bytes, want %d equal ones", network, c.MSize, len(got), len(data))
+			}
+			c.Close()
 		}
 	}
 }
@@ -250,8 +248,8 @@ func TestDialErrors(t *testing.T) {
 		{"empty socket path", "unix:", "empty socket path"},
 		{"missing socket", "unix:" + filepath.Join(t.TempDir(), "none"), "no such file"},
 		{"silent peer", silent, "i/o timeout"},
-		{"not 9P", garbage, "version: bad reply size"},
-		{"Rlerror", rlerror, "version: server error 5"},
+		{"not 9P", garbage, "version: the server does not speak 9P"},
+		{"Rlerror", rlerror, "version: input/output error"},
 		{"9P2000.u only", unknown, `server speaks "9P2000.u"`},
 	}
 	for _, tt := range tests {
@@ -337,73 +335,8 @@ func frame(typ byte, body []byte) []byte {
 	return append(m, body...)
 }
 
-func TestPlainConnRewrites(t *testing.T) {
-	payload := bytes.Repeat([]byte{0xab}, 1000)
-	msg := func(m fcall.Msg) []byte { return fcall.Append(nil, fcall.L, 1, m) }
-	twrite := msg(&fcall.Twrite{Fid: 7, Data: payload})
-	in := append(append(
-		msg(&fcall.Tversion{Msize: 65536, Version: "9P2000.L.Google.7"}),
-		msg(&fcall.Tattach{Fid: 1, Afid: fcall.NoFid, Aname: "/srv/export", NUname: p9.NoUID})...),
-		twrite...)
-	want := append(append(
-		msg(&fcall.Tversion{Msize: 65536, Version: "9P2000.L"}),
-		msg(&fcall.Tattach{Fid: 1, Afid: fcall.NoFid, Uname: "alice", Aname: "/srv/export", NUname: 1000})...),
-		twrite...)
-
-	// Every way of cutting the stream into two or three writes (the p9
-	// client writes header, fixed part and payload separately) must give
-	// the same bytes on the wire.
-	cuts := [][]int{{len(in)}, {1}, {3}, {7}, {8}, {20}, {7, 11}}
-	for i := 1; i < len(in); i += 13 {
-		cuts = append(cuts, []int{i}, []int{i / 2, i})
-	}
-	for _, cut := range cuts {
-		client, server := net.Pipe()
-		got := make(chan []byte)
-		go func() {
-			b, _ := io.ReadAll(server)
-			got <- b
-		}()
-		pc := &plainConn{Conn: client, uname: "alice", uid: 1000}
-		prev := 0
-		for _, c := range append(cut, len(in)) {
-			if c <= prev || c > len(in) {
-				continue
-			}
-			if n, err := pc.Write(in[prev:c]); err != nil || n != c-prev {
-				t.Fatalf("cut %v: Write = %d, %v", cut, n, err)
-			}
-			prev = c
-		}
-		client.Close()
-		if b := <-got; !bytes.Equal(b, want) {
-			t.Errorf("cut %v: wire bytes differ:\n got %x\nwant %x", cut, b, want)
-		}
-	}
-}
-
-func TestPlainConnBadFrame(t *testing.T) {
-	tests := []struct {
-		name string
-		in   []byte
-	}{
-		{"size below header", []byte{3, 0, 0, 0, 118, 1, 0}},
-		{"truncated Tversion", frame(fcall.MsgTversion, []byte{0, 0, 1, 0, 9})},
-		{"truncated Tattach", frame(fcall.MsgTattach, []byte{1, 0, 0, 0})},
-	}
-	for _, tt := range tests {
-		client, server := net.Pipe()
-		go io.Copy(io.Discard, server)
-		pc := &plainConn{Conn: client, uname: "root"}
-		if _, err := pc.Write(tt.in); !errors.Is(err, errBadFrame) {
-			t.Errorf("%s: Write error = %v, want errBadFrame", tt.name, err)
-		}
-		client.Close()
-	}
-}
-
-// TestDiod checks the Plain option and the unlink fallback against Debian's
-// diod, the foreign server they exist for.
+// TestDiod checks Dial, a named attach and the unlink fallback against
+// Debian's diod, a foreign server.
 func TestDiod(t *testing.T) {
 	if why := diodtest.Missing("diod"); why != "" {
 		t.Skip(why)
@@ -415,15 +348,9 @@ func TestDiod(t *testing.T) {
 	}
 	addr := diodtest.StartDiod(t, dir)
 
-	// Without Plain, diod refuses the p9 client's version string.
-	if c, err := Dial(context.Background(), addr, Options{MSize: 1 << 20}); err == nil {
-		c.Close()
-		t.Error("non-plain Dial to diod succeeded; the Plain option may no longer be needed")
-	}
-
-	c, err := Dial(context.Background(), addr, Options{MSize: 1 << 20, Plain: true})
+	c, err := Dial(context.Background(), addr, Options{MSize: 1 << 20, UName: "root", UID: 0})
 	if err != nil {
-		t.Fatalf("plain Dial to diod: %v", err)
+		t.Fatalf("Dial to diod: %v", err)
 	}
 	defer c.Close()
 	if c.MSize != diodtest.MaxMSize {
@@ -469,9 +396,9 @@ func TestDiod(t *testing.T) {
 	}
 }
 
-// TestPlainConcurrent has several goroutines share one Plain connection, as
-// the benchmark's parallel readers do: frames must not interleave.
-func TestPlainConcurrent(t *testing.T) {
+// TestConcurrent has several goroutines share one connection, as the
+// benchmark's parallel readers do: frames must not interleave.
+func TestConcurrent(t *testing.T) {
 	dir := t.TempDir()
 	data := bytes.Repeat([]byte("concurrent"), 30000)
 	for i := range 8 {
@@ -480,7 +407,7 @@ func TestPlainConcurrent(t *testing.T) {
 		}
 	}
 	addr := serve(t, "127.0.0.1:0", dir)
-	c, err := Dial(context.Background(), addr, Options{MSize: 8 << 10, Plain: true})
+	c, err := Dial(context.Background(), addr, Options{MSize: 8 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}

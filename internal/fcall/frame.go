@@ -16,9 +16,11 @@ const (
 	NoFid uint32 = 0xffffffff
 	// MaxWalk is the most names one Twalk may carry (MAXWELEM).
 	MaxWalk = 16
-	// IOHeaderSize is the most a Tread, Twrite, Rread or Rreaddir adds to
-	// its payload: the largest payload of a frame is msize-IOHeaderSize.
-	IOHeaderSize = HeaderSize + 4 + 8 + 4
+	// IOHeaderSize is what a client leaves of the msize for the headers
+	// of Twrite and Rread: their payload is at most msize-IOHeaderSize.
+	// It is Linux's P9_IOHDRSZ (24, one more than a Twrite header), which
+	// servers such as diod hold clients to.
+	IOHeaderSize = 24
 	// MinMsize is the smallest msize a connection may agree on.
 	MinMsize = 4096
 )

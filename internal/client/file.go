@@ -1,0 +1,468 @@
+package client
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync/atomic"
+
+	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/fcall"
+)
+
+// File is one fid of a Conn. Its methods are p9.File's, each one or a few
+// round trips bounded by the connection's timeout.
+type File struct {
+	c      *Conn
+	fid    uint32
+	qid    p9.QID
+	closed atomic.Bool
+}
+
+var _ p9.File = (*File)(nil)
+
+// LockInfo is a lock description as Tgetlock and Rgetlock carry it (the
+// same fields as srv9p.LockInfo).
+type LockInfo struct {
+	Type          p9.LockType
+	Start, Length uint64
+	PID           int32
+	Client        string
+}
+
+// Conn returns the file's connection.
+func (f *File) Conn() *Conn { return f.c }
+
+// QID returns the QID the file had when it was reached.
+func (f *File) QID() p9.QID { return f.qid }
+
+func (f *File) rpc(m fcall.Msg) (fcall.Msg, error) {
+	if f.closed.Load() {
+		return nil, linux.EBADF
+	}
+	return f.c.rpc(m)
+}
+
+// Walk implements p9.File.Walk. More than 16 names are walked 16 at a
+// time; a walk that stops short is ENOENT.
+func (f *File) Walk(names []string) ([]p9.QID, p9.File, error) {
+	qids, nf, err := f.walk(names)
+	if err != nil {
+		return nil, nil, err
+	}
+	return qids, nf, nil
+}
+
+func (f *File) walk(names []string) ([]p9.QID, *File, error) {
+	if f.closed.Load() {
+		return nil, nil, linux.EBADF
+	}
+	nfid := f.c.newFid()
+	from := f.fid
+	var qids []p9.QID
+	for first := true; first || len(names) > 0; first = false {
+		n := min(len(names), fcall.MaxWalk)
+		r, err := expect[*fcall.Rwalk](f.c.rpc(&fcall.Twalk{Fid: from, NewFid: nfid, Names: names[:n]}))
+		if err == nil && len(r.QIDs) != n {
+			err = linux.ENOENT
+		}
+		if err != nil {
+			if from == nfid {
+				f.c.clunk(nfid)
+			} else {
+				f.c.releaseFid(nfid, err)
+			}
+			return nil, nil, err
+		}
+		qids = append(qids, r.QIDs...)
+		names = names[n:]
+		from = nfid
+	}
+	q := f.qid
+	if len(qids) > 0 {
+		q = qids[len(qids)-1]
+	}
+	return qids, &File{c: f.c, fid: nfid, qid: q}, nil
+}
+
+// WalkGetAttr implements p9.File.WalkGetAttr as a walk and a getattr.
+func (f *File) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
+	qids, nf, err := f.walk(names)
+	if err != nil {
+		return nil, nil, p9.AttrMask{}, p9.Attr{}, err
+	}
+	_, valid, attr, err := nf.GetAttr(p9.AttrMaskAll)
+	if err != nil {
+		nf.Close()
+		return nil, nil, p9.AttrMask{}, p9.Attr{}, err
+	}
+	return qids, nf, valid, attr, nil
+}
+
+// StatFS implements p9.File.StatFS.
+func (f *File) StatFS() (p9.FSStat, error) {
+	r, err := expect[*fcall.Rstatfs](f.rpc(&fcall.Tstatfs{Fid: f.fid}))
+	if err != nil {
+		return p9.FSStat{}, err
+	}
+	return r.Stat, nil
+}
+
+// GetAttr implements p9.File.GetAttr.
+func (f *File) GetAttr(req p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
+	r, err := expect[*fcall.Rgetattr](f.rpc(&fcall.Tgetattr{Fid: f.fid, Mask: req}))
+	if err != nil {
+		return p9.QID{}, p9.AttrMask{}, p9.Attr{}, err
+	}
+	return r.QID, r.Valid, r.Attr, nil
+}
+
+// SetAttr implements p9.File.SetAttr; the mode goes whole (setuid, setgid
+// and sticky bits too).
+func (f *File) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
+	_, err := expect[*fcall.Rsetattr](f.rpc(&fcall.Tsetattr{Fid: f.fid, Valid: valid, Attr: attr}))
+	return err
+}
+
+// Close implements p9.File.Close: Tclunk. The fid is gone afterwards
+// whatever the answer.
+func (f *File) Close() error {
+	if f.closed.Swap(true) {
+		return nil
+	}
+	return f.c.clunk(f.fid)
+}
+
+// clunk clunks fid and frees its number (unless the connection died: the
+// number dies with it; or the Tclunk timed out: the server may still have
+// the fid).
+func (c *Conn) clunk(fid uint32) error {
+	_, err := expect[*fcall.Rclunk](c.rpc(&fcall.Tclunk{Fid: fid}))
+	c.releaseFid(fid, err)
+	return err
+}
+
+// Open implements p9.File.Open.
+func (f *File) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
+	r, err := expect[*fcall.Rlopen](f.rpc(&fcall.Tlopen{Fid: f.fid, Flags: mode}))
+	if err != nil {
+		return p9.QID{}, 0, err
+	}
+	return r.QID, r.IOUnit, nil
+}
+
+// ioSize is the most data one Tread or Twrite carries.
+func (f *File) ioSize() int { return int(f.c.msize - fcall.IOHeaderSize) }
+
+// ReadAt implements p9.File.ReadAt: Treads of at most msize-24 bytes until
+// p is full or the file ends (io.EOF when nothing was read).
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	if f.closed.Load() {
+		return 0, linux.EBADF
+	}
+	total := 0
+	for total < len(p) {
+		want := min(len(p)-total, f.ioSize())
+		r, err := expect[*fcall.Rread](f.c.rpcInto(context.Background(), &fcall.Tread{Fid: f.fid, Offset: uint64(off) + uint64(total), Count: uint32(want)}, p[total:total+want], f.c.timeout))
+		if err != nil {
+			return total, err
+		}
+		n := len(r.Data)
+		if n == 0 {
+			break
+		}
+		total += n
+		if n < want {
+			break
+		}
+	}
+	if total == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return total, nil
+}
+
+// WriteAt implements p9.File.WriteAt in Twrites of at most msize-24 bytes.
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	total := 0
+	for total < len(p) || len(p) == 0 {
+		n := min(len(p)-total, f.ioSize())
+		r, err := expect[*fcall.Rwrite](f.rpc(&fcall.Twrite{Fid: f.fid, Offset: uint64(off) + uint64(total), Data: p[total : total+n]}))
+		if err != nil {
+			return total, err
+		}
+		total += int(r.Count)
+		if len(p) == 0 || int(r.Count) < n {
+			break
+		}
+	}
+	if total < len(p) {
+		return total, io.ErrShortWrite
+	}
+	return total, nil
+}
+
+// FSync implements p9.File.FSync.
+func (f *File) FSync() error {
+	_, err := expect[*fcall.Rfsync](f.rpc(&fcall.Tfsync{Fid: f.fid}))
+	return err
+}
+
+// Lock implements p9.File.Lock: a Tlock on this fid, bounded by the
+// timeout (a blocking request through Lock is flushed at the timeout; use
+// LockWait to wait for a lock).
+func (f *File) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
+	r, err := expect[*fcall.Rlock](f.rpc(&fcall.Tlock{Fid: f.fid, LockType: typ, Flags: flags, Start: start, Length: length, PID: int32(pid), Client: client}))
+	if err != nil {
+		return p9.LockStatusError, err
+	}
+	return r.Status, nil
+}
+
+// LockWait sends a blocking Tlock (flags with p9.LockFlagsBlock) with no
+// timeout: it waits as the server's lock does, until ctx is done (then it
+// is flushed) or the connection ends.
+func (f *File) LockWait(ctx context.Context, pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
+	if f.closed.Load() {
+		return p9.LockStatusError, linux.EBADF
+	}
+	m := &fcall.Tlock{Fid: f.fid, LockType: typ, Flags: flags | p9.LockFlagsBlock, Start: start, Length: length, PID: int32(pid), Client: client}
+	r, err := expect[*fcall.Rlock](f.c.rpcInto(ctx, m, nil, 0))
+	if err != nil {
+		if ctx.Err() != nil && err == ctx.Err() {
+			return p9.LockStatusBlocked, nil
+		}
+		return p9.LockStatusError, err
+	}
+	return r.Status, nil
+}
+
+// GetLock sends a Tgetlock.
+func (f *File) GetLock(want LockInfo) (LockInfo, error) {
+	r, err := expect[*fcall.Rgetlock](f.rpc(&fcall.Tgetlock{Fid: f.fid, LockType: want.Type, Start: want.Start, Length: want.Length, PID: want.PID, Client: want.Client}))
+	if err != nil {
+		return LockInfo{}, err
+	}
+	return LockInfo{Type: r.LockType, Start: r.Start, Length: r.Length, PID: r.PID, Client: r.Client}, nil
+}
+
+// Create implements p9.File.Create. Tlcreate turns the fid it is sent on
+// into the new file, so it goes to a clone: f stays the directory.
+func (f *File) Create(name string, flags p9.OpenFlags, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.File, p9.QID, uint32, error) {
+	_, nf, err := f.walk(nil)
+	if err != nil {
+		return nil, p9.QID{}, 0, err
+	}
+	r, err := expect[*fcall.Rlcreate](f.c.rpc(&fcall.Tlcreate{Fid: nf.fid, Name: name, Flags: flags, Mode: perm, GID: gid}))
+	if err != nil {
+		nf.Close()
+		return nil, p9.QID{}, 0, err
+	}
+	nf.qid = r.QID
+	return nf, r.QID, r.IOUnit, nil
+}
+
+// Mkdir implements p9.File.Mkdir.
+func (f *File) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.QID, error) {
+	r, err := expect[*fcall.Rmkdir](f.rpc(&fcall.Tmkdir{Dfid: f.fid, Name: name, Mode: perm, GID: gid}))
+	if err != nil {
+		return p9.QID{}, err
+	}
+	return r.QID, nil
+}
+
+// Symlink implements p9.File.Symlink.
+func (f *File) Symlink(oldName, newName string, uid p9.UID, gid p9.GID) (p9.QID, error) {
+	r, err := expect[*fcall.Rsymlink](f.rpc(&fcall.Tsymlink{Fid: f.fid, Name: newName, Target: oldName, GID: gid}))
+	if err != nil {
+		return p9.QID{}, err
+	}
+	return r.QID, nil
+}
+
+// sibling returns g, the second file of a call on f, if it is an open
+// File of f's Conn: a closed one's fid number may already name another
+// file.
+func (f *File) sibling(g p9.File) (*File, error) {
+	s, ok := g.(*File)
+	if !ok || s.c != f.c {
+		return nil, linux.EXDEV
+	}
+	if s.closed.Load() {
+		return nil, linux.EBADF
+	}
+	return s, nil
+}
+
+// Link implements p9.File.Link; target must be a File of the same Conn.
+func (f *File) Link(target p9.File, newName string) error {
+	t, err := f.sibling(target)
+	if err != nil {
+		return err
+	}
+	_, err = expect[*fcall.Rlink](f.rpc(&fcall.Tlink{Dfid: f.fid, Fid: t.fid, Name: newName}))
+	return err
+}
+
+// Mknod implements p9.File.Mknod.
+func (f *File) Mknod(name string, mode p9.FileMode, major, minor uint32, uid p9.UID, gid p9.GID) (p9.QID, error) {
+	r, err := expect[*fcall.Rmknod](f.rpc(&fcall.Tmknod{Dfid: f.fid, Name: name, Mode: mode, Major: major, Minor: minor, GID: gid}))
+	if err != nil {
+		return p9.QID{}, err
+	}
+	return r.QID, nil
+}
+
+// Rename implements p9.File.Rename (Trename).
+func (f *File) Rename(newDir p9.File, newName string) error {
+	d, err := f.sibling(newDir)
+	if err != nil {
+		return err
+	}
+	_, err = expect[*fcall.Rrename](f.rpc(&fcall.Trename{Fid: f.fid, Dfid: d.fid, Name: newName}))
+	return err
+}
+
+// RenameAt implements p9.File.RenameAt; newDir must be a File of the same
+// Conn.
+func (f *File) RenameAt(oldName string, newDir p9.File, newName string) error {
+	d, err := f.sibling(newDir)
+	if err != nil {
+		return err
+	}
+	_, err = expect[*fcall.Rrenameat](f.rpc(&fcall.Trenameat{OldDfid: f.fid, OldName: oldName, NewDfid: d.fid, NewName: newName}))
+	return err
+}
+
+// UnlinkAt implements p9.File.UnlinkAt.
+func (f *File) UnlinkAt(name string, flags uint32) error {
+	_, err := expect[*fcall.Runlinkat](f.rpc(&fcall.Tunlinkat{Dfid: f.fid, Name: name, Flags: flags}))
+	return err
+}
+
+// Readdir implements p9.File.Readdir: at most count entries, as p9.File
+// says. It asks for the bytes count entries with names of up to 64 bytes
+// take (at most msize-24); entries past count are dropped and come again
+// at the next offset.
+func (f *File) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
+	budget := uint32(min(uint64(count)*(fcall.DirentFixedSize+64), uint64(f.ioSize())))
+	r, err := expect[*fcall.Rreaddir](f.rpc(&fcall.Treaddir{Fid: f.fid, Offset: offset, Count: budget}))
+	if err != nil {
+		return nil, err
+	}
+	ents, err := fcall.DecodeDirents(r.Data)
+	if err != nil {
+		return nil, linux.EIO
+	}
+	if uint64(len(ents)) > uint64(count) {
+		ents = ents[:count]
+	}
+	return ents, nil
+}
+
+// ReaddirBytes is one Treaddir with the byte budget count, for callers
+// that think in bytes (the kernel's budget passed through).
+func (f *File) ReaddirBytes(offset uint64, count uint32) (p9.Dirents, error) {
+	r, err := expect[*fcall.Rreaddir](f.rpc(&fcall.Treaddir{Fid: f.fid, Offset: offset, Count: min(count, uint32(f.ioSize()))}))
+	if err != nil {
+		return nil, err
+	}
+	ents, err := fcall.DecodeDirents(r.Data)
+	if err != nil {
+		return nil, linux.EIO
+	}
+	return ents, nil
+}
+
+// Readlink implements p9.File.Readlink.
+func (f *File) Readlink() (string, error) {
+	r, err := expect[*fcall.Rreadlink](f.rpc(&fcall.Treadlink{Fid: f.fid}))
+	if err != nil {
+		return "", err
+	}
+	return r.Target, nil
+}
+
+// Renamed implements p9.File.Renamed: the server tracks its own renames.
+func (f *File) Renamed(p9.File, string) {}
+
+// GetXattr implements p9.File.GetXattr: Txattrwalk, Treads, Tclunk.
+func (f *File) GetXattr(name string) ([]byte, error) {
+	return f.readXattr(name)
+}
+
+// ListXattrs implements p9.File.ListXattrs (Txattrwalk of "").
+func (f *File) ListXattrs() ([]string, error) {
+	b, err := f.readXattr("")
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
+}
+
+func (f *File) readXattr(name string) ([]byte, error) {
+	if f.closed.Load() {
+		return nil, linux.EBADF
+	}
+	xfid := f.c.newFid()
+	r, err := expect[*fcall.Rxattrwalk](f.c.rpc(&fcall.Txattrwalk{Fid: f.fid, NewFid: xfid, Name: name}))
+	if err != nil {
+		f.c.releaseFid(xfid, err)
+		return nil, err
+	}
+	defer f.c.clunk(xfid)
+	if r.Size > 64<<10 {
+		return nil, linux.E2BIG
+	}
+	buf := make([]byte, r.Size)
+	x := &File{c: f.c, fid: xfid}
+	n, err := x.ReadAt(buf, 0)
+	if err != nil && !(err == io.EOF && r.Size == 0) {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// SetXattr implements p9.File.SetXattr: on a clone, Txattrcreate, Twrites,
+// and the Tclunk that sets the attribute (whose answer is the result).
+func (f *File) SetXattr(name string, data []byte, flags p9.XattrFlags) error {
+	return f.writeXattr(name, data, uint32(flags))
+}
+
+// RemoveXattr implements p9.File.RemoveXattr, as the Linux client does it:
+// an empty Txattrcreate with XATTR_REPLACE.
+func (f *File) RemoveXattr(name string) error {
+	return f.writeXattr(name, nil, uint32(p9.XattrReplace))
+}
+
+func (f *File) writeXattr(name string, data []byte, flags uint32) error {
+	_, x, err := f.walk(nil)
+	if err != nil {
+		return err
+	}
+	if _, err := expect[*fcall.Rxattrcreate](f.c.rpc(&fcall.Txattrcreate{Fid: x.fid, Name: name, Size: uint64(len(data)), Flags: flags})); err != nil {
+		x.Close()
+		return err
+	}
+	if len(data) > 0 {
+		if _, err := x.WriteAt(data, 0); err != nil {
+			x.Close()
+			return err
+		}
+	}
+	return x.Close()
+}
+
+// Remove sends Tremove: the server removes the file and forgets the fid
+// (whatever the answer). mfs's servers answer EOPNOTSUPP (use UnlinkAt);
+// others, such as diod, remove.
+func (f *File) Remove() error {
+	if f.closed.Swap(true) {
+		return linux.EBADF
+	}
+	_, err := expect[*fcall.Rremove](f.c.rpc(&fcall.Tremove{Fid: f.fid}))
+	f.c.releaseFid(f.fid, err)
+	return err
+}
