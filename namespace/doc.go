@@ -62,69 +62,38 @@
 // Files of the serving node are the local export's files, called
 // in-process (localFile): no socket, no encoding, one extra method call on
 // the read/write path. Files of node M go straight to M over one
-// multiplexed p9 client connection per node (remoteFile), opened on first
-// use with a large msize (internal/dial negotiates it), reused, and
-// dialled anew after a failure. Every proxied call is bounded by the
-// timeout (WithTimeout, default 5 s): when it expires the connection is
-// closed, which fails that call and every other one pending on it with
-// EHOSTDOWN; the rest of the union keeps working, and the next walk to the
-// node dials again. Files of a dead connection keep failing: their fids
-// died with it and are never moved to a new connection.
+// connection of mfs's client (internal/client) per node (remoteFile),
+// opened on first use with a large msize, reused, and dialled anew after
+// the connection dies. Concurrent kernel requests stay concurrent: the
+// server runs them on goroutines and the client pipelines them on the one
+// connection. Xattrs, locks (Tlock on the file's own fid), Tgetlock and a
+// chmod's whole mode are plain messages to the peer.
+//
+// Time: every proxied call is bounded by the timeout (WithTimeout, default
+// 5 s). A call that runs out is flushed on the peer and fails alone with
+// ETIMEDOUT; other files of the node keep working on the same connection.
+// A peer that answers nothing at all, not even the Rflush, within the
+// timeout is dead: every call pending on it fails with EHOSTDOWN, the rest
+// of the union keeps working, and the next walk to the node dials again.
+// Files of a dead connection keep failing: their fids died with it and are
+// never moved to a new connection. A blocking Tlock has no timeout: it
+// waits on the peer as the lock does, and a Tflush from the kernel (the
+// request's context) flushes it on the peer.
 //
 // Across nodes: rename and link between two nodes (or onto the union
 // root) are EXDEV, so mv falls back to copying. statfs, fsync, locks and
 // xattrs go to the node that owns the file.
 //
-// # Built around the p9 client (v0.4.1)
-//
-// The p9 client returns ENOSYS for all four xattr methods without sending
-// anything, sends Tlock without the fid (locking fid 0 on the peer), has
-// no Tgetlock, never lowers its msize, and keeps one request in flight per
-// caller. Without forking it:
-//
-//   - wire (wire.go) sits between the client and the peer's socket. It
-//     sends each client frame whole (the client writes one message as 2–3
-//     Write calls) with one writev, and injects requests of its own on
-//     reserved tags (≥ 0xF000) and fids (≥ 0xF0000000): Txattrwalk, Tread
-//     and Tclunk; Twalk, Txattrcreate, Twrite and Tclunk; Tlock with the
-//     right fid; and Tgetlock (raw.go). Whoever waits for a reply reads
-//     the socket (there is no reader goroutine), routes replies on
-//     reserved tags to their waiters and lends every other frame to the
-//     client. A short frame comes with one read through a 4 KiB buffer;
-//     a big payload goes from the socket straight into the client's
-//     buffer (no copy).
-//   - The peer fid of a client file is read from the client's unexported
-//     field with reflect, read-only (fid.go); TestClientFidLayout fails
-//     loudly if the library changes.
-//   - internal/dial negotiates the msize before the client starts.
-//   - Concurrent kernel requests run as concurrent client calls (the
-//     server handles each request in its own goroutine).
-//   - Tgetlock (srv9p.GetLocker): for a local file the export answers it;
-//     for a remote one a real Tgetlock goes to the peer.
-//   - The p9 client's SetAttr drops the setuid and setgid bits (its codec
-//     masks the mode with 01777). A chmod with those bits goes to a peer
-//     as an injected Tsetattr naming the fid, with the whole mode.
-//   - A blocking Tlock (srv9p.LockWaiter) waits for the lock. A local
-//     file's export waits itself. For a remote file the namespace never
-//     sends a blocking Tlock to the peer (the wait would outlast the
-//     per-call timeout and kill the connection): it polls with
-//     non-blocking Tlocks (srv9p.WaitForLock, 1 to 50 ms apart) until the
-//     lock is granted, the kernel flushes the request, the connection
-//     ends, or 20 s have passed (then BLOCKED, and the kernel asks again).
-//
 // Ownership: srv9p's server passes the attach's n_uname to Create, Mkdir,
 // Symlink and Mknod. Local files pass it to the export, which gives the
-// new file that owner. Files of other nodes cannot carry it (the p9 client
-// attaches without a uid, on one connection for all users): after a
-// proxied create the namespace sets the owner with a Tsetattr on the new
-// file (Tlcreate: one more round trip; Tmkdir, Tsymlink, Tmknod: a walk
-// and a setattr, the clunk not waited for), only when the attach has a
-// uid. Where the peer may not give files away the file stays the peer's
-// user's, as on a local export.
+// new file that owner. The connection to a peer attaches without a uid,
+// one connection for all users, so after a proxied create the namespace
+// sets the owner with a Tsetattr on the new file (Tlcreate: one more round
+// trip; Tmkdir, Tsymlink, Tmknod: a walk and a setattr, the clunk not
+// waited for), only when the attach has a uid. Where the peer may not give
+// files away the file stays the peer's user's, as on a local export.
 //
 // The kernel clones a fid for every getxattr; a remote fid that was never
 // opened is clunked in the background, since it holds nothing (an opened
-// one may hold locks, so its clunk is waited for). The p9 client's Create
-// turns the directory's fid into the new file, while the server keeps
-// using the directory; remoteFile.Create therefore creates on a clone.
+// one may hold locks, so its clunk is waited for).
 package namespace

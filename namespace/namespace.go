@@ -66,22 +66,21 @@ type config struct {
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
-// WithTimeout bounds every operation sent to a peer (default 5 s). When it
-// expires the peer connection is closed, so every call pending on it fails.
+// WithTimeout bounds every operation sent to a peer (default 5 s): one that
+// runs out is flushed and fails with ETIMEDOUT; a peer that does not even
+// answer the flush in that time is dead (EHOSTDOWN for all its calls).
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
 // WithMSize sets the msize asked of peers (default DefaultMSize; the peer
 // may agree to less).
 func WithMSize(m uint32) Option { return func(c *config) { c.msize = m } }
 
-// DefaultMSize is the msize asked of peers: the p9 server's cap, 4 MiB.
-// The p9 client splits a read or write into pieces of its msize less its
-// largest header (rounded down to 512 bytes), so a peer msize equal to the
-// msize the kernel mounts with would turn every full-size kernel request
-// (msize-24 bytes) into two peer round trips, a large and a tiny one.
-// With the cap, one request of any mount up to 4 MiB less 512 bytes is
-// one round trip to the peer. The cost is at the peer: its p9 server pools
-// read buffers of the connection's msize, one per Tread in flight.
+// DefaultMSize is the msize asked of peers: the server's cap, 4 MiB. A
+// read or write is split into pieces of msize-24 bytes, so a peer msize
+// equal to the msize the kernel mounts with would turn every full-size
+// kernel request (msize-24 bytes) into one peer round trip, but any larger
+// request of another client into two. The cost is at the peer: its server
+// takes a buffer of the request's size per Tread in flight.
 const DefaultMSize = 4 << 20
 
 // Errors of the node table, kept together.
