@@ -405,7 +405,7 @@ func TestCLIErrors(t *testing.T) {
 		{"refused connection", nil, []string{"9p", "--addr", refused, "ls"}, 1, "mfs 9p: connect " + refused + ": connection refused"},
 		{"no socket", nil, []string{"9p", "--addr", "unix:" + dir + "/none.sock", "ls"}, 1, "mfs 9p: connect unix:" + dir + "/none.sock: no such file or directory"},
 		{"address from $MFS_ADDR", []string{"MFS_ADDR=" + refused}, []string{"9p", "ls"}, 1, "mfs 9p: connect " + refused + ": connection refused"},
-		{"not a 9P server", nil, []string{"9p", "--addr", junk, "ls"}, 1, "mfs 9p: connect " + junk + ": version: bad reply size 1347703880"}, // "HTTP" read as a 9P size
+		{"not a 9P server", nil, []string{"9p", "--addr", junk, "ls"}, 1, "mfs 9p: connect " + junk + ": version: the server does not speak 9P (reply starts \"HTTP/1.\")"},
 		{"bad aname", nil, []string{"9p", "--addr", addr, "--aname", "nosuch", "ls"}, 1, `mfs 9p: attach "nosuch": no such file or directory`},
 		{"members refused", nil, []string{"members", "--addr", refused}, 1, "mfs members: connect " + refused + ": connection refused"},
 		{"bad address", nil, []string{"9p", "--addr", "nonsense", "ls"}, 2, `mfs 9p: --addr: address "nonsense": want host:port or unix:/path`},

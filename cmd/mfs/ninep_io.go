@@ -138,12 +138,8 @@ func (s *session) openForWrite(p string, appending bool) (p9.File, int64, error)
 	f, err := walkFrom(dir, []string{name})
 	switch {
 	case isNotExist(err):
-		nf, err := walkFrom(dir, nil)
+		nf, _, _, err := dir.Create(name, p9.WriteOnly, p9.FileMode(0o666&^umask()), p9.UID(os.Getuid()), p9.GID(os.Getgid()))
 		if err != nil {
-			return nil, 0, err
-		}
-		if _, _, _, err := nf.Create(name, p9.WriteOnly, p9.FileMode(0o666&^umask()), p9.UID(os.Getuid()), p9.GID(os.Getgid())); err != nil {
-			nf.Close()
 			return nil, 0, err
 		}
 		return nf, 0, nil
