@@ -347,7 +347,7 @@ func (c *Conn) flush(cl *call, why error) (fcall.Msg, error) {
 	var expired <-chan time.Time
 	var probe *call
 	if c.timeout > 0 {
-		t := time.NewTimer(c.timeout)
+		t := time.NewTimer(min(c.timeout, probeWait))
 		defer t.Stop()
 		expired = t.C
 		probe, _ = c.start(&fcall.Tflush{OldTag: fcall.NoTag}, nil)
@@ -385,6 +385,11 @@ func (c *Conn) flush(cl *call, why error) (fcall.Msg, error) {
 	c.mu.Unlock()
 	return nil, why
 }
+
+// probeWait bounds the wait for the probe's answer (and the Rflush) after
+// a call's timeout: a live server answers a Tflush of no request at once,
+// so a dead peer is known within the timeout plus this.
+const probeWait = time.Second
 
 // answered reports whether probe has had its answer.
 func answered(probe *call) bool {

@@ -17,12 +17,13 @@
 // a Tflush only once the request is done, and a request can be stuck in
 // the server's file system, so a probe goes out with the Tflush (a Tflush
 // of no request, answered at once): if the probe is answered but the
-// Rflush has not come within another timeout, the call fails with
-// ETIMEDOUT anyway, and its tag stays taken until the server's last word
-// on it. A peer that answers nothing at all, not even the probe, within
-// that timeout is dead, and so is one that takes in no request bytes for
-// two timeouts: every pending call fails with EHOSTDOWN and so does every
-// later one (the caller dials again). A blocking lock (File.LockWait) has
+// Rflush has not come within a second (or the timeout, if shorter), the
+// call fails with ETIMEDOUT anyway, and its tag stays taken until the
+// server's last word on it. A peer that answers nothing at all, not even
+// the probe, in that second is dead (so a dead peer is known within the
+// timeout plus a second), and so is one that takes in no request bytes
+// for two timeouts: every pending call fails with EHOSTDOWN and so does
+// every later one (the caller dials again). A blocking lock (File.LockWait) has
 // no timeout: it waits as the lock does, until its context is done (then
 // it is flushed) or the connection ends.
 //
