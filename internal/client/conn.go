@@ -315,6 +315,12 @@ func (c *Conn) rpcInto(ctx context.Context, m fcall.Msg, dst []byte, timeout tim
 	if err != nil {
 		return nil, err
 	}
+	return c.wait(ctx, cl, timeout)
+}
+
+// wait waits for the reply of a started call; when ctx is done or the
+// timeout passes, the request is flushed.
+func (c *Conn) wait(ctx context.Context, cl *call, timeout time.Duration) (fcall.Msg, error) {
 	var expired <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)

@@ -87,8 +87,51 @@ func (f *File) walk(names []string) ([]p9.QID, *File, error) {
 	return qids, &File{c: f.c, fid: nfid, qid: q}, nil
 }
 
-// WalkGetAttr implements p9.File.WalkGetAttr as a walk and a getattr.
+// WalkGetAttr implements p9.File.WalkGetAttr: a Twalk and a Tgetattr of
+// the new fid sent back to back, in one round trip. A server that runs
+// the two out of order answers the Tgetattr EBADF (the fid is not there
+// yet); then a second Tgetattr follows the walk.
 func (f *File) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
+	if len(names) > fcall.MaxWalk || f.closed.Load() {
+		return f.walkThenGetAttr(names)
+	}
+	c := f.c
+	nfid := c.newFid()
+	wcl, err := c.start(&fcall.Twalk{Fid: f.fid, NewFid: nfid, Names: names}, nil)
+	if err != nil {
+		return nil, nil, p9.AttrMask{}, p9.Attr{}, err
+	}
+	gcl, gerr := c.start(&fcall.Tgetattr{Fid: nfid, Mask: p9.AttrMaskAll}, nil)
+	w, err := expect[*fcall.Rwalk](c.wait(context.Background(), wcl, c.timeout))
+	var g *fcall.Rgetattr
+	if gerr == nil {
+		g, gerr = expect[*fcall.Rgetattr](c.wait(context.Background(), gcl, c.timeout))
+	}
+	if err == nil && len(w.QIDs) != len(names) {
+		err = linux.ENOENT // the walk stopped short: newfid was not made
+	}
+	if err != nil {
+		c.releaseFid(nfid, err)
+		return nil, nil, p9.AttrMask{}, p9.Attr{}, err
+	}
+	q := f.qid
+	if len(w.QIDs) > 0 {
+		q = w.QIDs[len(w.QIDs)-1]
+	}
+	nf := &File{c: c, fid: nfid, qid: q}
+	if gerr != nil {
+		_, valid, attr, err := nf.GetAttr(p9.AttrMaskAll)
+		if err != nil {
+			nf.Close()
+			return nil, nil, p9.AttrMask{}, p9.Attr{}, err
+		}
+		return w.QIDs, nf, valid, attr, nil
+	}
+	return w.QIDs, nf, g.Valid, g.Attr, nil
+}
+
+// walkThenGetAttr is WalkGetAttr in two round trips.
+func (f *File) walkThenGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
 	qids, nf, err := f.walk(names)
 	if err != nil {
 		return nil, nil, p9.AttrMask{}, p9.Attr{}, err
