@@ -16,6 +16,9 @@ type Options struct {
 	Encrypt string
 	// Args are further `mfs node` flags for every node.
 	Args []string
+	// Plain runs every node from the binary built without the race
+	// detector (see NodeOptions.Plain).
+	Plain bool
 }
 
 // Cluster is a set of nodes started by Start.
@@ -33,7 +36,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	c := &Cluster{}
 	var ids []int
 	for id := 1; id <= opts.Nodes; id++ {
-		o := NodeOptions{ID: id, Encrypt: opts.Encrypt, Args: opts.Args}
+		o := NodeOptions{ID: id, Encrypt: opts.Encrypt, Args: opts.Args, Plain: opts.Plain}
 		if id > 1 {
 			o.Join = []string{c.Nodes[0].GossipAddr}
 		}

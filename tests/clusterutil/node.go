@@ -50,6 +50,18 @@ type NodeOptions struct {
 	Args []string
 	// Wrap prefixes the command, e.g. {"ip", "netns", "exec", "ns1"}.
 	Wrap []string
+	// Plain runs the binary built without the race detector
+	// (PlainBinary), for tests that measure the node's speed or CPU.
+	Plain bool
+}
+
+// binary returns the mfs binary the options ask for.
+func (o NodeOptions) binary(t testing.TB) string {
+	t.Helper()
+	if o.Plain {
+		return PlainBinary(t)
+	}
+	return Binary(t)
 }
 
 // Node is one `mfs node` process. Its address fields are the addresses it
@@ -85,7 +97,7 @@ type process struct {
 // line (the "mfs node: …" message). The node is stopped in t.Cleanup.
 func NewNode(t testing.TB, o NodeOptions) (*Node, error) {
 	t.Helper()
-	bin := Binary(t)
+	bin := o.binary(t)
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 		name := filepath.Join(o.Dir, fmt.Sprintf("node-%d.txt", o.ID))
@@ -250,6 +262,16 @@ func (n *Node) Log() string {
 	return strings.Join(n.proc.lines, "\n")
 }
 
+// PID returns the process id of the node's current process (the one
+// Restart started, after a restart), for reading its CPU time from /proc;
+// 0 if it never started.
+func (n *Node) PID() int {
+	if n.proc == nil || n.proc.cmd.Process == nil {
+		return 0
+	}
+	return n.proc.cmd.Process.Pid
+}
+
 // Running reports whether the node's process is alive.
 func (n *Node) Running() bool {
 	if n.proc == nil {
@@ -322,7 +344,7 @@ func (n *Node) Restart(t testing.TB, join ...string) {
 	if len(join) > 0 {
 		n.opts.Join = join
 	}
-	if err := n.start(Binary(t)); err != nil {
+	if err := n.start(n.opts.binary(t)); err != nil {
 		t.Fatal(err)
 	}
 }
