@@ -15,10 +15,12 @@ test:V: all
 	$GO test $TESTFLAGS ./...
 
 # One iteration of srv9p's benchmark already takes turns with diod part
-# by part, and one of membership's times a whole join, failure and leave;
-# the namespace's takes each path's best of ten iterations.
+# by part, one of membership's times a whole join, failure and leave, and
+# one of the proxy's takes turns between direct, /here and /2 between real
+# node processes; the namespace's takes each path's best of ten iterations.
 bench:V:
 	$GO test $BENCHFLAGS -benchtime 1x ./srv9p ./membership
+	$GO test -run '^$' -bench BenchmarkProxy -benchtime 5x ./tests
 	$GO test $BENCHFLAGS -benchtime 10x ./namespace
 
 install:V:
