@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/dial"
@@ -400,5 +401,99 @@ wait:
 	left, _ := os.ReadDir(tmp)
 	if len(left) != 0 {
 		t.Errorf("demo left files in its temporary directory: %v", left)
+	}
+}
+
+// TestClusterFrozenPeer: a node stopped with SIGSTOP (a process that holds
+// its sockets open and answers nothing) makes every pending call on it
+// fail with EHOSTDOWN within the peer timeout plus a second, through
+// another node's namespace; after SIGCONT the next walk dials again and
+// works.
+func TestClusterFrozenPeer(t *testing.T) {
+	c := clusterutil.Start(t, clusterutil.Options{Nodes: 2})
+	victim := c.Node(2)
+	conn, err := dial.Dial(t.Context(), c.Node(1).Addr, dial.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	root, err := conn.Attach("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const readers = 4
+	files := make([]p9.File, readers)
+	for i := range files {
+		_, f, err := root.Walk([]string{"2", "node-2.txt"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.Open(p9.ReadOnly); err != nil {
+			t.Fatal(err)
+		}
+		files[i] = f
+	}
+	if err := syscall.Kill(victim.PID(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	defer func() {
+		if stopped {
+			syscall.Kill(victim.PID(), syscall.SIGCONT)
+		}
+	}()
+	// kill returns before every thread has stopped: wait for the state.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", victim.PID()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := bytes.LastIndexByte(b, ')'); i > 0 && len(b) > i+2 && b[i+2] == 'T' {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("node 2 did not stop")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	errs := make(chan error, readers)
+	for _, f := range files {
+		go func() {
+			_, err := f.ReadAt(make([]byte, 64), 0)
+			errs <- err
+		}()
+	}
+	bound := clusterutil.PeerTimeout + time.Second
+	for range readers {
+		select {
+		case err := <-errs:
+			var e linux.Errno
+			if !errors.As(err, &e) || e != linux.EHOSTDOWN {
+				t.Errorf("read of a stopped node's file: %v, want EHOSTDOWN", err)
+			}
+		case <-time.After(clusterutil.OpTimeout):
+			t.Fatal("a read of a stopped node's file hangs")
+		}
+	}
+	// The guard above is generous; the bound is what the issue promises
+	// (plus scheduling slack for this shared machine).
+	if took := time.Since(start); took > bound+time.Second {
+		t.Errorf("pending reads failed after %v, want within %v", took, bound)
+	}
+	if err := syscall.Kill(victim.PID(), syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	stopped = false
+	deadline := time.Now().Add(clusterutil.SettleTimeout)
+	for {
+		got, err := c.Node(1).ReadFile("/2/node-2.txt")
+		if err == nil && string(got) == "node 2\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 2 after SIGCONT: %q, %v", got, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
