@@ -84,14 +84,13 @@
 // root) are EXDEV, so mv falls back to copying. statfs, fsync, locks and
 // xattrs go to the node that owns the file.
 //
-// Ownership: srv9p's server passes the attach's n_uname to Create, Mkdir,
-// Symlink and Mknod. Local files pass it to the export, which gives the
-// new file that owner. The connection to a peer attaches without a uid,
-// one connection for all users, so after a proxied create the namespace
-// sets the owner with a Tsetattr on the new file (Tlcreate: one more round
-// trip; Tmkdir, Tsymlink, Tmknod: a walk and a setattr, the clunk not
-// waited for), only when the attach has a uid. Where the peer may not give
-// files away the file stays the peer's user's, as on a local export.
+// Identity: every operation runs as the attach's user (srv9p's server
+// resolves the claim and switches credentials around each request). Local
+// files are the export's, called on that very thread, so the kernel checks
+// them; a remote node's files are walked from its root attached as that
+// user on the one connection to the node (one attach per user), and the
+// peer's server runs them as the user, believing the uid because the
+// connection is a cluster member's (TLS) or root's (a privileged port).
 //
 // The kernel clones a fid for every getxattr; a remote fid that was never
 // opened is clunked in the background, since it holds nothing (an opened

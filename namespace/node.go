@@ -12,7 +12,8 @@ import (
 // the node directory itself. With getattr it also returns the attributes
 // of the file reached, in the same round trip for a remote node.
 //
-// uid is the owner of what is made below (the attach's, or p9.NoUID).
+// uid is the attach's user: a remote node's files are walked from its
+// root attached as that user, so every operation there runs as the user.
 func (ns *Namespace) walkNode(id int, names []string, entry string, uid p9.UID, getattr bool) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
 	var (
 		qids  []p9.QID
@@ -59,11 +60,18 @@ func (ns *Namespace) walkNode(id int, names []string, entry string, uid p9.UID, 
 			return nil, nil, valid, attr, err
 		}
 		var rf p9.File
-		err = pc.call("walk", func() (err error) { qids, rf, err = walk(pc.root); return })
+		err = pc.call("walk", func() error {
+			root, err := pc.root(uid)
+			if err != nil {
+				return err
+			}
+			qids, rf, err = walk(root)
+			return err
+		})
 		if err != nil {
 			return nil, nil, valid, attr, err
 		}
-		qids, f = ns.mapQIDs(id, qids), &remoteFile{pc: pc, f: rf.(*client.File), top: len(names) == 0, uid: uid}
+		qids, f = ns.mapQIDs(id, qids), &remoteFile{pc: pc, f: rf.(*client.File), top: len(names) == 0}
 	}
 	return append([]p9.QID{nodeDirQID(id)}, qids...), f, valid, attr, nil
 }

@@ -121,7 +121,7 @@ func hookedPeer(t *testing.T, c *cluster, h *hooked) *flushCounter {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		srv9p.NewServer(h, srv9p.ServerLogger(testLog(t))).Serve(ctx, fc)
+		srv9p.NewServer(h, srv9p.ServerLogger(testLog(t)), srv9p.TrustClaims()).Serve(ctx, fc)
 	}()
 	t.Cleanup(func() { ln.Close(); <-done })
 	c.ns[0].SetNode(Node{ID: 2, Addr: ln.Addr().String(), State: Alive})

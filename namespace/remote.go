@@ -21,9 +21,6 @@ type remoteFile struct {
 	f      *client.File
 	top    bool
 	opened atomic.Bool // Open or Create ran: the fid may hold locks
-	// uid owns what is made through this file (the attach's n_uname);
-	// p9.NoUID leaves it to the peer's user.
-	uid p9.UID
 }
 
 var (
@@ -40,7 +37,7 @@ func (r *remoteFile) qid(q p9.QID) p9.QID {
 }
 
 func (r *remoteFile) wrap(f p9.File, top bool) *remoteFile {
-	return &remoteFile{pc: r.pc, f: f.(*client.File), top: top, uid: r.uid}
+	return &remoteFile{pc: r.pc, f: f.(*client.File), top: top}
 }
 
 // same returns other as a remoteFile on r's connection: EXDEV for another
@@ -196,7 +193,7 @@ func (r *remoteFile) GetLock(want srv9p.LockInfo) (srv9p.LockInfo, error) {
 }
 
 // Create implements p9.File.Create (the client creates on a clone, so r
-// stays the directory). The new file gets the attach's owner (chown).
+// stays the directory).
 func (r *remoteFile) Create(name string, flags p9.OpenFlags, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.File, p9.QID, uint32, error) {
 	var (
 		nf     p9.File
@@ -209,60 +206,18 @@ func (r *remoteFile) Create(name string, flags p9.OpenFlags, perm p9.FileMode, u
 	}
 	f := r.wrap(nf, false)
 	f.opened.Store(true)
-	f.chown(r.uid)
 	return f, r.pc.ns.mapQID(r.pc.node, q), iounit, nil
 }
 
-// chown gives a file just made the attach's owner, which the peer cannot
-// know: the peer connection attaches without a uid, on one connection for
-// all users. One more round trip, only when the attach has a uid. A
-// failure (a peer that may not give files away) leaves the file to the
-// peer's user, as a local export does.
-func (r *remoteFile) chown(uid p9.UID) {
-	if !uid.Ok() {
-		return
-	}
-	err := r.pc.call("setattr", func() error {
-		return r.f.SetAttr(p9.SetAttrMask{UID: true}, p9.SetAttr{UID: uid})
-	})
-	if err != nil {
-		r.pc.log.Debug("namespace: cannot give a new file its owner", slog.Int("node", r.pc.node), slog.Uint64("uid", uint64(uid)), slog.String("error", err.Error()))
-	}
-}
-
-// chownNew gives the entry name just made in r the attach's owner: a walk
-// to it and a setattr (the clunk is not waited for).
-func (r *remoteFile) chownNew(name string) {
-	if !r.uid.Ok() {
-		return
-	}
-	var nf p9.File
-	if err := r.pc.call("walk", func() (err error) { _, nf, err = r.f.Walk([]string{name}); return }); err != nil {
-		r.pc.log.Debug("namespace: cannot give a new file its owner", slog.Int("node", r.pc.node), slog.String("error", err.Error()))
-		return
-	}
-	f := r.wrap(nf, false)
-	f.chown(r.uid)
-	f.Close()
-}
-
-// Mkdir implements p9.File.Mkdir; the new directory gets the attach's
-// owner (chownNew).
+// Mkdir implements p9.File.Mkdir.
 func (r *remoteFile) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("mkdir", func() (err error) { q, err = r.f.Mkdir(name, perm, uid, gid); return })
-	if err == nil {
-		r.chownNew(name)
-	}
 	return r.pc.ns.mapQID(r.pc.node, q), err
 }
 
-// Symlink implements p9.File.Symlink; the link gets the attach's owner
-// (chownNew).
+// Symlink implements p9.File.Symlink.
 func (r *remoteFile) Symlink(oldName, newName string, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("symlink", func() (err error) { q, err = r.f.Symlink(oldName, newName, uid, gid); return })
-	if err == nil {
-		r.chownNew(newName)
-	}
 	return r.pc.ns.mapQID(r.pc.node, q), err
 }
 
@@ -275,13 +230,9 @@ func (r *remoteFile) Link(target p9.File, newName string) error {
 	return r.pc.call("link", func() error { return r.f.Link(t.f, newName) })
 }
 
-// Mknod implements p9.File.Mknod; the node gets the attach's owner
-// (chownNew).
+// Mknod implements p9.File.Mknod.
 func (r *remoteFile) Mknod(name string, mode p9.FileMode, major, minor uint32, uid p9.UID, gid p9.GID) (q p9.QID, err error) {
 	err = r.pc.call("mknod", func() (err error) { q, err = r.f.Mknod(name, mode, major, minor, uid, gid); return })
-	if err == nil {
-		r.chownNew(name)
-	}
 	return r.pc.ns.mapQID(r.pc.node, q), err
 }
 

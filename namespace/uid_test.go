@@ -15,14 +15,17 @@ import (
 
 // TestAttachUIDThroughNamespace: files made through a namespace attach
 // whose Tattach carried n_uname belong to that uid, on the serving node
-// (in-process export) and on a remote one (a setattr after the proxied
-// create); without n_uname, to the server's user.
+// (in-process export) and on a remote one (the peer runs the create as
+// that user); without n_uname, to the user the uname names. The group the
+// create asks for is one these users (no passwd entry: the anonymous gid,
+// no other groups) may not give, so the files keep the anonymous gid, as
+// they would locally.
 func TestAttachUIDThroughNamespace(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to give files away")
 	}
 	c := newCluster(t, 2)
-	const gid = 4321
+	const gid, wantGID = 4321, 65534
 	for i, tc := range []struct {
 		name    string
 		node    int      // namespace to attach to
@@ -37,12 +40,19 @@ func TestAttachUIDThroughNamespace(t *testing.T) {
 		{"remote", 1, 1236, "", []string{"2"}, 2, 1236},
 		{"home context remote", 1, 1237, "home=2", []string{"home"}, 2, 1237},
 		{"attach at a remote path", 1, 1238, "/2", nil, 2, 1238},
-		{"no n_uname, here", 1, ^uint32(0), "", []string{"here"}, 1, 0},
-		{"no n_uname, remote", 1, ^uint32(0), "", []string{"2"}, 2, 0},
+		// Without n_uname the uname is the claim: "someone" names no user
+		// of this machine, so the attach is the anonymous user.
+		{"no n_uname, here", 1, ^uint32(0), "", []string{"here"}, 1, 65534},
+		{"no n_uname, remote", 1, ^uint32(0), "", []string{"2"}, 2, 65534},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sub := "u" + string(rune('a'+i))
+			// Operations run as the attach's user: it needs a
+			// directory it may write in.
 			if err := os.Mkdir(filepath.Join(c.dirs[tc.host-1], sub), 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(filepath.Join(c.dirs[tc.host-1], sub), 0o777); err != nil {
 				t.Fatal(err)
 			}
 			w := srv9ptest.DialRaw(t, c.nsSrv[tc.node-1].addr)
@@ -65,8 +75,8 @@ func TestAttachUIDThroughNamespace(t *testing.T) {
 					t.Fatal(err)
 				}
 				st := fi.Sys().(*syscall.Stat_t)
-				if st.Uid != tc.wantUID || st.Gid != gid {
-					t.Errorf("%s: owner %d:%d, want %d:%d", n, st.Uid, st.Gid, tc.wantUID, gid)
+				if st.Uid != tc.wantUID || st.Gid != wantGID {
+					t.Errorf("%s: owner %d:%d, want %d:%d", n, st.Uid, st.Gid, tc.wantUID, wantGID)
 				}
 			}
 		})

@@ -81,7 +81,7 @@ func startServer(t *testing.T, a p9.Attacher, ln net.Listener, opts ...ServerOpt
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &attackServer{addr: ln.Addr().String(), log: &logBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.LevelInfo})).With("test", t.Name())
-	s.srv = NewServer(a, append([]ServerOption{ServerLogger(log)}, opts...)...)
+	s.srv = NewServer(a, append([]ServerOption{ServerLogger(log), TrustClaims()}, opts...)...)
 	go func() { s.done <- s.srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		if _, err := s.stop(); err != nil {

@@ -105,7 +105,7 @@ type backend struct {
 	addr  string
 	aname string
 	named bool // attach with a user name (diod needs one)
-	pid   int // the server process, whose CPU time is read from /proc
+	pid   int  // the server process, whose CPU time is read from /proc
 }
 
 // client is one connection to one backend, attached to the export root.

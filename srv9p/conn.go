@@ -25,6 +25,9 @@ const (
 	// preVersionMsize bounds frames before a Tversion has agreed on an
 	// msize: a Tversion is a few dozen bytes.
 	preVersionMsize = 8 << 10
+	// identifyTimeout bounds the identification of a connection (a TLS
+	// handshake, for a cluster listener).
+	identifyTimeout = 10 * time.Second
 	// writeTimeout bounds one reply write: a client that stops reading its
 	// replies loses the connection instead of holding the server's
 	// handlers forever.
@@ -49,6 +52,9 @@ type conn struct {
 	nc  net.Conn
 	rd  *bufio.Reader
 	log *slog.Logger
+
+	// peer is what the transport proved, found before the first message.
+	peer Peer
 
 	// dialect and msize are written by the reader while no handler runs
 	// (Tversion waits for them all) and read by handlers.
@@ -109,7 +115,17 @@ func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
 // the connection.
 func (c *conn) serve() {
 	c.log.Debug("9p: connection")
-	err := c.readLoop()
+	c.nc.SetDeadline(time.Now().Add(identifyTimeout))
+	peer, err := c.srv.identify(c.nc)
+	c.nc.SetDeadline(time.Time{})
+	if err != nil {
+		c.log.Warn("9p: connection refused before its first message", slog.String("error", err.Error()))
+		c.nc.Close()
+		c.stop()
+		return
+	}
+	c.peer = peer
+	err = c.readLoop()
 	c.nc.Close()
 	c.stop()
 	c.dropQueue()

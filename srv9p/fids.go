@@ -18,9 +18,11 @@ type fid struct {
 	refs atomic.Int32
 	file p9.File // nil for an xattr fid made by Txattrwalk
 	qid  p9.QID
-	// uid is the n_uname of the attach the fid was walked from; the owner
-	// of what is made through it.
-	uid p9.UID
+	// uid is the user of the attach the fid was walked from, and cred
+	// its credentials: every request on the fid runs as that user, and
+	// what is made through it belongs to that uid.
+	uid  p9.UID
+	cred *cred
 
 	mu     sync.Mutex
 	opened bool

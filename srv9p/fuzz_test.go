@@ -68,7 +68,7 @@ func FuzzServeConn(f *testing.F) {
 		msg(0, &fcall.Tattach{Fid: 1, Afid: fcall.NoFid, NUname: p9.NoUID}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		client, server := net.Pipe()
-		srv := NewServer(a, MaxInflight(4), IdleTimeout(time.Second))
+		srv := NewServer(a, MaxInflight(4), IdleTimeout(time.Second), TrustClaims())
 		done := make(chan struct{})
 		go func() {
 			srv.ServeConn(context.Background(), server)

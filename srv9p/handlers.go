@@ -2,6 +2,7 @@ package srv9p
 
 import (
 	"io"
+	"log/slog"
 	"math"
 	"strings"
 
@@ -19,40 +20,71 @@ const (
 	xattrListMax = 64 << 10
 )
 
+// msgFid returns the fid a request acts on (the directory for requests
+// that name an entry), if it has one.
+func msgFid(m fcall.Msg) (uint32, bool) {
+	switch m := m.(type) {
+	case *fcall.Twalk:
+		return m.Fid, true
+	case *fcall.Tgetattr:
+		return m.Fid, true
+	case *fcall.Tsetattr:
+		return m.Fid, true
+	case *fcall.Tclunk:
+		return m.Fid, true
+	case *fcall.Tremove:
+		return m.Fid, true
+	case *fcall.Tlopen:
+		return m.Fid, true
+	case *fcall.Tlcreate:
+		return m.Fid, true
+	case *fcall.Tmkdir:
+		return m.Dfid, true
+	case *fcall.Tsymlink:
+		return m.Fid, true
+	case *fcall.Tmknod:
+		return m.Dfid, true
+	case *fcall.Tunlinkat:
+		return m.Dfid, true
+	case *fcall.Trenameat:
+		return m.OldDfid, true
+	case *fcall.Trename:
+		return m.Fid, true
+	case *fcall.Tlink:
+		return m.Dfid, true
+	case *fcall.Treadlink:
+		return m.Fid, true
+	case *fcall.Tstatfs:
+		return m.Fid, true
+	case *fcall.Txattrwalk:
+		return m.Fid, true
+	case *fcall.Txattrcreate:
+		return m.Fid, true
+	case *fcall.Tread:
+		return m.Fid, true
+	case *fcall.Twrite:
+		return m.Fid, true
+	case *fcall.Treaddir:
+		return m.Fid, true
+	case *fcall.Tfsync:
+		return m.Fid, true
+	case *fcall.Tlock:
+		return m.Fid, true
+	case *fcall.Tgetlock:
+		return m.Fid, true
+	}
+	return 0, false
+}
+
 // inlineOK reports whether m may run on the reader: a metadata request on
 // a file that is Inline (see contract.go).
 func (c *conn) inlineOK(m fcall.Msg) bool {
-	var n uint32
-	switch m := m.(type) {
-	case *fcall.Twalk:
-		n = m.Fid
-	case *fcall.Tgetattr:
-		n = m.Fid
-	case *fcall.Tsetattr:
-		n = m.Fid
-	case *fcall.Tclunk:
-		n = m.Fid
-	case *fcall.Tlopen:
-		n = m.Fid
-	case *fcall.Tlcreate:
-		n = m.Fid
-	case *fcall.Tmkdir:
-		n = m.Dfid
-	case *fcall.Tsymlink:
-		n = m.Fid
-	case *fcall.Tmknod:
-		n = m.Dfid
-	case *fcall.Tunlinkat:
-		n = m.Dfid
-	case *fcall.Trenameat:
-		n = m.OldDfid
-	case *fcall.Treadlink:
-		n = m.Fid
-	case *fcall.Tstatfs:
-		n = m.Fid
-	case *fcall.Txattrwalk:
-		n = m.Fid
-	default:
+	switch m.(type) {
+	case *fcall.Tread, *fcall.Twrite, *fcall.Treaddir, *fcall.Tfsync, *fcall.Tlock, *fcall.Tgetlock, *fcall.Txattrcreate, *fcall.Tremove, *fcall.Trename, *fcall.Tlink:
+		return false
+	}
+	n, ok := msgFid(m)
+	if !ok {
 		return false
 	}
 	f := c.fids.get(n)
@@ -64,8 +96,32 @@ func (c *conn) inlineOK(m fcall.Msg) bool {
 	return ok && in.Inline()
 }
 
-// handle runs one request and writes its reply.
+// credOf returns the credentials a request runs with: its fid's.
+func (c *conn) credOf(m fcall.Msg) *cred {
+	n, ok := msgFid(m)
+	if !ok {
+		return nil
+	}
+	f := c.fids.get(n)
+	if f == nil {
+		return nil
+	}
+	defer f.release()
+	return f.cred
+}
+
+// handle runs one request as the user of its fid and writes its reply.
 func (c *conn) handle(r *request) {
+	if err := runAs(c.credOf(r.msg), func() { c.handleAs(r) }); err != nil {
+		c.log.Error("9p: switching credentials failed", slog.String("error", err.Error()))
+		if r.frame != nil {
+			c.reply(r, nil, linux.EPERM)
+		}
+	}
+}
+
+// handleAs runs one request and writes its reply.
+func (c *conn) handleAs(r *request) {
 	var rep fcall.Msg
 	var err error
 	switch m := r.msg.(type) {
@@ -149,22 +205,41 @@ func (c *conn) attach(m *fcall.Tattach) (fcall.Msg, error) {
 	if c.fids.has(m.Fid) {
 		return nil, linux.EBADF
 	}
+	uid, err := c.srv.resolve(c.peer, m.Uname, m.NUname)
+	if err != nil {
+		c.log.Info("9p: attach refused", slog.String("proof", c.peer.Proof.String()), slog.Uint64("peer_uid", uint64(c.peer.UID)), slog.String("uname", m.Uname), slog.Uint64("n_uname", uint64(m.NUname)))
+		return nil, refuse
+	}
+	cr := c.srv.creds.of(uid)
+	if !cr.self && c.srv.creds.euid != 0 {
+		c.srv.refusedOnce.Do(func() {
+			c.srv.log.Warn("9p: the server does not run as root and cannot act as other users; their attaches are refused", slog.Uint64("euid", uint64(c.srv.creds.euid)))
+		})
+		return nil, refuse
+	}
 	var f p9.File
-	var err error
-	if a, ok := c.srv.attacher.(Attacher); ok {
-		f, err = a.AttachWith(Attach{Name: m.Aname, User: m.Uname, UID: m.NUname})
-	} else {
-		f, err = attachWalk(c.srv.attacher, m.Aname)
+	var qid p9.QID
+	ran := runAs(cr, func() {
+		if a, ok := c.srv.attacher.(Attacher); ok {
+			f, err = a.AttachWith(Attach{Name: m.Aname, User: m.Uname, UID: p9.UID(uid)})
+		} else {
+			f, err = attachWalk(c.srv.attacher, m.Aname)
+		}
+		if err != nil {
+			return
+		}
+		qid, _, _, err = f.GetAttr(p9.AttrMask{Mode: true})
+		if err != nil {
+			f.Close()
+		}
+	})
+	if ran != nil {
+		return nil, linux.EPERM
 	}
 	if err != nil {
 		return nil, err
 	}
-	qid, _, _, err := f.GetAttr(p9.AttrMask{Mode: true})
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !c.fids.add(m.Fid, &fid{file: f, qid: qid, uid: m.NUname}) {
+	if !c.fids.add(m.Fid, &fid{file: f, qid: qid, uid: p9.UID(uid), cred: cr}) {
 		f.Close()
 		return nil, linux.EBADF
 	}
@@ -226,7 +301,7 @@ func (c *conn) walk(m *fcall.Twalk) (fcall.Msg, error) {
 	if len(qids) > 0 {
 		qid = qids[len(qids)-1]
 	}
-	n := &fid{file: nf, qid: qid, uid: f.uid}
+	n := &fid{file: nf, qid: qid, uid: f.uid, cred: f.cred}
 	if m.NewFid == m.Fid {
 		c.fids.replace(m.Fid, n)
 	} else if !c.fids.add(m.NewFid, n) {
@@ -308,7 +383,7 @@ func (c *conn) create(m *fcall.Tlcreate) (fcall.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.fids.replace(m.Fid, &fid{file: nf, qid: qid, uid: f.uid, opened: true, flags: m.Flags})
+	c.fids.replace(m.Fid, &fid{file: nf, qid: qid, uid: f.uid, cred: f.cred, opened: true, flags: m.Flags})
 	return &fcall.Rlcreate{QID: qid, IOUnit: c.iounit(iounit)}, nil
 }
 
@@ -575,7 +650,7 @@ func (c *conn) xattrWalk(m *fcall.Txattrwalk) (fcall.Msg, error) {
 			return nil, linux.E2BIG
 		}
 	}
-	x := &fid{qid: f.qid, xattr: &xattrState{data: data}}
+	x := &fid{qid: f.qid, cred: f.cred, xattr: &xattrState{data: data}}
 	if m.NewFid == m.Fid {
 		c.fids.replace(m.Fid, x)
 	} else if !c.fids.add(m.NewFid, x) {

@@ -36,6 +36,16 @@ type Server struct {
 	idleTimeout time.Duration
 	maxMsize    uint32
 
+	// Identity: how a connection's peer is identified, and how claims
+	// are mapped (identity.go); creds runs operations as the user.
+	identify func(net.Conn) (Peer, error)
+	squash   Squash
+	anonUID  uint32
+	anonGID  uint32
+	creds    *creds
+	// refusedOnce logs "not root: cannot act as other users" once.
+	refusedOnce sync.Once
+
 	// conns are the live connections (tests look at them).
 	mu    sync.Mutex
 	conns map[*conn]bool
@@ -70,10 +80,33 @@ func IdleTimeout(d time.Duration) ServerOption { return func(s *Server) { s.idle
 // 0 means DefaultMaxMsize.
 func MaxMsize(n uint32) ServerOption { return func(s *Server) { s.maxMsize = n } }
 
+// Identifier sets how a connection's peer is identified (default:
+// Identify, the kernel's proof: SO_PEERCRED, privileged ports). It runs
+// before the first message is read; an error closes the connection.
+func Identifier(f func(net.Conn) (Peer, error)) ServerOption {
+	return func(s *Server) { s.identify = f }
+}
+
+// TrustClaims makes every connection ProofTrusted: claims are believed
+// (for a listener only a VM or another trusted program can reach).
+func TrustClaims() ServerOption {
+	return Identifier(func(net.Conn) (Peer, error) { return Peer{Proof: ProofTrusted}, nil })
+}
+
+// SquashUsers maps root (SquashRoot) or everyone (SquashAll) to the
+// anonymous user, as NFS exports do.
+func SquashUsers(sq Squash) ServerOption { return func(s *Server) { s.squash = sq } }
+
+// Anonymous sets the anonymous user (default 65534:65534).
+func Anonymous(uid, gid uint32) ServerOption {
+	return func(s *Server) { s.anonUID, s.anonGID = uid, gid }
+}
+
 // NewServer returns a server of a. Files of a that implement the
 // interfaces of contract.go get the behaviour described there.
 func NewServer(a p9.Attacher, opts ...ServerOption) *Server {
-	s := &Server{attacher: a, log: slog.New(slog.DiscardHandler), conns: make(map[*conn]bool)}
+	s := &Server{attacher: a, log: slog.New(slog.DiscardHandler), conns: make(map[*conn]bool),
+		identify: Identify, anonUID: DefaultAnonUID, anonGID: DefaultAnonGID}
 	for _, o := range opts {
 		o(s)
 	}
@@ -90,6 +123,7 @@ func NewServer(a p9.Attacher, opts ...ServerOption) *Server {
 		s.maxMsize = DefaultMaxMsize
 	}
 	s.maxMsize = max(s.maxMsize, fcall.MinMsize)
+	s.creds = newCreds(s.anonGID)
 	return s
 }
 

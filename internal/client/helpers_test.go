@@ -67,7 +67,7 @@ func serve(t testing.TB, network string, a p9.Attacher, wrap func(net.Listener) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	s := srv9p.NewServer(a, srv9p.ServerLogger(testLogger(t)))
+	s := srv9p.NewServer(a, srv9p.ServerLogger(testLogger(t)), srv9p.TrustClaims())
 	go func() { done <- s.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()

@@ -104,17 +104,13 @@ func (c *Conn) Attach(aname string) (p9.File, error) {
 	return f, nil
 }
 
-// Dial connects to addr and starts a 9P2000.L session.
+// Dial connects to addr (see Connect: root's TCP connections come from a
+// privileged port) and starts a 9P2000.L session.
 func Dial(ctx context.Context, addr string, o Options) (*Conn, error) {
-	network, address, err := ParseAddr(addr)
-	if err != nil {
-		return nil, err
-	}
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Second
 	}
-	d := net.Dialer{Timeout: o.Timeout}
-	nc, err := d.DialContext(ctx, network, address)
+	nc, err := Connect(ctx, addr, o.Timeout)
 	if err != nil {
 		return nil, err
 	}

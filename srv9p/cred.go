@@ -1,0 +1,186 @@
+package srv9p
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// cred is a user whose file operations the server runs as: fsuid, fsgid,
+// supplementary groups, and for anyone but root no effective
+// capabilities, so the kernel's own permission checks apply.
+type cred struct {
+	uid, gid uint32
+	groups   []int
+	// self: the server's own identity; nothing to switch.
+	self bool
+}
+
+// creds builds and caches creds from the node's user and group databases.
+type creds struct {
+	anonGID uint32
+	euid    uint32
+	egid    uint32
+
+	mu    sync.Mutex
+	cache map[uint32]credEntry
+}
+
+type credEntry struct {
+	c       *cred
+	expires time.Time
+}
+
+// credTTL is how long a user's groups are cached.
+const credTTL = 30 * time.Second
+
+func newCreds(anonGID uint32) *creds {
+	return &creds{anonGID: anonGID, euid: uint32(os.Geteuid()), egid: uint32(os.Getegid()), cache: make(map[uint32]credEntry)}
+}
+
+// of returns the cred of uid. Its primary gid and groups come from the
+// user database; a uid with no passwd entry still works, with the
+// anonymous gid and no supplementary groups.
+func (cs *creds) of(uid uint32) *cred {
+	now := time.Now()
+	cs.mu.Lock()
+	e, ok := cs.cache[uid]
+	cs.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.c
+	}
+	c := &cred{uid: uid, gid: cs.anonGID}
+	if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
+		if g, err := strconv.ParseUint(u.Gid, 10, 32); err == nil {
+			c.gid = uint32(g)
+		}
+		if ids, err := u.GroupIds(); err == nil {
+			for _, id := range ids {
+				if g, err := strconv.ParseUint(id, 10, 32); err == nil {
+					c.groups = append(c.groups, int(g))
+				}
+			}
+		}
+	}
+	c.self = uid == cs.euid && (uid == 0 || c.gid == cs.egid)
+	cs.mu.Lock()
+	cs.cache[uid] = credEntry{c: c, expires: now.Add(credTTL)}
+	cs.mu.Unlock()
+	return c
+}
+
+// runAs runs fn with c's credentials on its thread. The goroutine is
+// locked to its OS thread while they are in force, and they are put back
+// before it is unlocked; a thread that cannot be put back stays locked to
+// the goroutine, so Go retires it with the goroutine rather than let
+// another goroutine run on it with a stranger's identity.
+func runAs(c *cred, fn func()) error {
+	if c == nil || c.self {
+		fn()
+		return nil
+	}
+	runtime.LockOSThread()
+	if err := become(c); err != nil {
+		if restore() == nil {
+			runtime.UnlockOSThread()
+		}
+		return err
+	}
+	fn()
+	if err := restore(); err != nil {
+		return fmt.Errorf("restore credentials: %w", err)
+	}
+	runtime.UnlockOSThread()
+	return nil
+}
+
+// own is the server's own thread credentials, read once: what restore
+// puts back. They never change (the server does not call setuid).
+var own struct {
+	once   sync.Once
+	fsuid  int
+	fsgid  int
+	groups []int
+	caps   [2]unix.CapUserData
+	err    error
+}
+
+func loadOwn() error {
+	own.once.Do(func() {
+		hdr := capHeader
+		if err := unix.Capget(&hdr, &own.caps[0]); err != nil {
+			own.err = fmt.Errorf("capget: %w", err)
+			return
+		}
+		g, err := unix.Getgroups()
+		if err != nil {
+			own.err = fmt.Errorf("getgroups: %w", err)
+			return
+		}
+		own.groups = g
+		own.fsuid, own.fsgid = os.Geteuid(), os.Getegid()
+	})
+	return own.err
+}
+
+var capHeader = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+
+// become switches the calling thread, which has the server's own
+// credentials, to c: groups, fsgid, fsuid, then no effective capabilities
+// (setfsuid clears only the file-system ones; a thread that kept
+// CAP_SYS_ADMIN or CAP_SETFCAP would let the user set trusted.* attributes
+// or file capabilities).
+func become(c *cred) error {
+	if err := loadOwn(); err != nil {
+		return err
+	}
+	if err := unix.Setgroups(c.groups); err != nil {
+		return fmt.Errorf("setgroups: %w", err)
+	}
+	if err := unix.Setfsgid(int(c.gid)); err != nil {
+		return fmt.Errorf("setfsgid %d: %w", c.gid, err)
+	}
+	if err := unix.Setfsuid(int(c.uid)); err != nil {
+		return fmt.Errorf("setfsuid %d: %w", c.uid, err)
+	}
+	if c.uid != 0 {
+		hdr := capHeader
+		none := [2]unix.CapUserData{
+			{Permitted: own.caps[0].Permitted, Inheritable: own.caps[0].Inheritable},
+			{Permitted: own.caps[1].Permitted, Inheritable: own.caps[1].Inheritable},
+		}
+		if err := unix.Capset(&hdr, &none[0]); err != nil {
+			return fmt.Errorf("capset: %w", err)
+		}
+	}
+	return nil
+}
+
+// restore puts the server's own credentials back on the calling thread,
+// capabilities first (setgroups and setfsuid need them).
+func restore() error {
+	if err := loadOwn(); err != nil {
+		return err
+	}
+	hdr := capHeader
+	caps := own.caps
+	if err := unix.Capset(&hdr, &caps[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	if err := unix.Setfsuid(own.fsuid); err != nil {
+		return fmt.Errorf("setfsuid: %w", err)
+	}
+	if err := unix.Setfsgid(own.fsgid); err != nil {
+		return fmt.Errorf("setfsgid: %w", err)
+	}
+	if err := unix.Setgroups(own.groups); err != nil {
+		return fmt.Errorf("setgroups: %w", err)
+	}
+	return nil
+}
