@@ -1,9 +1,11 @@
 package namespace
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -61,6 +63,7 @@ type config struct {
 	log     *slog.Logger
 	timeout time.Duration
 	msize   uint32
+	dial    func(ctx context.Context, n Node) (net.Conn, error)
 }
 
 // WithLogger sets the logger (default: discard).
@@ -74,6 +77,14 @@ func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = 
 // WithMSize sets the msize asked of peers (default DefaultMSize; the peer
 // may agree to less).
 func WithMSize(m uint32) Option { return func(c *config) { c.msize = m } }
+
+// WithDialer makes the namespace connect to a peer's export with dial
+// instead of a plain connection to Node.Addr (TLS between nodes). ctx
+// carries the peer timeout. A *tls.Conn returned is handshaken within
+// that timeout before any 9P message is sent.
+func WithDialer(dial func(ctx context.Context, n Node) (net.Conn, error)) Option {
+	return func(c *config) { c.dial = dial }
+}
 
 // DefaultMSize is the msize asked of peers: the server's cap, 4 MiB. A
 // read or write is split into pieces of msize-24 bytes, so a peer msize

@@ -2,11 +2,13 @@ package namespace
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -91,7 +93,21 @@ func (p *peer) get() (*peerConn, error) {
 		return nil, linux.EHOSTDOWN
 	}
 	n := p.node()
-	c, err := p.ns.dialPeer(n)
+	// Dial on a goroutine of its own: the caller may run on a thread with
+	// a user's credentials (srv9p's server switches them around each
+	// request), which may not bind the privileged port a dial as root
+	// uses.
+	type dialed struct {
+		c   *peerConn
+		err error
+	}
+	ch := make(chan dialed, 1)
+	go func() {
+		c, err := p.ns.dialPeer(n)
+		ch <- dialed{c, err}
+	}()
+	d := <-ch
+	c, err := d.c, d.err
 	if err != nil {
 		p.failed = time.Now()
 		p.ns.cfg.log.Warn("namespace: cannot reach node", slog.Int("node", n.ID), slog.String("addr", n.Addr), slog.String("error", err.Error()))
@@ -136,39 +152,73 @@ type peerConn struct {
 	ns    *Namespace
 	node  int
 	c     *client.Conn
-	root  *client.File
 	msize uint32
 	log   *slog.Logger
+
+	// roots are the peer's export root attached once per user: every
+	// operation on the peer runs as the user of the attach it came
+	// through (the peer believes the uid because the connection proves
+	// it is a cluster member or root's).
+	mu    sync.Mutex
+	roots map[p9.UID]*client.File
 }
 
-// dialPeer connects to node n and attaches to its export root; the
-// connect, the version exchange and the attach are each bounded by the
-// timeout.
-func (ns *Namespace) dialPeer(n Node) (*peerConn, error) {
-	network, address, err := dial.ParseAddr(n.Addr)
+// root returns the peer's root attached as uid, attaching on first use.
+func (c *peerConn) root(uid p9.UID) (*client.File, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.roots[uid]; r != nil {
+		return r, nil
+	}
+	uname := ""
+	if uid.Ok() {
+		uname = strconv.FormatUint(uint64(uid), 10)
+	}
+	r, err := c.c.Attach("", uname, uid)
 	if err != nil {
 		return nil, err
 	}
+	c.roots[uid] = r
+	return r, nil
+}
+
+// dialPeer connects to node n (with the WithDialer function, if any)
+// and attaches to its export root; the connect with any TLS handshake,
+// the version exchange and the attach are each bounded by the timeout.
+func (ns *Namespace) dialPeer(n Node) (*peerConn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ns.cfg.timeout)
 	defer cancel()
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, network, address)
+	var nc net.Conn
+	var err error
+	if ns.cfg.dial != nil {
+		nc, err = ns.cfg.dial(ctx, n)
+	} else {
+		nc, err = dial.Connect(ctx, n.Addr, ns.cfg.timeout)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if tc, ok := nc.(*net.TCPConn); ok {
+	raw := nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		if err := tc.HandshakeContext(ctx); err != nil {
+			tc.Close()
+			return nil, fmt.Errorf("tls handshake: %w", err)
+		}
+		raw = tc.NetConn()
+	}
+	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
 	c, err := client.New(nc, client.Options{MSize: ns.cfg.msize, Timeout: ns.cfg.timeout})
 	if err != nil {
 		return nil, err
 	}
-	root, err := c.Attach("", "", p9.NoUID)
-	if err != nil {
+	pc := &peerConn{ns: ns, node: n.ID, c: c, msize: c.MSize(), log: ns.cfg.log, roots: make(map[p9.UID]*client.File)}
+	if _, err := pc.root(p9.NoUID); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("attach: %w", err)
 	}
-	return &peerConn{ns: ns, node: n.ID, c: c, root: root, msize: c.MSize(), log: ns.cfg.log}, nil
+	return pc, nil
 }
 
 // dead reports whether the connection is gone.
