@@ -24,7 +24,12 @@ import (
 
 // TestMain builds the mfs binary once for every end-to-end test of this
 // package (see clusterutil.Main).
-func TestMain(m *testing.M) { os.Exit(clusterutil.Main(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(identityEnv) != "" {
+		os.Exit(identityClient())
+	}
+	os.Exit(clusterutil.Main(m))
+}
 
 // readsNodeFile checks that node `on` reads node `of`'s seed file through
 // its namespace.

@@ -98,21 +98,49 @@ var userChecks = []check{
 	{name: "user-create-group", fn: chkUserGroup},
 	{name: "user-create-owner", fn: chkUserCreate},
 	{name: "user-permission-denied", fn: chkUserDenied},
+	{name: "user-private-file", fn: chkUserPrivate},
 	{name: "user-mkdir-owner", fn: chkUserMkdir},
 }
 
 // asUser runs the helper as uid:gid 1000:1000 and returns its output line.
-func asUser(args ...string) string {
+func asUser(args ...string) string { return asUID(1000, args...) }
+
+// asUID runs the lock helper as uid:gid uid:uid.
+func asUID(uid uint32, args ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/proc/self/exe", append([]string{"lock"}, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
-		fail("helper %v as uid 1000: no answer within 30 s", args)
+		fail("helper %v as uid %d: no answer within 30 s", args, uid)
 	}
-	ok(err, "helper %v as uid 1000: %s", args, out)
+	ok(err, "helper %v as uid %d: %s", args, uid, out)
 	return strings.TrimSpace(string(out))
+}
+
+// chkUserPrivate: two users share a sticky directory; neither can read,
+// change or remove the other's 0600 file, and each one's file belongs to
+// it on the host disk.
+func chkUserPrivate(e *env) {
+	ok(unix.Chmod(e.dir, 0o1777), "chmod 1777 scratch")
+	eq(asUID(1000, "private", e.p("a")), "ok", "uid 1000 makes a 0600 file")
+	eq(asUID(1001, "private", e.p("b")), "ok", "uid 1001 makes a 0600 file")
+	eq(asUID(1001, "read", e.p("a")), "EACCES", "uid 1001 reads 1000's 0600 file")
+	eq(asUID(1001, "write", e.p("a")), "EACCES", "uid 1001 writes 1000's 0600 file")
+	eq(asUID(1001, "chmod", e.p("a")), "EPERM", "uid 1001 chmods 1000's file")
+	eq(asUID(1001, "unlink", e.p("a")), "EPERM", "uid 1001 unlinks 1000's file in a sticky dir")
+	eq(asUID(1000, "read", e.p("b")), "EACCES", "uid 1000 reads 1001's 0600 file")
+	eq(asUID(1000, "read", e.p("a")), "ok", "uid 1000 reads its own file")
+	for _, f := range []struct {
+		name  string
+		owner string
+	}{{"a", "1000:1000"}, {"b", "1001:1001"}} {
+		hs, err := e.host.Stat(e.h(f.name))
+		ok(err, "host stat")
+		eq(strconv.Itoa(int(hs.UID))+":"+strconv.Itoa(int(hs.GID)), f.owner, "host owner of %s", f.name)
+		eq(hs.Mode&0o7777, uint32(0o600), "host mode of %s", f.name)
+	}
 }
 
 // chkUserGroup: a file made by uid:gid 1000:1000 has group 1000 (the gid
