@@ -122,7 +122,7 @@ func identityOp(addr string, claim p9.UID, f []string) (string, error) {
 		x, err := at()
 		if err == nil {
 			defer x.Close()
-			if _, _, err := x.Open(p9.WriteOnly|p9.OpenFlags(unix.O_TRUNC)); err != nil {
+			if _, _, err := x.Open(p9.WriteOnly | p9.OpenFlags(unix.O_TRUNC)); err != nil {
 				return "", err
 			}
 		} else {
