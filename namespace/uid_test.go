@@ -17,15 +17,15 @@ import (
 // whose Tattach carried n_uname belong to that uid, on the serving node
 // (in-process export) and on a remote one (the peer runs the create as
 // that user); without n_uname, to the user the uname names. The group the
-// create asks for is one these users (no passwd entry: the anonymous gid,
-// no other groups) may not give, so the files keep the anonymous gid, as
-// they would locally.
+// create asks for is one these users (no passwd entry: the gid of their
+// own number, no other groups) may not give, so the files keep that gid,
+// as they would locally.
 func TestAttachUIDThroughNamespace(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to give files away")
 	}
 	c := newCluster(t, 2)
-	const gid, wantGID = 4321, 65534
+	const gid = 4321
 	for i, tc := range []struct {
 		name    string
 		node    int      // namespace to attach to
@@ -75,6 +75,9 @@ func TestAttachUIDThroughNamespace(t *testing.T) {
 					t.Fatal(err)
 				}
 				st := fi.Sys().(*syscall.Stat_t)
+				// No passwd entry, no group of that number: the
+				// user-private gid (nobody has its own).
+				wantGID := tc.wantUID
 				if st.Uid != tc.wantUID || st.Gid != wantGID {
 					t.Errorf("%s: owner %d:%d, want %d:%d", n, st.Uid, st.Gid, tc.wantUID, wantGID)
 				}

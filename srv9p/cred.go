@@ -45,8 +45,9 @@ func newCreds(anonGID uint32) *creds {
 }
 
 // of returns the cred of uid. Its primary gid and groups come from the
-// user database; a uid with no passwd entry still works, with the
-// anonymous gid and no supplementary groups.
+// user database. A uid with no passwd entry still works, with no
+// supplementary groups and the gid of the same number if no group of
+// this node has it (else the anonymous gid).
 func (cs *creds) of(uid uint32) *cred {
 	now := time.Now()
 	cs.mu.Lock()
@@ -56,7 +57,16 @@ func (cs *creds) of(uid uint32) *cred {
 		return e.c
 	}
 	c := &cred{uid: uid, gid: cs.anonGID}
-	if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
+	id := strconv.FormatUint(uint64(uid), 10)
+	if u, err := user.LookupId(id); err != nil {
+		// No passwd entry: the user-private-group convention (gid =
+		// uid, as the guests and containers that use such uids do),
+		// unless that gid is a group of this node, whose rights the
+		// stranger must not get.
+		if _, err := user.LookupGroupId(id); err != nil {
+			c.gid = uid
+		}
+	} else {
 		if g, err := strconv.ParseUint(u.Gid, 10, 32); err == nil {
 			c.gid = uint32(g)
 		}

@@ -108,8 +108,9 @@
 // anonymous user (Anonymous, default 65534:65534). SquashUsers then maps
 // root or everyone to the anonymous user. Every request runs as its fid's
 // user: fsuid, fsgid and supplementary groups (from the group database,
-// cached 30 s; a uid with no passwd entry gets the anonymous gid and no
-// groups) are set on the goroutine's locked thread with per-thread system
+// cached 30 s; a uid with no passwd entry gets no groups and the gid of
+// its number, unless that is a group of this node: then the anonymous
+// gid) are set on the goroutine's locked thread with per-thread system
 // calls, effective capabilities are dropped for anyone but root, and all
 // of it is put back before the thread is unlocked, so the kernel's own
 // permission checks apply. A server not running as root cannot switch and

@@ -367,6 +367,12 @@ wait:
 		}
 	}
 	text := out.String()
+	// Its nodes run with TLS and an encrypted gossip, and it says how to
+	// add one.
+	if !regexp.MustCompile(`Between nodes: mutual TLS with a CA and node certificates in \S*mfs-demo-tls-\d+, gossip encrypted`).MatchString(text) ||
+		!regexp.MustCompile(`tls cert --dir \S+ --id 4\n.* node --id 4 .*--tls-dir \S+ --encrypt "\$\(cat \S+/gossip.key\)" --join 127\.0\.0\.1:\d+`).MatchString(text) {
+		t.Errorf("the demo does not tell of its TLS:\n%s", text)
+	}
 	m := regexp.MustCompile(`mfs 9p --addr (127\.0\.0\.1:\d+) ls /`).FindStringSubmatch(text)
 	if m == nil {
 		t.Fatalf("no mfs 9p command in:\n%s", text)

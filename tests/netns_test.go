@@ -17,9 +17,9 @@ import (
 // The network-cut test runs nodes 1 and 2 in one network namespace and
 // node 3 in another, joined by a veth pair carrying a private /30 that
 // exists only between these two namespaces (nothing is added to, or routed
-// through, the host's own namespace). The test reaches every node's
-// namespace server through a unix socket, which crosses network
-// namespaces.
+// through, the host's own namespace). Being off loopback, the nodes talk
+// TLS. The test reaches every node's namespace server through a unix
+// socket, which crosses network namespaces.
 const (
 	cutNetA = "10.199.77.1" // nodes 1 and 2
 	cutNetB = "10.199.77.2" // node 3
@@ -74,6 +74,9 @@ func makeNetns(t *testing.T) (nsA, nsB, vethB string) {
 func TestClusterNetworkCut(t *testing.T) {
 	nsA, nsB, vethB := makeNetns(t)
 	sockDir := t.TempDir()
+	// The nodes' addresses are off loopback: they talk mutual TLS, with
+	// an encrypted gossip, as a node requires there.
+	tlsDir, key := clusterutil.MakeTLS(t, 1, 2, 3), clusterutil.NewKey(t)
 	start := func(id int, ns, host string, join []string) *clusterutil.Node {
 		n, err := clusterutil.NewNode(t, clusterutil.NodeOptions{
 			ID:           id,
@@ -82,6 +85,8 @@ func TestClusterNetworkCut(t *testing.T) {
 			ExportListen: host + ":0",
 			Gossip:       host + ":0",
 			Join:         join,
+			TLSDir:       tlsDir,
+			Encrypt:      key,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"mfs/internal/clustertls"
 	"mfs/membership"
 	"mfs/namespace"
 )
@@ -34,8 +37,11 @@ func demoCommand() *cli.Command {
 		Description: `Starts --nodes real nodes in this process: real serf gossip, real 9P
 servers, each on a free 127.0.0.1 port, each exporting its own directory
 (DIR/1, DIR/2, …, seeded with hello.txt; without --dir a temporary
-directory removed on exit). Prints the addresses and commands to try, and
-serves until interrupted (Ctrl-C).`,
+directory removed on exit). The nodes talk to each other as a cluster
+across machines would: mutual TLS with a CA and node certificates, and
+encrypted gossip, all made in a temporary directory removed on exit.
+Prints the addresses and commands to try, and serves until interrupted
+(Ctrl-C).`,
 		OnUsageError: onUsageError("demo"),
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "nodes", Value: 3, EnvVars: []string{"MFS_DEMO_NODES"}, Usage: "number of nodes (1 to 64)"},
@@ -77,6 +83,15 @@ func runDemo(ctx context.Context, out io.Writer, count int, dir string, log *slo
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	tlsDir, err := os.MkdirTemp("", "mfs-demo-tls-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tlsDir)
+	key, err := demoTrust(tlsDir, count)
+	if err != nil {
+		return err
+	}
 	var nodes []*runningNode
 	defer func() { stopAll(nodes) }()
 	for id := 1; id <= count; id++ {
@@ -91,7 +106,11 @@ func runDemo(ctx context.Context, out io.Writer, count int, dir string, log *slo
 			ExportListen: "127.0.0.1:0",
 			Gossip:       "127.0.0.1:0",
 			Timings:      membership.FastTimings(),
+			Key:          key,
 			Log:          log,
+		}
+		if cfg.TLS, err = clustertls.Load(tlsDir, id); err != nil {
+			return err
 		}
 		if id > 1 {
 			cfg.Join = []string{nodes[0].member.GossipAddr()}
@@ -111,12 +130,39 @@ func runDemo(ctx context.Context, out io.Writer, count int, dir string, log *slo
 	if err := waitAllAlive(ctx, nodes); err != nil {
 		return err
 	}
-	printDemo(out, dir, nodes)
+	printDemo(out, dir, tlsDir, nodes)
 	if err := firstFailure(ctx, nodes); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "\nstopping: every node leaves the cluster")
 	return nil
+}
+
+// demoGossipKey is the file, in the demo's certificate directory, that
+// holds the gossip key.
+const demoGossipKey = "gossip.key"
+
+// demoTrust makes what a cluster off loopback would need, so that the
+// demo runs as one: a CA and certificates of nodes 1…count in dir, and a
+// gossip key, written to dir/gossip.key and returned.
+func demoTrust(dir string, count int) ([]byte, error) {
+	if err := clustertls.CreateCA(dir, clustertls.DefaultCAValidity, clustertls.ECDSA); err != nil {
+		return nil, err
+	}
+	for id := 1; id <= count; id++ {
+		if err := clustertls.CreateNodeCert(dir, id, clustertls.DefaultNodeValidity, clustertls.ECDSA); err != nil {
+			return nil, err
+		}
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	b64 := base64.StdEncoding.EncodeToString(key) + "\n"
+	if err := os.WriteFile(filepath.Join(dir, demoGossipKey), []byte(b64), 0o600); err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 // seed creates a node's export directory with one small file in it.
@@ -186,7 +232,7 @@ func stopAll(nodes []*runningNode) {
 }
 
 // printDemo prints the addresses and commands to try.
-func printDemo(out io.Writer, dir string, nodes []*runningNode) {
+func printDemo(out io.Writer, dir, tlsDir string, nodes []*runningNode) {
 	self := "mfs"
 	if strings.Contains(os.Args[0], "go-build") {
 		self = "go run ./cmd/mfs"
@@ -196,7 +242,9 @@ func printDemo(out io.Writer, dir string, nodes []*runningNode) {
 	_, port, _ := net.SplitHostPort(addr)
 	other := min(2, len(nodes))
 
-	fmt.Fprintf(out, "mfs demo: %d nodes on 127.0.0.1, exporting %s/1 … %s/%d\n\n", len(nodes), dir, dir, len(nodes))
+	fmt.Fprintf(out, "mfs demo: %d nodes on 127.0.0.1, exporting %s/1 … %s/%d\n", len(nodes), dir, dir, len(nodes))
+	fmt.Fprintf(out, "Between nodes: mutual TLS with a CA and node certificates in %s, gossip encrypted with the key in %s/%s.\n\n",
+		tlsDir, tlsDir, demoGossipKey)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tNAMESPACE (mount, mfs 9p)\tEXPORT (peers)\tGOSSIP (serf)")
 	for _, n := range nodes {
@@ -218,12 +266,14 @@ Mount it (Linux with v9fs, as root):
   mount -t 9p -o trans=tcp,port=%[6]s,version=9p2000.L,aname=home=1,msize=1048576,cache=none 127.0.0.1 /mnt/mfs
   ls /mnt/mfs /mnt/mfs/%[4]d
 
-Add a node from another shell:
-  mkdir -p /tmp/mfs-extra && %[2]s node --id %[7]d --root /tmp/mfs-extra --profile fast --gossip 127.0.0.1:0 --listen 127.0.0.1:0 --export-listen 127.0.0.1:0 --join %[8]s
+Add a node from another shell (a certificate first, signed by the demo's CA):
+  %[2]s tls cert --dir %[9]s --id %[7]d
+  mkdir -p /tmp/mfs-extra && %[2]s node --id %[7]d --root /tmp/mfs-extra --profile fast --gossip 127.0.0.1:0 --listen 127.0.0.1:0 --export-listen 127.0.0.1:0 --tls-dir %[9]s --encrypt "$(cat %[9]s/%[10]s)" --join %[8]s
 
-Ctrl-C stops the demo`, len(nodes), self, addr, other, nodes[len(nodes)-1].nsAddrs[0], port, len(nodes)+1, first.member.GossipAddr())
+Ctrl-C stops the demo`, len(nodes), self, addr, other, nodes[len(nodes)-1].nsAddrs[0], port, len(nodes)+1, first.member.GossipAddr(), tlsDir, demoGossipKey)
+	removed := []string{tlsDir}
 	if strings.HasPrefix(filepath.Base(dir), "mfs-demo-") {
-		fmt.Fprintf(out, " and removes %s", dir)
+		removed = []string{dir, tlsDir}
 	}
-	fmt.Fprintln(out, ".")
+	fmt.Fprintf(out, " and removes %s.\n", strings.Join(removed, " and "))
 }

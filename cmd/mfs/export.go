@@ -37,7 +37,7 @@ Examples:
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave this path (relative to the root) out of the export; repeatable"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
-		}, limitFlags(false)...),
+		}, append(limitFlags(false), accessFlags(false)...)...),
 		Action: func(c *cli.Context) error {
 			if err := runExport(c); err != nil {
 				return &cmdError{"export", err}
@@ -68,6 +68,10 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	acc, err := accessOf(c)
+	if err != nil {
+		return err
+	}
 	if fi, err := os.Stat(root); err != nil {
 		return fmt.Errorf("root %s: %w", root, unwrapPath(err))
 	} else if !fi.IsDir() {
@@ -93,7 +97,10 @@ func runExport(c *cli.Context) error {
 	defer stop()
 	log.Info("exporting", slog.String("root", root), slog.String("listen", addr),
 		slog.Bool("read-only", c.Bool("read-only")), slog.Any("exclude", excl))
-	err = srv9p.NewServer(a, append(limits, srv9p.ServerLogger(log))...).Serve(ctx, ln)
+	if acc.trustAll {
+		log.Warn("--tcp-trust all: every uid a TCP client claims is believed")
+	}
+	err = srv9p.NewServer(a, append(append(limits, acc.options(ln)...), srv9p.ServerLogger(log))...).Serve(ctx, ln)
 	log.Info("stopped")
 	return err
 }

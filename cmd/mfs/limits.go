@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -37,4 +38,64 @@ func serverLimits(c *cli.Context) ([]srv9p.ServerOption, error) {
 		return nil, fmt.Errorf("--idle-timeout %v: must be at least 100ms", idle)
 	}
 	return []srv9p.ServerOption{srv9p.MaxConns(conns), srv9p.MaxInflight(inflight), srv9p.IdleTimeout(idle)}, nil
+}
+
+// accessFlags say whose claims each listener of the command believes
+// (srv9p's identity rules); they apply to every listener of the command.
+func accessFlags(env bool) []cli.Flag {
+	envs := func(name string) []string {
+		if env {
+			return []string{name}
+		}
+		return nil
+	}
+	return []cli.Flag{
+		&cli.StringFlag{Name: "tcp-trust", Value: "privport", EnvVars: envs("MFS_TCP_TRUST"), Usage: "whose uid claims a TCP listener believes: privport (connections from ports below 1024, which only root binds) or all (for a port only a VM or another trusted program can reach)"},
+		&cli.StringFlag{Name: "squash", Value: "none", EnvVars: envs("MFS_SQUASH"), Usage: "map users to the anonymous user: none, root (root only) or all (everyone), as NFS exports"},
+		&cli.UintFlag{Name: "anon-uid", Value: srv9p.DefaultAnonUID, EnvVars: envs("MFS_ANON_UID"), Usage: "the anonymous user: connections that prove nothing, and squashed users"},
+		&cli.UintFlag{Name: "anon-gid", Value: srv9p.DefaultAnonGID, EnvVars: envs("MFS_ANON_GID"), Usage: "the anonymous user's group"},
+	}
+}
+
+// access is what accessFlags say.
+type access struct {
+	trustAll bool
+	squash   srv9p.Squash
+	anonUID  uint32
+	anonGID  uint32
+}
+
+// accessOf reads accessFlags.
+func accessOf(c *cli.Context) (access, error) {
+	var a access
+	switch t := c.String("tcp-trust"); t {
+	case "privport":
+	case "all":
+		a.trustAll = true
+	default:
+		return a, fmt.Errorf("--tcp-trust %q: want privport or all", t)
+	}
+	sq, err := srv9p.ParseSquash(c.String("squash"))
+	if err != nil {
+		return a, fmt.Errorf("--squash: %w", err)
+	}
+	a.squash = sq
+	for _, f := range []string{"anon-uid", "anon-gid"} {
+		if c.Uint(f) > 1<<32-2 {
+			return a, fmt.Errorf("--%s %d: out of range", f, c.Uint(f))
+		}
+	}
+	a.anonUID, a.anonGID = uint32(c.Uint("anon-uid")), uint32(c.Uint("anon-gid"))
+	return a, nil
+}
+
+// options are the server options of a listener: unix sockets always use
+// SO_PEERCRED; TCP listeners privileged ports, or every claim with
+// --tcp-trust all.
+func (a access) options(ln net.Listener) []srv9p.ServerOption {
+	opts := []srv9p.ServerOption{srv9p.SquashUsers(a.squash), srv9p.Anonymous(a.anonUID, a.anonGID)}
+	if a.trustAll && ln.Addr().Network() == "tcp" {
+		opts = append(opts, srv9p.TrustClaims())
+	}
+	return opts
 }

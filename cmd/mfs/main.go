@@ -24,6 +24,7 @@ func main() {
 			demoCommand(),
 			ninepCommand(),
 			membersCommand(),
+			tlsCommand(),
 		},
 	}
 	if err := app.Run(os.Args); err != nil {

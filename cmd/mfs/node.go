@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -14,8 +15,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"mfs/internal/dial"
 	"mfs/membership"
 	"mfs/namespace"
+	"mfs/srv9p"
 )
 
 // cmdError names the subcommand an error came from, so main prints
@@ -49,11 +52,16 @@ peers on --export-listen, serves the union of every node's files on
 (serf) on --gossip. Give it a unique --id and the gossip address of any
 member with --join; it retries until one answers.
 
+Without --tls-dir the export and gossip stay on loopback (a cluster on
+one machine): an address off loopback is refused unless --insecure says
+so. Across machines give every node --tls-dir (certificates made with
+'mfs tls'; the export then serves cluster members only) and --encrypt.
+
 Every flag can also be set from the environment (MFS_ID, MFS_JOIN, …).
 
 Examples:
   mfs node --id 1
-  mfs node --id 2 --join 10.0.0.1:7946 --encrypt "$(cat /etc/mfs/key)"
+  mfs node --id 2 --join 10.0.0.1:7946 --tls-dir /etc/mfs/tls --encrypt "$(cat /etc/mfs/key)"
   mfs node --id 3 --listen 127.0.0.1:564 --listen unix:/run/mfs.sock --read-only`,
 		OnUsageError: onUsageError("node"),
 		Flags: append([]cli.Flag{
@@ -61,18 +69,20 @@ Examples:
 			&cli.StringFlag{Name: "root", Value: "/", EnvVars: []string{"MFS_ROOT"}, Usage: "directory to export (/proc, /sys and /dev are left out of /)"},
 			&cli.StringSliceFlag{Name: "listen", Value: cli.NewStringSlice("127.0.0.1:564"), EnvVars: []string{"MFS_LISTEN"}, Usage: "serve the cluster namespace here (host:port or unix:/path; repeatable)"},
 			&cli.StringFlag{Name: "export-listen", EnvVars: []string{"MFS_EXPORT_LISTEN"}, Usage: "serve this node's export to peers here (default: the --gossip host, port 5640)"},
-			&cli.StringFlag{Name: "gossip", Value: "0.0.0.0:7946", EnvVars: []string{"MFS_GOSSIP"}, Usage: "gossip (serf) address, UDP and TCP"},
+			&cli.StringFlag{Name: "gossip", EnvVars: []string{"MFS_GOSSIP"}, Usage: "gossip (serf) address, UDP and TCP (default: " + defaultGossip + ", or " + defaultGossipTLS + " with --tls-dir)"},
 			&cli.StringFlag{Name: "advertise", EnvVars: []string{"MFS_ADVERTISE"}, Usage: "gossip address told to peers, if not the --gossip one (NAT, 0.0.0.0)"},
 			&cli.StringSliceFlag{Name: "join", EnvVars: []string{"MFS_JOIN"}, Usage: "gossip address of any member, ADDR[,ADDR]; retried with backoff until one answers"},
 			&cli.DurationFlag{Name: "join-timeout", EnvVars: []string{"MFS_JOIN_TIMEOUT"}, Usage: "give up joining after this long (0: never)"},
 			&cli.BoolFlag{Name: "read-only", EnvVars: []string{"MFS_READ_ONLY"}, Usage: "peers and local clients may not change this node's files"},
 			&cli.StringFlag{Name: "encrypt", EnvVars: []string{"MFS_ENCRYPT"}, Usage: "gossip key, base64 of 16, 24 or 32 bytes (openssl rand -base64 32); same on every node"},
+			&cli.StringFlag{Name: "tls-dir", EnvVars: []string{"MFS_TLS_DIR"}, Usage: "mutual TLS between nodes, with DIR/ca.pem and this node's DIR/node-ID.pem and DIR/node-ID-key.pem (made by mfs tls); needs --encrypt too"},
+			&cli.BoolFlag{Name: "insecure", EnvVars: []string{"MFS_INSECURE"}, Usage: "allow a --gossip or --export-listen address off loopback without --tls-dir: then anyone who reaches the export can use this node's files"},
 			&cli.StringFlag{Name: "profile", Value: "lan", EnvVars: []string{"MFS_PROFILE"}, Usage: "gossip timings: lan, or fast (one machine: tests, demos)"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, EnvVars: []string{"MFS_TIMEOUT"}, Usage: "bound on each operation sent to a peer"},
 			&cli.UintFlag{Name: "msize", Value: namespace.DefaultMSize, EnvVars: []string{"MFS_MSIZE"}, Usage: "9P message size asked of peers (keep it above the msize clients mount with, so one request is one peer round trip)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"MFS_LOG_FORMAT"}, Usage: "text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"MFS_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
-		}, limitFlags(true)...),
+		}, append(limitFlags(true), accessFlags(true)...)...),
 		Action: func(c *cli.Context) error {
 			cfg, joinTimeout, err := nodeFlags(c)
 			if err != nil {
@@ -112,6 +122,16 @@ func nodeFlags(c *cli.Context) (cfg nodeConfig, joinTimeout time.Duration, err e
 	if cfg.Limits, err = serverLimits(c); err != nil {
 		return cfg, 0, err
 	}
+	if cfg.Access, err = accessOf(c); err != nil {
+		return cfg, 0, err
+	}
+	if !c.IsSet("tcp-trust") && cfg.Access.squash != srv9p.SquashAll {
+		for _, l := range cfg.Listen {
+			if nonLoopbackTCP(l) {
+				return cfg, 0, fmt.Errorf("--listen %s is reachable from the network: say whose claims it believes with --tcp-trust (privport or all), or serve everyone as the anonymous user with --squash all", l)
+			}
+		}
+	}
 	if cfg.Timings, err = membership.ParseProfile(c.String("profile")); err != nil {
 		return cfg, 0, err
 	}
@@ -120,10 +140,31 @@ func nodeFlags(c *cli.Context) (cfg nodeConfig, joinTimeout time.Duration, err e
 			return cfg, 0, err
 		}
 	}
+	if err := nodeTrust(c, &cfg); err != nil {
+		return cfg, 0, err
+	}
 	if err := cfg.check(); err != nil {
 		return cfg, 0, err
 	}
 	return cfg, c.Duration("join-timeout"), nil
+}
+
+// nonLoopbackTCP reports whether addr is a TCP address not on loopback
+// (an empty host, 0.0.0.0 or ::, is every interface).
+func nonLoopbackTCP(addr string) bool {
+	network, address, err := dial.ParseAddr(addr)
+	if err != nil || network != "tcp" {
+		return false
+	}
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
 
 // runNode starts the node and serves until SIGINT or SIGTERM (then it

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hugelgupf/p9/p9"
 
+	"mfs/internal/clustertls"
 	"mfs/internal/dial"
 	"mfs/membership"
 	"mfs/namespace"
@@ -39,6 +40,9 @@ type nodeConfig struct {
 	Timeout      time.Duration // per peer operation; 0: namespace default
 	MSize        uint32        // asked of peers; 0: namespace default
 	Limits       []srv9p.ServerOption
+	TLS          *clustertls.Node // certificates between nodes; nil: none
+	Insecure     bool             // off loopback without TLS, as asked
+	Access       access
 	Log          *slog.Logger
 }
 
@@ -76,6 +80,9 @@ func (cfg *nodeConfig) check() error {
 	}
 	if _, _, err := net.SplitHostPort(cfg.Gossip); err != nil {
 		return fmt.Errorf("--gossip %q: want host:port", cfg.Gossip)
+	}
+	if err := cfg.checkTrust(); err != nil {
+		return err
 	}
 	if cfg.MSize != 0 && cfg.MSize < 8192 {
 		return fmt.Errorf("--msize %d: want at least 8192", cfg.MSize)
@@ -121,6 +128,7 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 	if err != nil {
 		return nil, err
 	}
+	exportLn = cfg.secureExport(exportLn, log)
 	var nsLns []net.Listener
 	for _, a := range cfg.Listen {
 		ln, err := listen("namespace", a)
@@ -138,7 +146,7 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", cfg.Root, err)
 	}
-	nsOpts := []namespace.Option{namespace.WithLogger(log)}
+	nsOpts := append([]namespace.Option{namespace.WithLogger(log)}, cfg.peerDialer()...)
 	if cfg.Timeout > 0 {
 		nsOpts = append(nsOpts, namespace.WithTimeout(cfg.Timeout))
 	}
@@ -153,7 +161,7 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &runningNode{cfg: cfg, log: log, ns: ns, cancel: cancel, errc: make(chan error, 1+len(nsLns)),
 		exportAddr: listenAddr(exportLn)}
-	n.serve(ctx, "export", exportLn, export)
+	n.serve(ctx, "export", exportLn, export, cfg.exportIdentity()...)
 	for _, ln := range nsLns {
 		n.nsAddrs = append(n.nsAddrs, listenAddr(ln))
 		n.serve(ctx, "namespace", ln, ns)
@@ -181,12 +189,14 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 }
 
 // serve answers 9P on ln until ctx is done.
-func (n *runningNode) serve(ctx context.Context, what string, ln net.Listener, a p9.Attacher) {
+func (n *runningNode) serve(ctx context.Context, what string, ln net.Listener, a p9.Attacher, extra ...srv9p.ServerOption) {
 	n.log.Info("listening", slog.String("service", what), slog.String("addr", listenAddr(ln)))
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		opts := append([]srv9p.ServerOption{srv9p.ServerLogger(n.log.With(slog.String("service", what)))}, n.cfg.Limits...)
+		opts = append(opts, n.cfg.Access.options(ln)...)
+		opts = append(opts, extra...)
 		err := srv9p.NewServer(a, opts...).Serve(ctx, ln)
 		if err != nil && ctx.Err() == nil {
 			n.errc <- fmt.Errorf("%s %s: %w", what, listenAddr(ln), err)

@@ -19,6 +19,10 @@ type Options struct {
 	// Plain runs every node from the binary built without the race
 	// detector (see NodeOptions.Plain).
 	Plain bool
+	// TLS makes a CA and a certificate per node with `mfs tls` (MakeTLS)
+	// and runs every node with --tls-dir, and with a fresh gossip key
+	// unless Encrypt is set (a node refuses TLS without one).
+	TLS bool
 }
 
 // Cluster is a set of nodes started by Start.
@@ -34,9 +38,20 @@ func Start(t testing.TB, opts Options) *Cluster {
 		opts.Nodes = 3
 	}
 	c := &Cluster{}
+	var tlsDir string
+	if opts.TLS {
+		all := make([]int, opts.Nodes)
+		for i := range all {
+			all[i] = i + 1
+		}
+		tlsDir = MakeTLS(t, all...)
+		if opts.Encrypt == "" {
+			opts.Encrypt = NewKey(t)
+		}
+	}
 	var ids []int
 	for id := 1; id <= opts.Nodes; id++ {
-		o := NodeOptions{ID: id, Encrypt: opts.Encrypt, Args: opts.Args, Plain: opts.Plain}
+		o := NodeOptions{ID: id, Encrypt: opts.Encrypt, Args: opts.Args, Plain: opts.Plain, TLSDir: tlsDir}
 		if id > 1 {
 			o.Join = []string{c.Nodes[0].GossipAddr}
 		}

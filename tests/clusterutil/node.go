@@ -44,6 +44,8 @@ type NodeOptions struct {
 	Join []string
 	// Encrypt is the gossip key (--encrypt), base64.
 	Encrypt string
+	// TLSDir holds the cluster's certificates (--tls-dir; see MakeTLS).
+	TLSDir string
 	// Listen, ExportListen and Gossip default to 127.0.0.1:0.
 	Listen, ExportListen, Gossip string
 	// Args are further flags for `mfs node`.
@@ -138,6 +140,9 @@ func (n *Node) args(bin string) []string {
 	}
 	if o.Encrypt != "" {
 		a = append(a, "--encrypt", o.Encrypt)
+	}
+	if o.TLSDir != "" {
+		a = append(a, "--tls-dir", o.TLSDir)
 	}
 	return append(a, o.Args...)
 }

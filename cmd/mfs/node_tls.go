@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"mfs/internal/clustertls"
+	"mfs/internal/dial"
+	"mfs/namespace"
+	"mfs/srv9p"
+)
+
+// Gossip addresses `mfs node` binds when --gossip is not given: loopback
+// without TLS (a cluster on one machine), every interface with it.
+const (
+	defaultGossip    = "127.0.0.1:7946"
+	defaultGossipTLS = "0.0.0.0:7946"
+)
+
+// nodeTrust reads --tls-dir and --insecure into cfg, with the --gossip
+// default that depends on them, and loads the node's certificates. Its
+// errors are usage errors.
+func nodeTrust(c *cli.Context, cfg *nodeConfig) error {
+	dir := c.String("tls-dir")
+	cfg.Insecure = c.Bool("insecure")
+	if cfg.Gossip == "" {
+		cfg.Gossip = defaultGossip
+		if dir != "" {
+			cfg.Gossip = defaultGossipTLS
+		}
+	}
+	if dir == "" {
+		return nil
+	}
+	if c.String("encrypt") == "" {
+		return errNeedsKey
+	}
+	if cfg.ID < 1 || cfg.ID > namespace.MaxNodeID {
+		return nil // check says so
+	}
+	n, err := clustertls.Load(dir, cfg.ID)
+	if err != nil {
+		return fmt.Errorf("--tls-dir: %w", err)
+	}
+	cfg.TLS = n
+	return nil
+}
+
+// errNeedsKey refuses TLS without a gossip key.
+var errNeedsKey = errors.New("--tls-dir needs --encrypt (or MFS_ENCRYPT) too: TLS guards the exports, the key guards gossip, and a cluster is never half-protected (make a key with: openssl rand -base64 32)")
+
+// checkTrust refuses a node that would serve the network without TLS,
+// unless --insecure says so, and TLS without a gossip key.
+func (cfg *nodeConfig) checkTrust() error {
+	if cfg.TLS != nil {
+		if cfg.Key == nil {
+			return errNeedsKey
+		}
+		return nil
+	}
+	if cfg.Insecure {
+		return nil
+	}
+	for _, a := range []struct{ flag, addr string }{{"--export-listen", cfg.ExportListen}, {"--gossip", cfg.Gossip}} {
+		if a.addr != "" && !onLoopback(a.addr) {
+			return fmt.Errorf("%s %s is reachable from the network, and without TLS anyone who reaches this node could use its files: give --tls-dir DIR (certificates made with mfs tls), or --insecure to run without TLS anyway", a.flag, a.addr)
+		}
+	}
+	return nil
+}
+
+// onLoopback reports whether an mfs address (host:port or unix:/path) is
+// reachable from this machine only: a unix socket, localhost or a
+// loopback IP. An empty host, 0.0.0.0 or :: is every interface; a host
+// name other than localhost is not trusted to be loopback.
+func onLoopback(addr string) bool {
+	if strings.HasPrefix(addr, "unix:") {
+		return true
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// secureExport wraps the export's listener in TLS when the node has
+// certificates (clustertls.Node.NewListener): srv9p then serves *tls.Conn
+// values, whose handshake (on the first read, before any 9P message)
+// refuses every client but a cluster member. Otherwise, with --insecure,
+// it warns.
+func (cfg *nodeConfig) secureExport(ln net.Listener, log *slog.Logger) net.Listener {
+	if cfg.TLS == nil {
+		if cfg.Insecure {
+			log.Warn("insecure: no TLS between nodes; anyone who reaches the export or gossip address can use this node's files",
+				slog.String("export", cfg.ExportListen), slog.String("gossip", cfg.Gossip))
+		}
+		return ln
+	}
+	log.Info("tls: export serves cluster members only", slog.Time("certificate_expires", cfg.TLS.NotAfter()))
+	return cfg.TLS.NewListener(ln)
+}
+
+// exportIdentity returns the export server's option that knows a TLS
+// peer by the node its verified certificate names: a cluster member,
+// whose uid claims the export believes (as NFS believes a client host's
+// AUTH_SYS); none without certificates.
+func (cfg *nodeConfig) exportIdentity() []srv9p.ServerOption {
+	if cfg.TLS == nil {
+		return nil
+	}
+	return []srv9p.ServerOption{srv9p.Identifier(func(nc net.Conn) (srv9p.Peer, error) {
+		tc, ok := nc.(*tls.Conn)
+		if !ok {
+			return srv9p.Peer{}, errors.New("not a TLS connection")
+		}
+		if err := tc.Handshake(); err != nil {
+			return srv9p.Peer{}, err
+		}
+		id, err := clustertls.PeerNode(tc.ConnectionState())
+		if err != nil {
+			return srv9p.Peer{}, err
+		}
+		return srv9p.Peer{Proof: srv9p.ProofMember, Node: id}, nil
+	})}
+}
+
+// peerDialer returns the namespace option that dials peers' exports over
+// TLS, checking that each peer's certificate names the node id gossip
+// advertised for it (the namespace handshakes and logs a refusal with
+// both ids); none without certificates.
+func (cfg *nodeConfig) peerDialer() []namespace.Option {
+	if cfg.TLS == nil {
+		return nil
+	}
+	tn := cfg.TLS
+	return []namespace.Option{namespace.WithDialer(func(ctx context.Context, n namespace.Node) (net.Conn, error) {
+		network, address, err := dial.ParseAddr(n.Addr)
+		if err != nil {
+			return nil, err
+		}
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		return tls.Client(nc, tn.ClientConfig(n.ID)), nil
+	})}
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"mfs/internal/clustertls"
+	"mfs/namespace"
+)
+
+// tlsCommand makes the cluster's certificates, as `consul tls ca create`
+// and `consul tls cert create`: a CA once, then one certificate per node.
+func tlsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "tls",
+		Usage:     "make the cluster's TLS certificates: a CA, then one certificate per node",
+		UsageText: "mfs tls ca --dir DIR [--valid D] [--key ecdsa|ed25519]\nmfs tls cert --dir DIR --id N [--valid D] [--key ecdsa|ed25519]",
+		Description: `Nodes started with --tls-dir DIR talk to each other over mutual TLS 1.3:
+each node's export serves only clients holding a certificate signed by
+DIR/ca.pem, and a node dialling a peer checks that the peer's certificate
+names the node id gossip advertised. A node needs DIR/ca.pem and its own
+DIR/node-N.pem and DIR/node-N-key.pem; keep DIR/ca-key.pem where you make
+certificates, not on the nodes. Existing files are never overwritten.
+
+Examples:
+  mfs tls ca --dir /etc/mfs/tls
+  mfs tls cert --dir /etc/mfs/tls --id 1
+  mfs tls cert --dir /etc/mfs/tls --id 2 --valid 720h --key ed25519`,
+		OnUsageError: onUsageError("tls"),
+		Subcommands:  []*cli.Command{tlsCACommand(), tlsCertCommand()},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return commandErr("tls", usagef("unknown subcommand %q: want ca or cert (see mfs tls --help)", c.Args().First()))
+			}
+			return commandErr("tls", usagef("missing subcommand: ca or cert (see mfs tls --help)"))
+		},
+	}
+}
+
+// tlsFlags are the flags both subcommands take.
+func tlsFlags(valid time.Duration) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "dir", EnvVars: []string{"MFS_TLS_DIR"}, Usage: "directory of the certificates (required)"},
+		&cli.DurationFlag{Name: "valid", Value: valid, Usage: "validity from now"},
+		&cli.StringFlag{Name: "key", Value: clustertls.ECDSA, Usage: "key type: ecdsa (P-256) or ed25519"},
+	}
+}
+
+// tlsCACommand is `mfs tls ca`.
+func tlsCACommand() *cli.Command {
+	return &cli.Command{
+		Name:         "ca",
+		Usage:        "create the cluster CA: DIR/ca.pem and DIR/ca-key.pem",
+		UsageText:    "mfs tls ca --dir DIR [--valid 87600h] [--key ecdsa|ed25519]",
+		OnUsageError: onUsageError("tls ca"),
+		Flags:        tlsFlags(clustertls.DefaultCAValidity),
+		Action: func(c *cli.Context) error {
+			dir, valid, key, err := tlsArgs(c)
+			if err != nil {
+				return commandErr("tls ca", err)
+			}
+			if err := clustertls.CreateCA(dir, valid, key); err != nil {
+				return commandErr("tls ca", err)
+			}
+			fmt.Fprintf(c.App.Writer, "wrote %s and %s (%s, valid until %s)\nkeep %s to yourself: whoever holds it can make cluster members\n",
+				filepath.Join(dir, clustertls.CAFile), filepath.Join(dir, clustertls.CAKeyFile), key,
+				time.Now().Add(valid).UTC().Format(time.DateOnly), clustertls.CAKeyFile)
+			return nil
+		},
+	}
+}
+
+// tlsCertCommand is `mfs tls cert`.
+func tlsCertCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "cert",
+		Usage:        "create node N's certificate, signed by the CA in DIR: DIR/node-N.pem and DIR/node-N-key.pem",
+		UsageText:    "mfs tls cert --dir DIR --id N [--valid 8760h] [--key ecdsa|ed25519]",
+		OnUsageError: onUsageError("tls cert"),
+		Flags: append(tlsFlags(clustertls.DefaultNodeValidity),
+			&cli.IntFlag{Name: "id", Usage: "the node's number, as its --id (required)"}),
+		Action: func(c *cli.Context) error {
+			dir, valid, key, err := tlsArgs(c)
+			if err != nil {
+				return commandErr("tls cert", err)
+			}
+			id := c.Int("id")
+			if !c.IsSet("id") {
+				return commandErr("tls cert", usagef("--id is required: the node's number"))
+			}
+			if id < 1 || id > namespace.MaxNodeID {
+				return commandErr("tls cert", usagef("--id %d: want a node number from 1 to %d", id, namespace.MaxNodeID))
+			}
+			if err := clustertls.CreateNodeCert(dir, id, valid, key); err != nil {
+				return commandErr("tls cert", err)
+			}
+			n, err := clustertls.Load(dir, id)
+			if err != nil {
+				return commandErr("tls cert", err)
+			}
+			fmt.Fprintf(c.App.Writer, "wrote %s and %s (%s, valid until %s)\nnode %d needs them and %s: mfs node --id %d --tls-dir %s\n",
+				filepath.Join(dir, clustertls.NodeFile(id)), filepath.Join(dir, clustertls.NodeKeyFile(id)), key,
+				n.NotAfter().UTC().Format(time.DateOnly), id, clustertls.CAFile, id, dir)
+			return nil
+		},
+	}
+}
+
+// tlsArgs reads the flags both subcommands take; its errors are usage
+// errors.
+func tlsArgs(c *cli.Context) (dir string, valid time.Duration, key string, err error) {
+	if c.Args().Present() {
+		return "", 0, "", usagef("unexpected argument %q", c.Args().First())
+	}
+	dir, valid, key = c.String("dir"), c.Duration("valid"), c.String("key")
+	switch {
+	case dir == "":
+		return "", 0, "", usagef("--dir is required: the directory of the certificates")
+	case valid <= 0:
+		return "", 0, "", usagef("--valid %v: must be positive", valid)
+	case key != clustertls.ECDSA && key != clustertls.Ed25519:
+		return "", 0, "", usagef("--key %q: want %s or %s", key, clustertls.ECDSA, clustertls.Ed25519)
+	}
+	return dir, valid, key, nil
+}
