@@ -22,10 +22,6 @@ import (
 	"mfs/internal/dial"
 )
 
-// defaultNinepAddr is where `mfs 9p` connects without --addr or $MFS_ADDR:
-// the namespace of the node on this host (`mfs node --listen` default).
-const defaultNinepAddr = "127.0.0.1:564"
-
 // defaultNinepTimeout bounds each request, so that a frozen server or a
 // cut link ends a verb with an error, not a hang. It is not a bound on a
 // whole transfer: a transfer is many requests of at most msize bytes.
@@ -39,7 +35,7 @@ func connFlags() []cli.Flag {
 			Aliases: []string{"a"},
 			Usage:   "server address: host:port or unix:/path",
 			EnvVars: []string{"MFS_ADDR"},
-			Value:   defaultNinepAddr,
+			DefaultText: "$MFS_ADDR, else the local node's unix socket, else 127.0.0.1:564",
 		},
 		&cli.StringFlag{
 			Name:  "aname",
@@ -68,6 +64,9 @@ type session struct {
 // c's lineage: the flags of `9p`, or of `members` itself) and attaches.
 func openSession(c *cli.Context) (*session, error) {
 	addr, aname, msize := c.String("addr"), c.String("aname"), c.Uint("msize")
+	if addr == "" {
+		addr = defaultNinepAddr()
+	}
 	if _, _, err := dial.ParseAddr(addr); err != nil {
 		return nil, usagef("--addr: %v", err)
 	}

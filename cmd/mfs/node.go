@@ -67,7 +67,7 @@ Examples:
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "id", EnvVars: []string{"MFS_ID"}, Usage: "this node's number (1, 2, …), unique in the cluster (required)"},
 			&cli.StringFlag{Name: "root", Value: "/", EnvVars: []string{"MFS_ROOT"}, Usage: "directory to export (/proc, /sys and /dev are left out of /)"},
-			&cli.StringSliceFlag{Name: "listen", Value: cli.NewStringSlice("127.0.0.1:564"), EnvVars: []string{"MFS_LISTEN"}, Usage: "serve the cluster namespace here (host:port or unix:/path; repeatable)"},
+			&cli.StringSliceFlag{Name: "listen", EnvVars: []string{"MFS_LISTEN"}, Usage: "serve the cluster namespace here (host:port or unix:/path; repeatable) (default: unix:/run/mfs/mfs.sock and 127.0.0.1:564 as root, unix:$XDG_RUNTIME_DIR/mfs.sock otherwise)"},
 			&cli.StringFlag{Name: "export-listen", EnvVars: []string{"MFS_EXPORT_LISTEN"}, Usage: "serve this node's export to peers here (default: the --gossip host, port 5640)"},
 			&cli.StringFlag{Name: "gossip", EnvVars: []string{"MFS_GOSSIP"}, Usage: "gossip (serf) address, UDP and TCP (default: " + defaultGossip + ", or " + defaultGossipTLS + " with --tls-dir)"},
 			&cli.StringFlag{Name: "advertise", EnvVars: []string{"MFS_ADVERTISE"}, Usage: "gossip address told to peers, if not the --gossip one (NAT, 0.0.0.0)"},
@@ -118,6 +118,9 @@ func nodeFlags(c *cli.Context) (cfg nodeConfig, joinTimeout time.Duration, err e
 		Timeout:      c.Duration("timeout"),
 		MSize:        uint32(c.Uint("msize")),
 		Log:          log,
+	}
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = defaultListen()
 	}
 	if cfg.Limits, err = serverLimits(c); err != nil {
 		return cfg, 0, err

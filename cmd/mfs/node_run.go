@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -117,9 +118,24 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 		}
 	}()
 	listen := func(what, addr string) (net.Listener, error) {
+		network, path, _ := dial.ParseAddr(addr)
+		if network == "unix" {
+			// The default socket's directory may not exist yet.
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+		}
 		ln, err := dial.Listen(addr)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if network == "unix" {
+			// Anyone on this host may connect: the socket proves who
+			// they are (SO_PEERCRED), and they act as themselves.
+			if err := os.Chmod(path, 0o666); err != nil {
+				ln.Close()
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
 		}
 		lns = append(lns, ln)
 		return ln, nil
