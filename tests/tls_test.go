@@ -150,3 +150,21 @@ func TestNodeExpiredCertificate(t *testing.T) {
 		t.Fatalf("exit %d, last line %q; want 2 and the certificate's expiry", code, last)
 	}
 }
+
+// TestClusterExportSquash: with --export-squash root, what root asks of a
+// node through another node's namespace runs there as the anonymous user
+// (root's own 0600 file is refused), while the node's own namespace still
+// serves root as root.
+func TestClusterExportSquash(t *testing.T) {
+	c := clusterutil.Start(t, clusterutil.Options{Nodes: 2, TLS: true, Args: []string{"--export-squash", "root"}})
+	if err := os.WriteFile(filepath.Join(c.Node(2).Dir, "root-only"), []byte("x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Node(1).ReadFile("/2/root-only"); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("root's 0600 file of node 2 through node 1 with --export-squash root: %v, want permission denied", err)
+	}
+	if got, err := c.Node(2).ReadFile("/here/root-only"); err != nil || string(got) != "x\n" {
+		t.Errorf("the same file through node 2's own namespace: %q, %v", got, err)
+	}
+	readsNodeFile(t, c, 1, 2) // world-readable files still read across
+}

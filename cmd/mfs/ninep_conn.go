@@ -31,10 +31,10 @@ const defaultNinepTimeout = 30 * time.Second
 func connFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{
-			Name:    "addr",
-			Aliases: []string{"a"},
-			Usage:   "server address: host:port or unix:/path",
-			EnvVars: []string{"MFS_ADDR"},
+			Name:        "addr",
+			Aliases:     []string{"a"},
+			Usage:       "server address: host:port or unix:/path",
+			EnvVars:     []string{"MFS_ADDR"},
 			DefaultText: "$MFS_ADDR, else the local node's unix socket, else 127.0.0.1:564",
 		},
 		&cli.StringFlag{

@@ -75,6 +75,7 @@ Examples:
 			&cli.DurationFlag{Name: "join-timeout", EnvVars: []string{"MFS_JOIN_TIMEOUT"}, Usage: "give up joining after this long (0: never)"},
 			&cli.BoolFlag{Name: "read-only", EnvVars: []string{"MFS_READ_ONLY"}, Usage: "peers and local clients may not change this node's files"},
 			&cli.StringFlag{Name: "encrypt", EnvVars: []string{"MFS_ENCRYPT"}, Usage: "gossip key, base64 of 16, 24 or 32 bytes (openssl rand -base64 32); same on every node"},
+			&cli.StringFlag{Name: "export-squash", Value: "none", EnvVars: []string{"MFS_EXPORT_SQUASH"}, Usage: "map the users other nodes act for to the anonymous user: none, root or all (--squash is for the namespace listeners)"},
 			&cli.StringFlag{Name: "tls-dir", EnvVars: []string{"MFS_TLS_DIR"}, Usage: "mutual TLS between nodes, with DIR/ca.pem and this node's DIR/node-ID.pem and DIR/node-ID-key.pem (made by mfs tls); needs --encrypt too"},
 			&cli.BoolFlag{Name: "insecure", EnvVars: []string{"MFS_INSECURE"}, Usage: "allow a --gossip or --export-listen address off loopback without --tls-dir: then anyone who reaches the export can use this node's files"},
 			&cli.StringFlag{Name: "profile", Value: "lan", EnvVars: []string{"MFS_PROFILE"}, Usage: "gossip timings: lan, or fast (one machine: tests, demos)"},
@@ -127,6 +128,9 @@ func nodeFlags(c *cli.Context) (cfg nodeConfig, joinTimeout time.Duration, err e
 	}
 	if cfg.Access, err = accessOf(c); err != nil {
 		return cfg, 0, err
+	}
+	if cfg.ExportSquash, err = srv9p.ParseSquash(c.String("export-squash")); err != nil {
+		return cfg, 0, fmt.Errorf("--export-squash: %w", err)
 	}
 	if !c.IsSet("tcp-trust") && cfg.Access.squash != srv9p.SquashAll {
 		for _, l := range cfg.Listen {

@@ -44,6 +44,7 @@ type nodeConfig struct {
 	TLS          *clustertls.Node // certificates between nodes; nil: none
 	Insecure     bool             // off loopback without TLS, as asked
 	Access       access
+	ExportSquash srv9p.Squash // for the export's peers (--squash: the namespace's clients)
 	Log          *slog.Logger
 }
 
@@ -177,7 +178,7 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &runningNode{cfg: cfg, log: log, ns: ns, cancel: cancel, errc: make(chan error, 1+len(nsLns)),
 		exportAddr: listenAddr(exportLn)}
-	n.serve(ctx, "export", exportLn, export, cfg.exportIdentity()...)
+	n.serve(ctx, "export", exportLn, export, append(cfg.exportIdentity(), srv9p.SquashUsers(cfg.ExportSquash))...)
 	for _, ln := range nsLns {
 		n.nsAddrs = append(n.nsAddrs, listenAddr(ln))
 		n.serve(ctx, "namespace", ln, ns)
