@@ -272,6 +272,17 @@ func attachWalk(a p9.Attacher, aname string) (p9.File, error) {
 	return f, err
 }
 
+// bind makes n the fid newfid of a walk from fid: in fid's place when
+// they are the same, else as a new fid; false if newfid was taken in the
+// meantime.
+func (c *conn) bind(fid, newfid uint32, n *fid) bool {
+	if newfid == fid {
+		c.fids.replace(fid, n)
+		return true
+	}
+	return c.fids.add(newfid, n)
+}
+
 func (c *conn) walk(m *fcall.Twalk) (fcall.Msg, error) {
 	f, err := c.file(m.Fid)
 	if err != nil {
@@ -301,10 +312,7 @@ func (c *conn) walk(m *fcall.Twalk) (fcall.Msg, error) {
 	if len(qids) > 0 {
 		qid = qids[len(qids)-1]
 	}
-	n := &fid{file: nf, qid: qid, uid: f.uid, cred: f.cred}
-	if m.NewFid == m.Fid {
-		c.fids.replace(m.Fid, n)
-	} else if !c.fids.add(m.NewFid, n) {
+	if !c.bind(m.Fid, m.NewFid, &fid{file: nf, qid: qid, uid: f.uid, cred: f.cred}) {
 		nf.Close()
 		return nil, linux.EBADF
 	}
@@ -650,10 +658,7 @@ func (c *conn) xattrWalk(m *fcall.Txattrwalk) (fcall.Msg, error) {
 			return nil, linux.E2BIG
 		}
 	}
-	x := &fid{qid: f.qid, cred: f.cred, xattr: &xattrState{data: data}}
-	if m.NewFid == m.Fid {
-		c.fids.replace(m.Fid, x)
-	} else if !c.fids.add(m.NewFid, x) {
+	if !c.bind(m.Fid, m.NewFid, &fid{qid: f.qid, cred: f.cred, xattr: &xattrState{data: data}}) {
 		return nil, linux.EBADF
 	}
 	return &fcall.Rxattrwalk{Size: uint64(len(data))}, nil

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -64,6 +65,33 @@ func readFails(t *testing.T, f p9.File, how string) {
 	}
 }
 
+// openNodeFiles opens node of's seed file n times (n fids) through node
+// via's namespace, on one connection closed when the test ends.
+func openNodeFiles(t *testing.T, c *clusterutil.Cluster, via, of, n int) []p9.File {
+	t.Helper()
+	conn, err := dial.Dial(t.Context(), c.Node(via).Addr, dial.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	root, err := conn.Attach("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := make([]p9.File, n)
+	for i := range files {
+		_, f, err := root.Walk([]string{strconv.Itoa(of), fmt.Sprintf("node-%d.txt", of)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.Open(p9.ReadOnly); err != nil {
+			t.Fatal(err)
+		}
+		files[i] = f
+	}
+	return files
+}
+
 // waitState polls node on's nodes file until node id has state want.
 func waitState(t *testing.T, c *clusterutil.Cluster, on, id int, want string) {
 	t.Helper()
@@ -85,7 +113,13 @@ func waitState(t *testing.T, c *clusterutil.Cluster, on, id int, want string) {
 }
 
 func TestClusterListsEveryNode(t *testing.T) {
-	c := clusterutil.Start(t, clusterutil.Options{Nodes: 3})
+	listsEveryNode(t, clusterutil.Start(t, clusterutil.Options{Nodes: 3}))
+}
+
+// listsEveryNode checks that every node of a 3-node cluster lists every
+// node, alive at its export address, and reads every node's file.
+func listsEveryNode(t *testing.T, c *clusterutil.Cluster) {
+	t.Helper()
 	for _, n := range c.Nodes {
 		names, err := n.List("/")
 		if err != nil {
@@ -118,22 +152,7 @@ func TestClusterCrashAndRestart(t *testing.T) {
 	victim := c.Node(2)
 
 	// Hold node 2's file open through node 1 across the crash.
-	conn, err := dial.Dial(t.Context(), c.Node(1).Addr, dial.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	root, err := conn.Attach("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, f, err := root.Walk([]string{"2", "node-2.txt"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := f.Open(p9.ReadOnly); err != nil {
-		t.Fatal(err)
-	}
+	f := openNodeFiles(t, c, 1, 2, 1)[0]
 
 	victim.Kill(t)
 	// The open file gives an error, not a hang (the guard is far longer
@@ -423,27 +442,8 @@ wait:
 func TestClusterFrozenPeer(t *testing.T) {
 	c := clusterutil.Start(t, clusterutil.Options{Nodes: 2})
 	victim := c.Node(2)
-	conn, err := dial.Dial(t.Context(), c.Node(1).Addr, dial.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	root, err := conn.Attach("")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const readers = 4
-	files := make([]p9.File, readers)
-	for i := range files {
-		_, f, err := root.Walk([]string{"2", "node-2.txt"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := f.Open(p9.ReadOnly); err != nil {
-			t.Fatal(err)
-		}
-		files[i] = f
-	}
+	files := openNodeFiles(t, c, 1, 2, readers)
 	if err := syscall.Kill(victim.PID(), syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}

@@ -217,15 +217,27 @@ func identityBinary(t *testing.T) string {
 func identityTree(t *testing.T) string {
 	t.Helper()
 	base := t.TempDir()
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "export")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	identityFiles(t, dir)
+	return dir
+}
+
+// identityFiles puts the files the identity tests aim at into dir.
+func identityFiles(t *testing.T, dir string) {
+	t.Helper()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(os.Chmod(base, 0o755))
-	dir := filepath.Join(base, "export")
-	must(os.Mkdir(dir, 0o755))
+	must(os.Chmod(dir, 0o755))
 	must(os.WriteFile(filepath.Join(dir, "secret"), []byte("root only"), 0o600))
 	must(os.WriteFile(filepath.Join(dir, "public"), []byte("everyone"), 0o644))
 	must(os.Mkdir(filepath.Join(dir, "sticky"), 0o777))
@@ -236,7 +248,52 @@ func identityTree(t *testing.T) string {
 	must(os.Chown(filepath.Join(dir, "home1000"), 1000, 1000))
 	must(os.WriteFile(filepath.Join(dir, "home1000", "own"), []byte("mine"), 0o600))
 	must(os.Chown(filepath.Join(dir, "home1000", "own"), 1000, 1000))
-	return dir
+}
+
+// TestIdentityNamespace: uid 1000 through a node's namespace reaches the
+// node's own files (/here, in-process) and another node's (/2, which runs
+// the request as uid 1000 because node 1 is root on a privileged port)
+// with exactly its own rights on each.
+func TestIdentityNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run clients as other users")
+	}
+	// The client reaches node 1 over TCP from an ordinary port: the
+	// namespace listener is told to believe its claim.
+	c := clusterutil.Start(t, clusterutil.Options{Nodes: 2, Args: []string{"--tcp-trust", "all"}})
+	for _, n := range c.Nodes {
+		identityFiles(t, n.Dir)
+	}
+	for _, node := range []string{"here", "2"} {
+		t.Run(node, func(t *testing.T) {
+			p := func(op, path string, rest ...string) string {
+				return strings.Join(append([]string{op, "/" + node + path}, rest...), " ")
+			}
+			got := runIdentityClient(t, c.Node(1).Addr, 1000,
+				p("read", "/secret"),
+				p("read", "/public"),
+				p("write", "/public", "x"),
+				p("read", "/home1000/own"),
+				p("write", "/home1000/new", "hello"),
+				p("rm", "/sticky/other"),
+				p("chown", "/home1000/own", "0", "0"),
+				p("setxattr", "/home1000/own", "trusted.x"),
+			)
+			want := []string{"permission denied", "ok everyone", "permission denied", "ok mine", "ok", "operation not permitted", "operation not permitted", "operation not permitted"}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("uid 1000 through node 1's /%s:\n got %q\nwant %q", node, got, want)
+			}
+			host := c.Node(1).Dir
+			if node == "2" {
+				host = c.Node(2).Dir
+			}
+			checkDisk(t, host)
+			var st unix.Stat_t
+			if err := unix.Stat(filepath.Join(host, "home1000", "new"), &st); err != nil || st.Uid != 1000 {
+				t.Errorf("home1000/new on the host: owner %d (%v), want 1000", st.Uid, err)
+			}
+		})
+	}
 }
 
 // TestIdentityUnixSocket: clients running as uid 1000, 1001 and 65534

@@ -19,30 +19,8 @@ import (
 // refused before any message.
 func TestClusterTLS(t *testing.T) {
 	c := clusterutil.Start(t, clusterutil.Options{Nodes: 3, TLS: true})
+	listsEveryNode(t, c)
 	for _, n := range c.Nodes {
-		names, err := n.List("/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(names)
-		if want := []string{"1", "2", "3", "ctl", "here", "home", "nodes", "selected"}; !slices.Equal(names, want) {
-			t.Errorf("node %d's / = %v, want %v", n.ID, names, want)
-		}
-		lines, err := n.Nodes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(lines) != 3 {
-			t.Fatalf("node %d nodes file: %+v", n.ID, lines)
-		}
-		for _, l := range lines {
-			if want := c.Node(l.ID).ExportAddr; l.Addr != want || l.State != "alive" {
-				t.Errorf("node %d lists %+v, want addr %s alive", n.ID, l, want)
-			}
-		}
-		for _, of := range c.Nodes {
-			readsNodeFile(t, c, n.ID, of.ID)
-		}
 		if !strings.Contains(n.Log(), "export serves cluster members only") {
 			t.Errorf("node %d did not log its export's TLS", n.ID)
 		}
