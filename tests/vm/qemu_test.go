@@ -18,6 +18,7 @@ import (
 const (
 	guestHost   = "10.0.2.100"
 	guestP9Port = 5640 // the 9P server under test (TCP transport)
+	squashPort  = 5642 // the same export with --squash root
 	oraclePort  = 5699 // the host oracle (oracle_test.go)
 )
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -169,9 +170,30 @@ func TestExport(t *testing.T) {
 		phaseSpec("tcp-1m-user", "smoke", "tcp", 1<<20, "user", "none", srv.aname),
 		phaseSpec("tcp-user", "user", "tcp", 1<<20, "user", "none", srv.aname),
 	}
+	fwds := map[int]string{guestP9Port: relay.addr(), oraclePort: orc.addr()}
+	if os.Getenv("MFS_VM_SERVER") != "diod" {
+		// The same directory over a second listener with --squash root:
+		// root in the guest is the anonymous user there. Its phase works
+		// in a directory anyone may write in, and reads root's secret.
+		if err := os.Mkdir(filepath.Join(dir, "tcp-squash"), 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(dir, "tcp-squash"), 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "squash-secret"), []byte("root only"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		bin := clusterutil.Binary(t)
+		fwds[squashPort] = startProcess(t, "mfs export --squash root", func(addr string) *exec.Cmd {
+			return exec.Command(bin, "export", "--root", dir, "--listen", addr, "--tcp-trust", "all", "--squash", "root")
+		})
+		phases = append(phases, strings.Replace(phaseSpec("tcp-squash", "squash", "tcp", 512<<10, "", "none", ""),
+			fmt.Sprintf("port=%d", guestP9Port), fmt.Sprintf("port=%d", squashPort), 1))
+	}
 	bl := boot(t, a, vmConfig{
 		phases: phases,
-		fwds:   map[int]string{guestP9Port: relay.addr(), oraclePort: orc.addr()},
+		fwds:   fwds,
 		env:    map[string]string{"hostroot": "export"},
 	})
 	report(t, bl, knownFailures)

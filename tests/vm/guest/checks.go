@@ -52,6 +52,9 @@ var suites = map[string][]check{
 		{name: "remount-same-connection", fn: chkRemountSameConn, noTmpfs: true},
 	},
 	"ns": nsChecks,
+	"squash": {
+		{name: "root-squashed", fn: chkRootSquashed, noTmpfs: true},
+	},
 }
 
 // failure is the panic value of a failed check.

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -117,6 +118,20 @@ func asUID(uid uint32, args ...string) string {
 	}
 	ok(err, "helper %v as uid %d: %s", args, uid, out)
 	return strings.TrimSpace(string(out))
+}
+
+// chkRootSquashed: over a listener with --squash root, root in the guest
+// is the anonymous user: what it makes belongs to 65534:65534 on the host,
+// and root's own 0600 file is closed to it.
+func chkRootSquashed(e *env) {
+	f, err := os.Create(e.p("made"))
+	ok(err, "create as squashed root")
+	f.Close()
+	hs, err := e.host.Stat(e.h("made"))
+	ok(err, "host stat")
+	eq(strconv.Itoa(int(hs.UID))+":"+strconv.Itoa(int(hs.GID)), "65534:65534", "host owner of a file made by squashed root")
+	_, err = os.ReadFile(e.root + "/squash-secret")
+	eq(errName(err), "EACCES", "squashed root reads root's 0600 file")
 }
 
 // chkUserPrivate: two users share a sticky directory; neither can read,
