@@ -20,6 +20,14 @@ type cred struct {
 	groups   []int
 	// self: the server's own identity; nothing to switch.
 	self bool
+	// fsOnly is this cred with keepCaps, for lookups.
+	fsOnly *cred
+	// keepCaps leaves the effective capabilities alone: setfsuid to a
+	// uid other than 0 already drops the file-system ones (CAP_CHOWN,
+	// CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID,
+	// CAP_LINUX_IMMUTABLE, CAP_MKNOD, CAP_MAC_OVERRIDE), which are all a
+	// lookup consults.
+	keepCaps bool
 }
 
 // creds builds and caches creds from the node's user and group databases.
@@ -79,6 +87,9 @@ func (cs *creds) of(uid uint32) *cred {
 		}
 	}
 	c.self = uid == cs.euid && (uid == 0 || c.gid == cs.egid)
+	fs := *c
+	fs.keepCaps = true
+	c.fsOnly = &fs
 	cs.mu.Lock()
 	cs.cache[uid] = credEntry{c: c, expires: now.Add(credTTL)}
 	cs.mu.Unlock()
@@ -97,13 +108,13 @@ func runAs(c *cred, fn func()) error {
 	}
 	runtime.LockOSThread()
 	if err := become(c); err != nil {
-		if restore() == nil {
+		if restore(true) == nil {
 			runtime.UnlockOSThread()
 		}
 		return err
 	}
 	fn()
-	if err := restore(); err != nil {
+	if err := restore(!c.keepCaps); err != nil {
 		return fmt.Errorf("restore credentials: %w", err)
 	}
 	runtime.UnlockOSThread()
@@ -159,7 +170,7 @@ func become(c *cred) error {
 	if err := unix.Setfsuid(int(c.uid)); err != nil {
 		return fmt.Errorf("setfsuid %d: %w", c.uid, err)
 	}
-	if c.uid != 0 {
+	if c.uid != 0 && !c.keepCaps {
 		hdr := capHeader
 		none := [2]unix.CapUserData{
 			{Permitted: own.caps[0].Permitted, Inheritable: own.caps[0].Inheritable},
@@ -173,15 +184,18 @@ func become(c *cred) error {
 }
 
 // restore puts the server's own credentials back on the calling thread,
-// capabilities first (setgroups and setfsuid need them).
-func restore() error {
+// capabilities first (setgroups and setfsuid need them) if become dropped
+// them.
+func restore(caps bool) error {
 	if err := loadOwn(); err != nil {
 		return err
 	}
-	hdr := capHeader
-	caps := own.caps
-	if err := unix.Capset(&hdr, &caps[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
+	if caps {
+		hdr := capHeader
+		saved := own.caps
+		if err := unix.Capset(&hdr, &saved[0]); err != nil {
+			return fmt.Errorf("capset: %w", err)
+		}
 	}
 	if err := unix.Setfsuid(own.fsuid); err != nil {
 		return fmt.Errorf("setfsuid: %w", err)

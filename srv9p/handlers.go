@@ -96,7 +96,14 @@ func (c *conn) inlineOK(m fcall.Msg) bool {
 	return ok && in.Inline()
 }
 
-// credOf returns the credentials a request runs with: its fid's.
+// credOf returns the credentials a request runs with: its fid's, except
+// for requests that only read what the fid's descriptor already tells
+// (fstat, fstatfs, readlinkat of the descriptor itself, close): the kernel
+// checks no permission for those, so they run as the server and save the
+// switch. The clunk of a Txattrcreate fid sets the attribute, and
+// switches. A walk switches fsuid, fsgid and groups but keeps the
+// capabilities (see cred.keepCaps): a lookup consults only the
+// file-system ones, which the switch of fsuid drops by itself.
 func (c *conn) credOf(m fcall.Msg) *cred {
 	n, ok := msgFid(m)
 	if !ok {
@@ -107,6 +114,18 @@ func (c *conn) credOf(m fcall.Msg) *cred {
 		return nil
 	}
 	defer f.release()
+	switch m.(type) {
+	case *fcall.Tgetattr, *fcall.Treadlink, *fcall.Tstatfs:
+		return nil
+	case *fcall.Tclunk:
+		if _, _, x := f.state(); x == nil || !x.create {
+			return nil
+		}
+	case *fcall.Twalk:
+		if f.cred != nil {
+			return f.cred.fsOnly
+		}
+	}
 	return f.cred
 }
 
