@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"mfs/internal/dial"
+	"mfs/internal/fcall"
 	"mfs/tests/clusterutil"
 )
 
@@ -145,4 +147,30 @@ func TestClusterExportSquash(t *testing.T) {
 		t.Errorf("the same file through node 2's own namespace: %q, %v", got, err)
 	}
 	readsNodeFile(t, c, 1, 2) // world-readable files still read across
+}
+
+// TestExportPrivilegedPortsOnly: without --tls-dir a node's export admits
+// only root on a node (a privileged source port): a connection from any
+// other port is closed before its first message is read, with a log line,
+// while the peers (root, privileged ports) work.
+func TestExportPrivilegedPortsOnly(t *testing.T) {
+	c := clusterutil.Start(t, clusterutil.Options{Nodes: 2})
+	readsNodeFile(t, c, 1, 2)
+	nc, err := net.Dial("tcp", c.Node(2).ExportAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.Write(fcall.Append(nil, fcall.L, fcall.NoTag, &fcall.Tversion{Msize: 8192, Version: "9P2000.L"}))
+	if n, err := nc.Read(make([]byte, 64)); err == nil || os.IsTimeout(err) {
+		t.Fatalf("an ordinary port got %d bytes of an answer (%v), want the connection closed", n, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(c.Node(2).Log(), "not from a privileged port") {
+		if time.Now().After(deadline) {
+			t.Fatal("node 2 did not log the refused connection")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -146,6 +146,9 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 		return nil, err
 	}
 	exportLn = cfg.secureExport(exportLn, log)
+	if cfg.Access.trustAll {
+		log.Warn("--tcp-trust all: every uid a client of a TCP namespace listener claims is believed")
+	}
 	var nsLns []net.Listener
 	for _, a := range cfg.Listen {
 		ln, err := listen("namespace", a)

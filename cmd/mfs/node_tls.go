@@ -115,10 +115,23 @@ func (cfg *nodeConfig) secureExport(ln net.Listener, log *slog.Logger) net.Liste
 // exportIdentity returns the export server's option that knows a TLS
 // peer by the node its verified certificate names: a cluster member,
 // whose uid claims the export believes (as NFS believes a client host's
-// AUTH_SYS); none without certificates.
+// AUTH_SYS). Without certificates it admits privileged ports only.
 func (cfg *nodeConfig) exportIdentity() []srv9p.ServerOption {
 	if cfg.TLS == nil {
-		return nil
+		// Without certificates only root on a node can be a peer: a
+		// connection from a privileged port (peers run as root bind
+		// one) or a local unix socket; any other is closed before its
+		// first message.
+		return []srv9p.ServerOption{srv9p.Identifier(func(nc net.Conn) (srv9p.Peer, error) {
+			p, err := srv9p.Identify(nc)
+			if err != nil {
+				return p, err
+			}
+			if p.Proof != srv9p.ProofPrivPort && p.Proof != srv9p.ProofUnix {
+				return p, fmt.Errorf("%s: not from a privileged port; without --tls-dir only root on a node may reach its export", nc.RemoteAddr())
+			}
+			return p, nil
+		})}
 	}
 	return []srv9p.ServerOption{srv9p.Identifier(func(nc net.Conn) (srv9p.Peer, error) {
 		tc, ok := nc.(*tls.Conn)
