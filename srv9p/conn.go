@@ -219,6 +219,9 @@ func (c *conn) dispatch(frame []byte) {
 		c.respondErr(tag, linux.ENOSYS)
 		return
 	}
+	// Looked up before taking mu: it may drop the last reference of a
+	// fid clunked meanwhile, and so close a file.
+	inline := c.inlineOK(m)
 	r := &request{tag: tag, msg: m, frame: frame}
 	r.ctx, r.cancel = context.WithCancel(c.ctx)
 	c.mu.Lock()
@@ -230,7 +233,7 @@ func (c *conn) dispatch(frame []byte) {
 		return
 	}
 	c.tags[tag] = r
-	if c.inlineOK(m) {
+	if inline {
 		c.mu.Unlock()
 		c.handle(r)
 		return
