@@ -3,6 +3,9 @@
 
 BIN=bin
 GO=go
+PREFIX=/usr/local
+MANDIR=$PREFIX/share/man/man1
+COMPDIR=$PREFIX/share/bash-completion/completions
 TESTFLAGS=-race -count=1 -timeout 25m
 BENCHFLAGS=-run '^$' -bench .
 
@@ -23,12 +26,19 @@ bench:V:
 	$GO test -run '^$' -bench BenchmarkProxy -benchtime 5x ./tests
 	$GO test $BENCHFLAGS -benchtime 10x ./namespace
 
-install:V:
+# The binary goes where go install puts it ($(go env GOBIN), else
+# $(go env GOPATH)/bin); the manual page and bash completion, made from
+# the binary's commands by mfs gen, under $PREFIX.
+install:V: all
 	$GO install ./cmd/mfs
+	mkdir -p $MANDIR $COMPDIR
+	$BIN/mfs gen man > $MANDIR/mfs.1
+	$BIN/mfs gen bash > $COMPDIR/mfs
 
+# Only what this mkfile made: the go tool's caches are shared with every
+# other project (go test -count=1 already skips cached results).
 clean:V:
 	rm -rf $BIN
-	$GO clean -testcache
 
 nuke:V: clean
 	rm -rf tests/vm/.cache

@@ -158,7 +158,10 @@ type Config struct {
 	// picks a free one.
 	BindAddr string
 	// AdvertiseAddr, if set, is the gossip address told to others (behind
-	// NAT, or when BindAddr is 0.0.0.0 and the guess is wrong).
+	// NAT, or when BindAddr is 0.0.0.0 and the guess is wrong). Unset, it
+	// is BindAddr, or for a BindAddr on every interface (0.0.0.0, ::)
+	// the host's first non-loopback IPv4 address (FirstIPv4) and the
+	// bound port.
 	AdvertiseAddr string
 	// Key, if set, encrypts gossip (see ParseKey).
 	Key []byte

@@ -23,6 +23,17 @@
 // "left" record with a higher incarnation; at another address the old record
 // is reclaimed once it is dead for Timings.DeadNodeReclaimTime.
 //
+// A node gossiping on every interface (0.0.0.0, ::) advertises the host's
+// first non-loopback IPv4 address unless Config.AdvertiseAddr says
+// otherwise.
+//
+// Logs: one line at info per member event ("member joined", "member
+// updated", "member failed", "member left", "member reaped", with the
+// member's id). serf's and memberlist's own lines go to the same logger at
+// their level, except their event lines (the same events again) and the
+// protocol's chatter (refutations, suspicions, reconnect attempts), which
+// go to debug.
+//
 // Gossip may be encrypted with a shared key (Config.Key, see ParseKey); a
 // node with another key, or none, cannot join an encrypted cluster and Join
 // says so.

@@ -11,6 +11,9 @@ import (
 // newStdLogger returns a *log.Logger for serf and memberlist that forwards
 // each line to l, at the level named by the line's "[LEVEL]" prefix and with
 // the library's "serf:"/"memberlist:" prefix moved into a "lib" attribute.
+// Lines that repeat what Membership logs itself (serf's member events) and
+// the chatter of a healthy cluster (refutations, suspicions, reconnect
+// attempts) go to debug; a text that repeats itself ("X: X") is said once.
 func newStdLogger(l *slog.Logger) *log.Logger {
 	return log.New(slogWriter{l}, "", 0)
 }
@@ -30,6 +33,33 @@ var levels = []struct {
 	{"[ERROR]", slog.LevelError},
 }
 
+// chatter are the texts (after the library prefix) logged at debug whatever
+// their level: Membership logs one line per member event itself, and the
+// rest is the protocol at work.
+var chatter = []string{
+	"EventMember",                    // serf: join, leave, failed, update, reap
+	"Refuting ",                      // memberlist: a suspect, dead or alive message about us
+	"Suspect ",                       // memberlist: "Suspect node-N has failed, no acks received"
+	"Marking ",                       // memberlist: "Marking node-N as failed, suspect timeout reached"
+	"attempting reconnect to ",       // serf: probing a failed member
+	"Updating address for left or f", // memberlist: a member back at a new address
+}
+
+// undouble says "X: X" once, as "X" (serf wraps memberlist's error in its
+// own words, which are the same: "timeout waiting for leave broadcast").
+func undouble(line string) string {
+	for i := 0; ; i += 2 {
+		j := strings.Index(line[i:], ": ")
+		if j < 0 {
+			return line
+		}
+		i += j
+		if head, tail := line[:i], line[i+2:]; tail != "" && strings.HasSuffix(head, tail) {
+			return head
+		}
+	}
+}
+
 // Write implements io.Writer; the standard logger calls it once per line.
 func (w slogWriter) Write(p []byte) (int, error) {
 	line := string(bytes.TrimRight(p, "\n"))
@@ -40,9 +70,6 @@ func (w slogWriter) Write(p []byte) (int, error) {
 			break
 		}
 	}
-	if !w.l.Enabled(context.Background(), level) {
-		return len(p), nil
-	}
 	lib := "serf"
 	for _, name := range []string{"serf", "memberlist"} {
 		if rest, ok := strings.CutPrefix(line, name+":"); ok {
@@ -50,6 +77,16 @@ func (w slogWriter) Write(p []byte) (int, error) {
 			break
 		}
 	}
+	for _, c := range chatter {
+		if strings.HasPrefix(line, c) {
+			level = slog.LevelDebug
+			break
+		}
+	}
+	if !w.l.Enabled(context.Background(), level) {
+		return len(p), nil
+	}
+	line = undouble(line)
 	w.l.Log(context.Background(), level, line, slog.String("lib", lib))
 	return len(p), nil
 }

@@ -85,6 +85,10 @@ var (
 	ErrKey = errors.New("gossip encryption mismatch")
 	// ErrStopped means serf stopped on its own (it lost a name conflict).
 	ErrStopped = errors.New("gossip stopped")
+	// ErrNoAdvertise means gossip binds every interface (0.0.0.0, ::), no
+	// AdvertiseAddr was given, and the host has no non-loopback IPv4
+	// address to advertise.
+	ErrNoAdvertise = errors.New("no address to advertise: the host has no non-loopback IPv4 address")
 )
 
 // Membership is one node's view of the cluster, kept up to date by serf.
@@ -156,13 +160,25 @@ func New(cfg Config) (*Membership, error) {
 	sc.MemberlistConfig.Logger = std
 	sc.MemberlistConfig.BindAddr = host
 	sc.MemberlistConfig.BindPort = port
-	if cfg.AdvertiseAddr != "" {
+	switch {
+	case cfg.AdvertiseAddr != "":
 		ahost, aport, err := splitHostPort(cfg.AdvertiseAddr)
 		if err != nil {
 			return nil, fmt.Errorf("membership: advertise address %q: %w", cfg.AdvertiseAddr, err)
 		}
 		sc.MemberlistConfig.AdvertiseAddr = ahost
 		sc.MemberlistConfig.AdvertisePort = aport
+	case net.ParseIP(host).IsUnspecified():
+		// Bound to every interface: advertise the host's first
+		// non-loopback IPv4 address (memberlist would pick a "private"
+		// one, which may be an IPv6 ULA, or none at all for ::). The
+		// port is the bound one (memberlist sets it for port 0).
+		ip, err := FirstIPv4()
+		if err != nil {
+			return nil, fmt.Errorf("membership: gossip on %s: %w", cfg.BindAddr, err)
+		}
+		sc.MemberlistConfig.AdvertiseAddr = ip.String()
+		sc.MemberlistConfig.AdvertisePort = port
 	}
 	if len(cfg.Key) > 0 {
 		if n := len(cfg.Key); n != 16 && n != 24 && n != 32 {
@@ -213,7 +229,7 @@ func New(cfg Config) (*Membership, error) {
 			}
 		}
 	}
-	m.log.Info("gossip started", slog.String("addr", m.self), slog.Bool("encrypted", len(cfg.Key) > 0))
+	m.log.Debug("gossip started", slog.String("addr", m.self), slog.Bool("encrypted", len(cfg.Key) > 0))
 	return m, nil
 }
 
@@ -400,13 +416,16 @@ func (m *Membership) handle(e serf.Event) {
 			Addr:   sm.Tags[tagExport],
 			Gossip: net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
 		}
+		what := ""
 		switch me.Type {
-		case serf.EventMemberJoin, serf.EventMemberUpdate:
-			mem.State = Alive
+		case serf.EventMemberJoin:
+			mem.State, what = Alive, "member joined"
+		case serf.EventMemberUpdate:
+			mem.State, what = Alive, "member updated"
 		case serf.EventMemberFailed:
-			mem.State = Failed
+			mem.State, what = Failed, "member failed"
 		case serf.EventMemberLeave:
-			mem.State = Left
+			mem.State, what = Left, "member left"
 		case serf.EventMemberReap:
 			m.mu.Lock()
 			delete(m.members, sm.Name)
@@ -420,9 +439,36 @@ func (m *Membership) handle(e serf.Event) {
 		m.mu.Lock()
 		m.members[sm.Name] = mem
 		m.mu.Unlock()
-		m.log.Info("member "+mem.State.String(), slog.Int("id", id), slog.String("export", mem.Addr), slog.String("gossip", mem.Gossip), slog.String("event", me.Type.String()))
+		m.log.Info(what, slog.Int("id", id), slog.String("export", mem.Addr), slog.String("gossip", mem.Gossip), slog.String("state", mem.State.String()))
 		m.cfg.Table.SetNode(mem)
 	}
+}
+
+// FirstIPv4 returns the first IPv4 address, in interface order, of an
+// interface that is up and not loopback: the address a node bound to every
+// interface advertises unless told otherwise.
+func FirstIPv4() (net.IP, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoAdvertise, err)
+	}
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if ip4 := n.IP.To4(); ip4 != nil && !ip4.IsLoopback() && !ip4.IsLinkLocalUnicast() {
+					return ip4, nil
+				}
+			}
+		}
+	}
+	return nil, ErrNoAdvertise
 }
 
 func splitHostPort(addr string) (string, int, error) {

@@ -58,12 +58,14 @@ func (c *attachCtx) clone() *attachCtx {
 	return &attachCtx{home: c.home, selected: c.selected, chosen: c.chosen, uid: c.uid}
 }
 
-// Errors of the attach-name grammar and of ctl.
+// Errors of the attach-name grammar and of ctl, and why a node cannot be
+// used (for logs; the errno is the package doc's table).
 var (
+	errNoNode     = errors.New("no such node")
+	errLeft       = errors.New("node has left the cluster")
+	errFailed     = errors.New("node is listed as failed")
 	errUnknownKey = errors.New("unknown context key (want home or selected)")
 	errNotNumber  = errors.New("node is not a decimal number")
-	errNoNode     = errors.New("no such node")
-	errNotAlive   = errors.New("node is not alive")
 	errClosed     = errors.New("namespace closed")
 	errCtlSyntax  = errors.New("ctl: want \"select N\"")
 )
@@ -78,16 +80,10 @@ func parseNodeNumber(s string) (int, bool) {
 	return n, true
 }
 
-// checkNode reports whether node n can become a context node.
-func (ns *Namespace) checkNode(n int) error {
-	p := ns.lookup(n)
-	if p == nil {
-		return errNoNode
-	}
-	if n != ns.here && p.node().State != Alive {
-		return errNotAlive
-	}
-	return nil
+// checkNode says whether node n can become a context node: 0 and nil if
+// so, else the errno of the package doc's table and the reason.
+func (ns *Namespace) checkNode(n int) (linux.Errno, error) {
+	return ns.nodeErrno(ns.lookup(n), n)
 }
 
 // applyContext parses one key=value attach-name element into ctx. The
@@ -103,11 +99,7 @@ func (ns *Namespace) applyContext(ctx *attachCtx, elem string) error {
 	case !ok:
 		err, errno = errNotNumber, linux.EINVAL
 	default:
-		if err = ns.checkNode(n); errors.Is(err, errNoNode) {
-			errno = linux.ENOENT
-		} else if err != nil {
-			errno = linux.EHOSTUNREACH
-		}
+		errno, err = ns.checkNode(n)
 	}
 	if err != nil {
 		ns.cfg.log.Warn("namespace: bad attach name element", slog.String("element", elem), slog.String("error", err.Error()))
@@ -135,12 +127,9 @@ func (ns *Namespace) ctlWrite(ctx *attachCtx, cmd string) error {
 		ns.cfg.log.Warn("namespace: bad ctl command", slog.String("command", cmd), slog.String("error", errNotNumber.Error()))
 		return linux.EINVAL
 	}
-	if err := ns.checkNode(n); err != nil {
+	if errno, err := ns.checkNode(n); err != nil {
 		ns.cfg.log.Warn("namespace: bad ctl command", slog.String("command", cmd), slog.String("error", err.Error()))
-		if errors.Is(err, errNoNode) {
-			return linux.ENOENT
-		}
-		return linux.EHOSTUNREACH
+		return errno
 	}
 	ctx.set("selected", n)
 	return nil

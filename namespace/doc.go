@@ -19,8 +19,26 @@
 //
 // home, here, selected and N are directories (not symlinks, as in MOSIX)
 // presenting the root of their node. Failed and left nodes stay in nodes
-// but not in the listing; walking to one fails (ENOENT for /N,
-// EHOSTUNREACH through a context directory).
+// but not in the listing; walking to one fails as the errors table says.
+//
+// # Errors
+//
+// A node that cannot be used fails the same way wherever it is named: as
+// /N, through a context directory (home, selected), in an attach name
+// (home=N, selected=N, or N as the path) and in a ctl "select N":
+//
+//	the node is                          errno       strerror
+//	listed as failed (no answer to       EHOSTDOWN   host is down
+//	  probes: a crash, a cut link)
+//	gone: it left, was reaped, or was    ENOENT      no such file or directory
+//	  never a member
+//	the serving node, in any state       —           (always usable: in-process)
+//
+// A failed node may come back (it is probed until reaped); a node that
+// left is gone until it joins again. Once a node is usable, files on it
+// fail with its own errnos; a peer that stops answering gives EHOSTDOWN
+// and a single call past the timeout ETIMEDOUT (see Direct access). A
+// malformed attach-name element or ctl command is EINVAL.
 //
 // # Attach context
 //
@@ -28,8 +46,8 @@
 // optionally followed by a path to attach at: "home=2/selected=3",
 // "home=2/here/var/log". Keys: home, selected. Defaults: here = the serving
 // node, home = here, selected = home (selected follows home until set
-// explicitly). An unknown key or a malformed number is EINVAL, an unknown
-// node ENOENT, a node not alive EHOSTUNREACH; each is logged naming the
+// explicitly). An unknown key or a malformed number is EINVAL, a node that
+// cannot be used fails as the errors table says; each is logged naming the
 // element. No commas are needed, so the name works as mount -o aname=….
 //
 // AttachWith parses the attach name once: the context elements first,

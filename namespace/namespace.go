@@ -199,7 +199,7 @@ func (ns *Namespace) SetNode(n Node) {
 	if !ok {
 		ns.nodes[n.ID] = newPeer(ns, n)
 		ns.mu.Unlock()
-		ns.cfg.log.Info("namespace: node added", slog.Int("node", n.ID), slog.String("addr", n.Addr), slog.String("state", n.State.String()))
+		ns.cfg.log.Debug("namespace: node added", slog.Int("node", n.ID), slog.String("addr", n.Addr), slog.String("state", n.State.String()))
 		return
 	}
 	ns.mu.Unlock()
@@ -219,7 +219,7 @@ func (ns *Namespace) RemoveNode(id int) {
 	ns.mu.Unlock()
 	if ok {
 		p.drop("removed")
-		ns.cfg.log.Info("namespace: node removed", slog.Int("node", id))
+		ns.cfg.log.Debug("namespace: node removed", slog.Int("node", id))
 	}
 }
 

@@ -37,8 +37,8 @@ func TestRootListing(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("after changes root lists %q, want %q", got, want)
 	}
-	if _, err := walkErr(root, "3"); !isErrno(err, linux.ENOENT) {
-		t.Fatalf("walk to failed node 3: %v, want ENOENT", err)
+	if _, err := walkErr(root, "3"); !isErrno(err, linux.EHOSTDOWN) {
+		t.Fatalf("walk to failed node 3: %v, want EHOSTDOWN", err)
 	}
 	c.ns[0].RemoveNode(7)
 	if _, err := walkErr(root, "7"); !isErrno(err, linux.ENOENT) {
@@ -177,7 +177,7 @@ func TestCtlSelect(t *testing.T) {
 		errno linux.Errno
 	}{
 		{"select 9", linux.ENOENT},
-		{"select 2", linux.EHOSTUNREACH},
+		{"select 2", linux.EHOSTDOWN},
 		{"select x", linux.EINVAL},
 		{"select 03", linux.EINVAL},
 		{"select", linux.EINVAL},
@@ -231,10 +231,10 @@ func TestBadAttachNames(t *testing.T) {
 		{"home=02", linux.EINVAL},
 		{"home=-1", linux.EINVAL},
 		{"selected=9", linux.ENOENT},
-		{"home=3", linux.EHOSTUNREACH},
+		{"home=3", linux.EHOSTDOWN},
 		{"home=2/bogus=1", linux.EINVAL},
 		{"nosuch", linux.ENOENT},
-		{"3", linux.ENOENT},
+		{"3", linux.EHOSTDOWN},
 		{"home=2/home/nosuch", linux.ENOENT},
 		{"here/var=1", linux.ENOENT},
 		{"nodes/x", linux.ENOTDIR},

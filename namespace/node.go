@@ -7,6 +7,39 @@ import (
 	"mfs/internal/client"
 )
 
+// stateErrno is the errno of using a node in state st: 0 for an alive
+// node, EHOSTDOWN for a failed one (it may come back), ENOENT for one that
+// left (as for one that was never a member).
+func stateErrno(st State) linux.Errno {
+	switch st {
+	case Alive:
+		return 0
+	case Failed:
+		return linux.EHOSTDOWN
+	}
+	return linux.ENOENT
+}
+
+// nodeErrno says whether node id, whose table entry is p (nil if none),
+// can be walked into: 0 and nil if so, else the errno of the package
+// doc's table and the reason. The serving node always can: its files are
+// in-process, whatever membership says of it.
+func (ns *Namespace) nodeErrno(p *peer, id int) (linux.Errno, error) {
+	if p == nil {
+		return linux.ENOENT, errNoNode
+	}
+	if id == ns.here {
+		return 0, nil
+	}
+	switch st := p.node().State; stateErrno(st) {
+	case 0:
+		return 0, nil
+	case linux.EHOSTDOWN:
+		return linux.EHOSTDOWN, errFailed
+	}
+	return linux.ENOENT, errLeft
+}
+
 // walkNode walks names from the root of node id, reached from the union
 // root as entry (a number or a context name). The first QID is that of
 // the node directory itself. With getattr it also returns the attributes
@@ -21,13 +54,9 @@ func (ns *Namespace) walkNode(id int, names []string, entry string, uid p9.UID, 
 		valid p9.AttrMask
 		attr  p9.Attr
 	)
-	_, numeric := parseNodeNumber(entry)
 	p := ns.lookup(id)
-	if p == nil || id != ns.here && p.node().State != Alive {
-		if numeric {
-			return nil, nil, valid, attr, linux.ENOENT
-		}
-		return nil, nil, valid, attr, linux.EHOSTUNREACH
+	if errno, _ := ns.nodeErrno(p, id); errno != 0 {
+		return nil, nil, valid, attr, errno
 	}
 	// walk runs on the node's root file; walkGetAttr falls back to Walk
 	// and GetAttr where the file has no WalkGetAttr (ENOSYS).

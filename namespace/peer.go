@@ -56,7 +56,7 @@ func (p *peer) update(n Node) {
 	}
 	p.nmu.Unlock()
 	if old != n {
-		p.ns.cfg.log.Info("namespace: node updated", slog.Int("node", n.ID), slog.String("addr", n.Addr), slog.String("state", n.State.String()))
+		p.ns.cfg.log.Debug("namespace: node updated", slog.Int("node", n.ID), slog.String("addr", n.Addr), slog.String("state", n.State.String()))
 	}
 	if c != nil {
 		c.close()
@@ -114,10 +114,13 @@ func (p *peer) get() (*peerConn, error) {
 		return nil, linux.EHOSTDOWN
 	}
 	p.nmu.Lock()
-	if p.n.Addr != n.Addr || p.n.State != Alive {
+	if errno := stateErrno(p.n.State); errno != 0 || p.n.Addr != n.Addr {
 		p.nmu.Unlock()
 		c.close()
-		return nil, linux.EHOSTUNREACH
+		if errno == 0 {
+			errno = linux.EHOSTDOWN // moved while we dialled
+		}
+		return nil, errno
 	}
 	p.conn = c
 	p.nmu.Unlock()
@@ -133,11 +136,11 @@ func (p *peer) live() (*peerConn, error) {
 	}
 	p.nmu.Lock()
 	defer p.nmu.Unlock()
-	if p.n.State != Alive {
-		return nil, linux.EHOSTUNREACH
+	if errno := stateErrno(p.n.State); errno != 0 {
+		return nil, errno
 	}
 	if p.n.Addr == "" {
-		return nil, linux.EHOSTUNREACH
+		return nil, linux.EHOSTDOWN
 	}
 	if p.conn != nil && !p.conn.dead() {
 		return p.conn, nil

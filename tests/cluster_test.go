@@ -392,9 +392,9 @@ wait:
 		!regexp.MustCompile(`tls cert --dir \S+ --id 4\n.* node --id 4 .*--tls-dir \S+ --encrypt "\$\(cat \S+/gossip.key\)" --join 127\.0\.0\.1:\d+`).MatchString(text) {
 		t.Errorf("the demo does not tell of its TLS:\n%s", text)
 	}
-	m := regexp.MustCompile(`mfs 9p --addr (127\.0\.0\.1:\d+) ls /`).FindStringSubmatch(text)
-	if m == nil {
-		t.Fatalf("no mfs 9p command in:\n%s", text)
+	m := regexp.MustCompile(`^export MFS_ADDR=(127\.0\.0\.1:\d+)\n`).FindStringSubmatch(text)
+	if m == nil || !strings.Contains(text, "\n  mfs 9p ls /\n") {
+		t.Fatalf("no export MFS_ADDR=… first, or no mfs 9p command, in:\n%s", text)
 	}
 	if !regexp.MustCompile(`mount -t 9p -o trans=tcp,port=\d+,version=9p2000\.L,aname=[^,]*,msize=\d+,cache=none 127\.0\.0\.1 /mnt/mfs`).MatchString(text) {
 		t.Errorf("no mount line in:\n%s", text)

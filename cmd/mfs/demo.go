@@ -23,6 +23,7 @@ import (
 	"mfs/internal/clustertls"
 	"mfs/membership"
 	"mfs/namespace"
+	"mfs/srv9p"
 )
 
 // demoMaxNodes bounds --nodes: every node is a serf instance and two
@@ -36,12 +37,18 @@ func demoCommand() *cli.Command {
 		Usage: "run a small cluster on this machine (loopback only) and show how to use it",
 		Description: `Starts --nodes real nodes in this process: real serf gossip, real 9P
 servers, each on a free 127.0.0.1 port, each exporting its own directory
-(DIR/1, DIR/2, …, seeded with hello.txt; without --dir a temporary
-directory removed on exit). The nodes talk to each other as a cluster
-across machines would: mutual TLS with a CA and node certificates, and
-encrypted gossip, all made in a temporary directory removed on exit.
-Prints the addresses and commands to try, and serves until interrupted
-(Ctrl-C).`,
+(DIR/1, DIR/2, …, seeded with hello.txt, etc/hostname and a tmp/ anyone
+may write; without --dir a temporary directory removed on exit). The
+nodes talk to each other as a cluster across machines would: mutual TLS
+with a CA and node certificates, and encrypted gossip, all made in a
+temporary directory removed on exit. Prints "export MFS_ADDR=…" first,
+then the addresses and commands to try, and serves until interrupted
+(Ctrl-C).
+
+Run by root, the demo treats its clients as a node does (root's own
+clients connect from a privileged port and act as root, anyone else as
+the anonymous user). Run by an ordinary user, it can act as that user
+alone, so every client acts as that user.`,
 		OnUsageError: onUsageError("demo"),
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "nodes", Value: 3, EnvVars: []string{"MFS_DEMO_NODES"}, Usage: "number of nodes (1 to 64)"},
@@ -107,6 +114,7 @@ func runDemo(ctx context.Context, out io.Writer, count int, dir string, log *slo
 			Gossip:       "127.0.0.1:0",
 			Timings:      membership.FastTimings(),
 			Key:          key,
+			Access:       demoAccess(),
 			Log:          log,
 		}
 		if cfg.TLS, err = clustertls.Load(tlsDir, id); err != nil {
@@ -165,16 +173,49 @@ func demoTrust(dir string, count int) ([]byte, error) {
 	return key, nil
 }
 
-// seed creates a node's export directory with one small file in it.
+// demoAccess is whom the demo's namespace listeners serve. Root's demo
+// serves as a node does. An ordinary user's demo can act as that user
+// alone (srv9p refuses other users' attaches), so it serves every client
+// as that user: its TCP listeners are on loopback, and what it exports
+// are its own directories.
+func demoAccess() access {
+	if os.Geteuid() == 0 {
+		return access{anonUID: srv9p.DefaultAnonUID, anonGID: srv9p.DefaultAnonGID}
+	}
+	return access{squash: srv9p.SquashAll, anonUID: uint32(os.Geteuid()), anonGID: uint32(os.Getegid())}
+}
+
+// seed makes a node's export directory hold what the demo's banner and
+// the README's examples use: hello.txt ("hello from node N"),
+// etc/hostname ("node-N") and tmp/ (mode 1777, as /tmp). What is there
+// already (a --dir used before) is kept.
 func seed(root string, id int) error {
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	for _, d := range []string{root, filepath.Join(root, "etc")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := filepath.Join(root, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err == nil {
+		if err := os.Chmod(tmp, 0o777|os.ModeSticky); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	name := filepath.Join(root, "hello.txt")
-	if _, err := os.Stat(name); err == nil {
-		return nil
+	for _, f := range []struct{ name, text string }{
+		{"hello.txt", fmt.Sprintf("hello from node %d\n", id)},
+		{"etc/hostname", fmt.Sprintf("node-%d\n", id)},
+	} {
+		name := filepath.Join(root, f.name)
+		if _, err := os.Lstat(name); err == nil {
+			continue
+		}
+		if err := os.WriteFile(name, []byte(f.text), 0o644); err != nil {
+			return err
+		}
 	}
-	return os.WriteFile(name, fmt.Appendf(nil, "hello from node %d\n", id), 0o644)
+	return nil
 }
 
 // waitAllAlive waits until every node's table has every node alive.
@@ -231,7 +272,8 @@ func stopAll(nodes []*runningNode) {
 	}
 }
 
-// printDemo prints the addresses and commands to try.
+// printDemo prints the addresses and commands to try: first the line
+// that points mfs 9p at node 1 (eval-able: scripts and tests read it).
 func printDemo(out io.Writer, dir, tlsDir string, nodes []*runningNode) {
 	self := "mfs"
 	if strings.Contains(os.Args[0], "go-build") {
@@ -241,10 +283,17 @@ func printDemo(out io.Writer, dir, tlsDir string, nodes []*runningNode) {
 	addr := first.nsAddrs[0]
 	_, port, _ := net.SplitHostPort(addr)
 	other := min(2, len(nodes))
+	last := nodes[len(nodes)-1]
+	extra := len(nodes) + 1
 
+	fmt.Fprintf(out, "export MFS_ADDR=%s\n\n", addr)
 	fmt.Fprintf(out, "mfs demo: %d nodes on 127.0.0.1, exporting %s/1 … %s/%d\n", len(nodes), dir, dir, len(nodes))
-	fmt.Fprintf(out, "Between nodes: mutual TLS with a CA and node certificates in %s, gossip encrypted with the key in %s/%s.\n\n",
+	fmt.Fprintf(out, "Between nodes: mutual TLS with a CA and node certificates in %s, gossip encrypted with the key in %s/%s.\n",
 		tlsDir, tlsDir, demoGossipKey)
+	if uid := os.Geteuid(); uid != 0 {
+		fmt.Fprintf(out, "Run as uid %d, not root: the demo can act as uid %d alone, so every client acts as uid %d.\n", uid, uid, uid)
+	}
+	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tNAMESPACE (mount, mfs 9p)\tEXPORT (peers)\tGOSSIP (serf)")
 	for _, n := range nodes {
@@ -252,25 +301,28 @@ func printDemo(out io.Writer, dir, tlsDir string, nodes []*runningNode) {
 	}
 	tw.Flush()
 	fmt.Fprintf(out, `
-Every node's namespace shows every node's files: /1 … /%d, plus here, home, selected.
+Every node's namespace shows every node's files: /1 … /%[1]d, plus here, home, selected.
 
-Try:
-  %[2]s 9p --addr %[3]s ls /
-  %[2]s 9p --addr %[3]s nodes
-  %[2]s 9p --addr %[3]s read /%[4]d/hello.txt
-  echo hi | %[2]s 9p --addr %[3]s write /%[4]d/from-node-1.txt
-  %[2]s 9p --addr %[5]s read /%[4]d/from-node-1.txt
-
+Try (mfs 9p and mfs members use $MFS_ADDR, node 1's namespace, once exported as above):
+  %[2]s 9p ls /
+  %[2]s members
+  %[2]s 9p read /%[3]d/hello.txt
+  echo hi | %[2]s 9p write /%[3]d/tmp/from-node-1.txt
+  %[2]s 9p --addr %[4]s read /%[3]d/tmp/from-node-1.txt
+  %[2]s 9p select %[3]d read /selected/etc/hostname
+`, len(nodes), self, other, last.nsAddrs[0])
+	fmt.Fprintf(out, `
 Mount it (Linux with v9fs, as root):
   mkdir -p /mnt/mfs
-  mount -t 9p -o trans=tcp,port=%[6]s,version=9p2000.L,aname=home=1,msize=1048576,cache=none 127.0.0.1 /mnt/mfs
-  ls /mnt/mfs /mnt/mfs/%[4]d
+  mount -t 9p -o trans=tcp,port=%[1]s,version=9p2000.L,aname=home=1,msize=1048576,cache=none 127.0.0.1 /mnt/mfs
+  ls /mnt/mfs /mnt/mfs/%[2]d
+`, port, other)
+	fmt.Fprintf(out, `
+Add node %[2]d from another shell (a certificate first, signed by the demo's CA):
+  %[1]s tls cert --dir %[3]s --id %[2]d
+  mkdir -p %[4]s/%[2]d && %[1]s node --id %[2]d --root %[4]s/%[2]d --profile fast --gossip 127.0.0.1:0 --listen unix:%[4]s/%[2]d.sock --export-listen 127.0.0.1:0 --tls-dir %[3]s --encrypt "$(cat %[3]s/%[5]s)" --join %[6]s
 
-Add a node from another shell (a certificate first, signed by the demo's CA):
-  %[2]s tls cert --dir %[9]s --id %[7]d
-  mkdir -p /tmp/mfs-extra && %[2]s node --id %[7]d --root /tmp/mfs-extra --profile fast --gossip 127.0.0.1:0 --listen 127.0.0.1:0 --export-listen 127.0.0.1:0 --tls-dir %[9]s --encrypt "$(cat %[9]s/%[10]s)" --join %[8]s
-
-Ctrl-C stops the demo`, len(nodes), self, addr, other, nodes[len(nodes)-1].nsAddrs[0], port, len(nodes)+1, first.member.GossipAddr(), tlsDir, demoGossipKey)
+Ctrl-C stops the demo`, self, extra, tlsDir, dir, demoGossipKey, first.member.GossipAddr())
 	removed := []string{tlsDir}
 	if strings.HasPrefix(filepath.Base(dir), "mfs-demo-") {
 		removed = []string{dir, tlsDir}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -17,6 +18,7 @@ func main() {
 	app := &cli.App{
 		Name:                 "mfs",
 		Usage:                "one file system for the whole cluster, over 9P",
+		Version:              buildVersion(),
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			exportCommand(),
@@ -25,25 +27,118 @@ func main() {
 			ninepCommand(),
 			membersCommand(),
 			tlsCommand(),
+			versionCommand(),
+			genCommand(),
 		},
 	}
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprint(c.App.Writer, versionText(debug.ReadBuildInfo())) }
 	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, errorLine(err))
+		for _, line := range errorLines(err) {
+			fmt.Fprintln(os.Stderr, line)
+		}
 		os.Exit(exitCode(err))
 	}
 }
 
-// errorLine formats err as the single line main prints: "mfs: …", or
-// "mfs CMD: …" when the error names the subcommand it came from (by a
-// Command() string method), so scripts see one line with a fixed prefix.
-func errorLine(err error) string {
+// errorLines formats err as the lines main prints: "mfs: …", or "mfs CMD:
+// …" when the error names the subcommand it came from (by a Command()
+// string method), so scripts see lines with a fixed prefix. Each error of
+// a multiError is a line of its own; any other error is one line.
+func errorLines(err error) []string {
 	prefix := "mfs"
 	var c interface{ Command() string }
 	if errors.As(err, &c) && c.Command() != "" {
 		prefix += " " + c.Command()
 	}
-	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
-	return prefix + ": " + msg
+	errs := []error{err}
+	var m multiError
+	if errors.As(err, &m) {
+		errs = m
+	}
+	var lines []string
+	for _, e := range errs {
+		msg := strings.ReplaceAll(strings.TrimSpace(e.Error()), "\n", "; ")
+		lines = append(lines, prefix+": "+msg)
+	}
+	return lines
+}
+
+// errorLine is errorLines for an error that is one line.
+func errorLine(err error) string {
+	return strings.Join(errorLines(err), "\n")
+}
+
+// versionCommand is `mfs version`, the same as `mfs --version`.
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "version",
+		Usage:     "print the version, VCS revision and Go version of this binary",
+		UsageText: "mfs version (or mfs --version)",
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return commandErr("version", usagef("takes no arguments"))
+			}
+			fmt.Fprint(c.App.Writer, versionText(debug.ReadBuildInfo()))
+			return nil
+		},
+	}
+}
+
+// buildVersion is the module version of this binary: a tag such as
+// v0.3.0 when built by `go install mfs/cmd/mfs@v0.3.0`, "(devel)" when
+// built from a checkout, "unknown" without build information.
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	return moduleVersion(bi)
+}
+
+// moduleVersion is bi's main module version, "(devel)" when empty.
+func moduleVersion(bi *debug.BuildInfo) string {
+	if bi.Main.Version == "" {
+		return "(devel)"
+	}
+	return bi.Main.Version
+}
+
+// versionText is what `mfs version` prints: the module version, the VCS
+// revision (with its time, and "modified" when the tree had uncommitted
+// changes) and the Go version and platform, from the build information
+// the go command embeds. What the build lacks is "unknown": a build from
+// outside a git checkout, or with -buildvcs=false, has no revision.
+func versionText(bi *debug.BuildInfo, ok bool) string {
+	if !ok {
+		return fmt.Sprintf("mfs unknown\nrevision unknown\ngo %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	}
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	rev := "unknown"
+	if r := settings["vcs.revision"]; r != "" {
+		rev = r
+		var notes []string
+		if t := settings["vcs.time"]; t != "" {
+			notes = append(notes, t)
+		}
+		if settings["vcs.modified"] == "true" {
+			notes = append(notes, "modified")
+		}
+		if len(notes) > 0 {
+			rev += " (" + strings.Join(notes, ", ") + ")"
+		}
+	}
+	goVersion := bi.GoVersion
+	if goVersion == "" {
+		goVersion = "unknown"
+	}
+	platform := runtime.GOOS + "/" + runtime.GOARCH
+	if os, arch := settings["GOOS"], settings["GOARCH"]; os != "" && arch != "" {
+		platform = os + "/" + arch
+	}
+	return fmt.Sprintf("mfs %s\nrevision %s\ngo %s %s\n", moduleVersion(bi), rev, goVersion, platform)
 }
 
 // exitCode maps an error to the process exit status: 2 for usage errors, 1

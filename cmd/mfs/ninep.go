@@ -17,16 +17,20 @@ type verb struct {
 	flags     []cli.Flag
 	shortOpts bool // allow combined short flags (-ld)
 	min, max  int  // argument count; max < 0 means no limit
-	run       func(s *session, c *cli.Context, args []string) error
+	// check, if set, checks the arguments before connecting; its error
+	// should be a usage error.
+	check func(c *cli.Context, args []string) error
+	run   func(s *session, c *cli.Context, args []string) error
 }
 
 // verbs lists every `mfs 9p` verb; each lives in the ninep_*.go file of its
 // concern.
 func verbs() []verb {
 	return []verb{
-		readVerb(), writeVerb(),
+		readVerb(), writeVerb(), cpVerb(),
 		lsVerb(), statVerb(),
 		mkdirVerb(), rmVerb(), mvVerb(), lnVerb(), readlinkVerb(), dfVerb(),
+		chmodVerb(), chownVerb(), touchVerb(),
 		selectVerb(), nodesVerb(),
 	}
 }
@@ -36,19 +40,24 @@ func verbs() []verb {
 func ninepCommand() *cli.Command {
 	var subs []*cli.Command
 	for _, v := range verbs() {
-		subs = append(subs, v.command("9p", dialSession))
+		cmd := v.command("9p", dialSession)
+		cmd.Flags = append(cmd.Flags, verbConnFlags()...)
+		subs = append(subs, cmd)
 	}
 	return &cli.Command{
 		Name:      "9p",
 		Usage:     "read, write and list files of an mfs node (or any 9P2000.L server) from a shell",
-		UsageText: "mfs 9p [--addr ADDR] [--aname SPEC] [--msize N] VERB [ARGS…]",
+		UsageText: "mfs 9p [--addr ADDR] [--aname SPEC] [--msize N] [--timeout D] VERB [ARGS…]",
 		Description: `Each verb opens one connection, does its work and exits: 0 on success,
 1 when the operation fails (one line on stderr, e.g.
 "mfs 9p: ls /7: no such file or directory"), 2 on a usage error.
 
-ADDR is host:port or unix:/path; without --addr, $MFS_ADDR, and without
-that the local node's namespace (127.0.0.1:564). Paths are relative to the
-attach (leading / optional) and cleaned here: "a/../b" is "/b".
+ADDR is host:port, host alone (port 564), [ipv6]:port or unix:/path;
+without --addr, $MFS_ADDR, and without that the local node's namespace
+(127.0.0.1:564). The connection flags may come before the verb or after it
+(mfs 9p ls --addr ADDR /); after the verb they have no short forms.
+--timeout bounds connecting as well as each request. Paths are relative to
+the attach (leading / optional) and cleaned here: "a/../b" is "/b".
 
 Examples:
    mfs 9p ls -l /
@@ -105,6 +114,11 @@ func (v verb) do(c *cli.Context, open opener) error {
 	if len(args) < v.min || (v.max >= 0 && len(args) > v.max) {
 		return usagef("%s: want %s %s (see mfs 9p %s --help)", v.name, v.name, v.args, v.name)
 	}
+	if v.check != nil {
+		if err := v.check(c, args); err != nil {
+			return err
+		}
+	}
 	s, done, err := open(c)
 	if err != nil {
 		return err
@@ -121,8 +135,24 @@ func verbUsageError(cmd string) cli.OnUsageErrorFunc {
 		if name == "" {
 			name = cmd
 		}
-		return commandErr(cmd, usagef("%s: %v", name, strings.TrimSpace(err.Error())))
+		msg := strings.TrimSpace(err.Error())
+		return commandErr(cmd, usagef("%s: %v%s", name, msg, connFlagHint(msg)))
 	}
+}
+
+// connFlagHint says where a connection flag goes when flag parsing did not
+// know it: the verbs select runs take none (the connection is open), and
+// after a verb -a is not short for --addr.
+func connFlagHint(msg string) string {
+	if strings.HasSuffix(msg, "not defined: -a") {
+		return " (-a is short for --addr before the verb only; after it, write --addr)"
+	}
+	for _, f := range verbConnFlags() {
+		if name := f.Names()[0]; strings.HasSuffix(msg, "not defined: -"+name) {
+			return " (connection flags go before select: mfs 9p --" + name + " … select N VERB …)"
+		}
+	}
+	return ""
 }
 
 // commandError is an error of the subcommand cmd, printed by main as

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,75 +30,238 @@ import (
 // whole transfer: a transfer is many requests of at most msize bytes.
 const defaultNinepTimeout = 30 * time.Second
 
-// connFlags are the connection flags shared by `mfs 9p` and `mfs members`.
+// The connection flags, shared by `mfs 9p` (before the verb), every verb
+// of it (after the verb) and `mfs members`.
+const (
+	flagAddr    = "addr"
+	flagAName   = "aname"
+	flagMSize   = "msize"
+	flagTimeout = "timeout"
+)
+
+// connFlags are the connection flags of `mfs 9p` and `mfs members`: with
+// -a short for --addr and $MFS_ADDR read.
 func connFlags() []cli.Flag {
+	f := verbConnFlags()
+	f[0].(*cli.StringFlag).Aliases = []string{"a"}
+	f[0].(*cli.StringFlag).EnvVars = []string{"MFS_ADDR"}
+	return f
+}
+
+// verbConnFlags are the connection flags as each verb of `mfs 9p` accepts
+// them after its name (mfs 9p ls --addr X /). They have no short names,
+// which would collide with the verbs' own (cp -a, touch -a), and read no
+// environment: $MFS_ADDR is read once, by `mfs 9p`. A flag given after the
+// verb wins over the same flag before it (see connContext).
+func verbConnFlags() []cli.Flag {
+	const cat = "connection (before or after the verb)"
 	return []cli.Flag{
 		&cli.StringFlag{
-			Name:        "addr",
-			Aliases:     []string{"a"},
-			Usage:       "server address: host:port or unix:/path",
-			EnvVars:     []string{"MFS_ADDR"},
+			Name:        flagAddr,
+			Category:    cat,
+			Usage:       "server address: host:port (port 564 if left out), [ipv6]:port or unix:/path",
 			DefaultText: "$MFS_ADDR, else the local node's unix socket, else 127.0.0.1:564",
 		},
 		&cli.StringFlag{
-			Name:  "aname",
-			Usage: "attach name (the tree to attach to; empty: the server's root)",
+			Name:     flagAName,
+			Category: cat,
+			Usage:    "attach name: context elements home=N/selected=N, then a path (empty: the server's root)",
 		},
 		&cli.UintFlag{
-			Name:  "msize",
-			Usage: "largest 9P message size to ask for, in bytes",
-			Value: dial.DefaultMSize,
+			Name:     flagMSize,
+			Category: cat,
+			Usage:    "largest 9P message size to ask for, in bytes",
+			Value:    dial.DefaultMSize,
 		},
 		&cli.DurationFlag{
-			Name:  "timeout",
-			Usage: "give up on a request the server has not answered in this long (0: wait forever)",
-			Value: defaultNinepTimeout,
+			Name:     flagTimeout,
+			Category: cat,
+			Usage:    "give up on connecting, or on a request, the server has not answered in this long (0: wait forever)",
+			Value:    defaultNinepTimeout,
 		},
 	}
+}
+
+// connContext returns the context whose value of the connection flag name
+// counts: the innermost one in c's lineage where it was given (after the
+// verb, else before it; $MFS_ADDR counts as given to `mfs 9p`), else the
+// outermost that defines it, for its default.
+func connContext(c *cli.Context, name string) *cli.Context {
+	var outer *cli.Context
+	for _, x := range c.Lineage() {
+		if x.Command == nil || !definesFlag(x.Command.Flags, name) {
+			continue
+		}
+		if slices.Contains(x.LocalFlagNames(), name) {
+			return x
+		}
+		outer = x
+	}
+	if outer == nil {
+		return c
+	}
+	return outer
+}
+
+// definesFlag reports whether flags has one called name.
+func definesFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// connOptions are the connection flags' values, checked.
+type connOptions struct {
+	addr, aname string
+	msize       uint32
+	timeout     time.Duration
+}
+
+// connFlagValues reads and checks the connection flags as c sees them.
+func connFlagValues(c *cli.Context) (connOptions, error) {
+	addr := connContext(c, flagAddr).String(flagAddr)
+	aname := connContext(c, flagAName).String(flagAName)
+	msize := connContext(c, flagMSize).Uint(flagMSize)
+	timeout := connContext(c, flagTimeout).Duration(flagTimeout)
+	if addr == "" {
+		addr = defaultNinepAddr()
+	}
+	addr, err := normalizeAddr(addr)
+	if err != nil {
+		return connOptions{}, usagef("--addr: %v", err)
+	}
+	if msize < 4096 || msize > math.MaxUint32 {
+		return connOptions{}, usagef("--msize %d: want 4096 or more", msize)
+	}
+	if timeout < 0 {
+		return connOptions{}, usagef("--timeout %v: must not be negative", timeout)
+	}
+	if err := checkAName(aname); err != nil {
+		return connOptions{}, err
+	}
+	return connOptions{addr: addr, aname: aname, msize: uint32(msize), timeout: timeout}, nil
+}
+
+// ninepPort is 9P's registered TCP port, used when --addr names a host
+// alone.
+const ninepPort = "564"
+
+// normalizeAddr completes a server address: a host without a port ("host",
+// "10.0.0.5", "::1", "[::1]") gets port 564; "host:port", "[ipv6]:port"
+// and "unix:/path" are returned unchanged.
+func normalizeAddr(addr string) (string, error) {
+	if strings.HasPrefix(addr, "unix:") {
+		_, _, err := dial.ParseAddr(addr)
+		return addr, err
+	}
+	bad := fmt.Errorf("address %q: want host, host:port, [ipv6]:port or unix:/path", addr)
+	if addr == "" {
+		return "", bad
+	}
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return addr, nil
+	}
+	host := addr
+	bracketed := strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]")
+	if bracketed {
+		host = host[1 : len(host)-1]
+	}
+	if bracketed || strings.Contains(host, ":") {
+		// An IPv6 address (with a zone, maybe); anything else with a
+		// colon has a port that SplitHostPort did not like.
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.Is6() {
+			return "", bad
+		}
+	}
+	if host == "" || strings.ContainsAny(host, "[]/ ") {
+		return "", bad
+	}
+	return net.JoinHostPort(host, ninepPort), nil
 }
 
 // session is one client connection attached to one tree.
 type session struct {
 	conn *dial.Conn
 	root p9.File
+	// addr and aname are what it connected and attached to.
+	addr, aname string
 }
 
-// openSession dials the server named by the connection flags (looked up in
-// c's lineage: the flags of `9p`, or of `members` itself) and attaches.
+// openSession dials the server named by the connection flags (as given
+// after the verb, else before it, see connContext) and attaches.
 func openSession(c *cli.Context) (*session, error) {
-	addr, aname, msize := c.String("addr"), c.String("aname"), c.Uint("msize")
-	if addr == "" {
-		addr = defaultNinepAddr()
+	o, err := connFlagValues(c)
+	if err != nil {
+		return nil, err
 	}
-	if _, _, err := dial.ParseAddr(addr); err != nil {
-		return nil, usagef("--addr: %v", err)
-	}
-	if msize < 4096 || msize > math.MaxUint32 {
-		return nil, usagef("--msize %d: want 4096 or more", msize)
+	// Attach as the user running the command (diod wants a user name).
+	opts := dial.Options{MSize: o.msize, Timeout: o.timeout, ReplyTimeout: o.timeout, UName: strconv.Itoa(os.Getuid()), UID: p9.UID(os.Getuid())}
+	if u, err := user.Current(); err == nil {
+		opts.UName = u.Username
 	}
 	// A signal during the connect ends it with an error; afterwards the
 	// default handling is back, so ^C stops a long read at once.
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
-	if c.Duration("timeout") < 0 {
-		return nil, usagef("--timeout %v: must not be negative", c.Duration("timeout"))
+	if o.timeout > 0 {
+		// One bound for the connect and the version exchange together.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	} else {
+		opts.Timeout = noTimeout
 	}
-	// Attach as the user running the command (diod wants a user name).
-	opts := dial.Options{MSize: uint32(msize), ReplyTimeout: c.Duration("timeout"), UName: strconv.Itoa(os.Getuid()), UID: p9.UID(os.Getuid())}
-	if u, err := user.Current(); err == nil {
-		opts.UName = u.Username
-	}
-	conn, err := dial.Dial(ctx, addr, opts)
+	conn, err := dial.Dial(ctx, o.addr, opts)
 	stop()
 	if err != nil {
-		// dial names the address, which the error line already does.
-		return nil, &opError{op: "connect", paths: []string{addr}, err: &trimmedError{err: err, prefix: addr + ": "}}
+		return nil, &opError{op: "connect", paths: []string{o.addr}, err: connectError(err, o.timeout, o.addr)}
 	}
-	root, err := conn.Attach(aname)
+	root, err := conn.Attach(o.aname)
 	if err != nil {
+		err = attachError(conn, o.aname, err)
 		conn.Close()
-		return nil, &opError{op: "attach", paths: []string{fmt.Sprintf("%q", aname)}, err: err}
+		return nil, &opError{op: "attach", paths: []string{fmt.Sprintf("%q", o.aname)}, err: err}
 	}
-	return &session{conn: conn, root: root}, nil
+	return &session{conn: conn, root: root, addr: o.addr, aname: o.aname}, nil
+}
+
+// noTimeout stands for "no limit" where dial.Options takes 0 as its
+// default: about 146 years.
+const noTimeout = time.Duration(1 << 62)
+
+// timeoutError is a connect or a version exchange that --timeout cut
+// short; what says which.
+type timeoutError struct {
+	what    string
+	timeout time.Duration
+	err     error
+}
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("%s within %v (--timeout)", e.what, e.timeout)
+}
+
+// Unwrap returns the cause.
+func (e *timeoutError) Unwrap() error { return e.err }
+
+// connectError describes a failed dial.Dial: a timeout says which part
+// ran out of time; anything else is the error without the address, which
+// the error line names already.
+func connectError(err error, timeout time.Duration, addr string) error {
+	var oe *net.OpError
+	isDial := errors.As(err, &oe) && oe.Op == "dial"
+	timedOut := timeout > 0 && (errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, os.ErrDeadlineExceeded) || (oe != nil && oe.Timeout()))
+	switch {
+	case timedOut && isDial:
+		return &timeoutError{what: "no connection", timeout: timeout, err: err}
+	case timedOut:
+		return &timeoutError{what: "connected, but no 9P answer", timeout: timeout, err: err}
+	}
+	return &trimmedError{err: err, prefix: addr + ": "}
 }
 
 // Close clunks the root and closes the connection.
@@ -136,6 +302,9 @@ func (e *opError) Unwrap() error { return e.err }
 // ("connection refused"), else err's own text (which for an error wrapping
 // an errno with context, such as a rename across nodes, is that context).
 func errText(err error) string {
+	if te, ok := err.(*timeoutError); ok {
+		return te.Error()
+	}
 	if errors.Is(err, client.ErrTimeout) || errors.Is(err, client.ErrDead) {
 		return "no reply from the server (--timeout)"
 	}
@@ -166,4 +335,34 @@ func opErr(op string, err error, paths ...string) error {
 		return nil
 	}
 	return &opError{op: op, paths: paths, err: err}
+}
+
+// multiError is every failure of a verb that carries on past each one, as
+// rm, mkdir and ls do: main prints one line per error, exit status 1.
+type multiError []error
+
+func (m multiError) Error() string {
+	var b strings.Builder
+	for i, err := range m {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the errors.
+func (m multiError) Unwrap() []error { return m }
+
+// err returns nil when there is no error, the error when there is one, and
+// m otherwise.
+func (m multiError) err() error {
+	switch len(m) {
+	case 0:
+		return nil
+	case 1:
+		return m[0]
+	}
+	return m
 }

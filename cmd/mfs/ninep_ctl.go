@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 	"github.com/urfave/cli/v2"
 )
@@ -22,42 +23,42 @@ func selectVerb() verb {
 	return verb{
 		name:  "select",
 		usage: "point /selected at node N (writes \"select N\" to ctl), then run a verb",
-		args:  "N [VERB ARGS…]",
+		args:  "N VERB [ARGS…]",
 		examples: `Writes "select N" to the ctl file at the root of the attach, so that
-/selected of this attach is node N. The choice lasts as long as the attach,
-so a verb given after N runs on the same attach; a later "mfs 9p" run starts
-afresh (its /selected is the node it attached to), unless the attach name
-sets it: --aname selected=N.
+/selected of this attach is node N, then runs VERB on the same attach. The
+choice lasts as long as the attach, that is this one command: a later
+"mfs 9p" run starts afresh (its /selected is the node it attached to),
+unless the attach name sets it: --aname selected=N. So VERB is required.
 
 Examples:
    mfs 9p select 2 read /selected/etc/hostname
    mfs 9p select 3 ls -l /selected/tmp
    mfs 9p --aname selected=2 read /selected/etc/hostname`,
 		min: 1, max: -1,
-		run: func(s *session, c *cli.Context, args []string) error {
-			n, err := strconv.ParseUint(args[0], 10, 32)
-			if err != nil || n == 0 {
+		check: func(c *cli.Context, args []string) error {
+			if _, ok := parseNodeNumber(args[0]); !ok {
 				return usagef("select: node number %q: want 1, 2, …", args[0])
 			}
-			if len(args) > 1 && findVerb(args[1]) == nil {
+			if len(args) == 1 {
+				return usagef("select %s: missing verb: the selection lasts for one attach, this command (mfs 9p select %s VERB [ARGS…], or mfs 9p --aname selected=%s VERB [ARGS…])", args[0], args[0], args[0])
+			}
+			if findVerb(args[1]) == nil {
 				return usagef("select: unknown verb %q (see mfs 9p --help)", args[1])
 			}
-			if err := s.ctl(fmt.Sprintf("select %d\n", n)); err != nil {
-				return opErr("select", err, strconv.FormatUint(n, 10))
-			}
-			if len(args) == 1 {
-				return nil
+			return nil
+		},
+		run: func(s *session, c *cli.Context, args []string) error {
+			if err := s.ctl("select " + args[0] + "\n"); err != nil {
+				return opErr("select", &nodeError{err: err}, args[0])
 			}
 			return runOnSession(s, c, args[1:])
 		},
 	}
 }
 
-// Errors of select.
-var (
-	errNoSuchNode = errors.New("no such node")
-	errNoCtl      = errors.New("no ctl file at the attach root (not an mfs namespace?)")
-)
+// errNoCtl is a ctl command sent to a server whose attach root has no ctl
+// file.
+var errNoCtl = errors.New("no ctl file at the attach root (not an mfs namespace?)")
 
 // findVerb returns the verb select may run after it, or nil.
 func findVerb(name string) *verb {
@@ -93,8 +94,8 @@ func runOnSession(s *session, c *cli.Context, args []string) error {
 }
 
 // ctl writes cmd to the ctl file of the attach in one Twrite. ENOENT
-// from the write means the node named does not exist; a missing ctl means
-// the server is not an mfs namespace.
+// from the write means the node named does not exist (see nodeError); a
+// missing ctl means the server is not an mfs namespace.
 func (s *session) ctl(cmd string) error {
 	f, err := s.walk(ctlFile)
 	if isNotExist(err) {
@@ -108,10 +109,54 @@ func (s *session) ctl(cmd string) error {
 		return err
 	}
 	_, err = f.WriteAt([]byte(cmd), 0)
-	if isNotExist(err) {
-		return errNoSuchNode
-	}
 	return err
+}
+
+// maxCtl is the most a ctl command may take: write to /ctl reads this much
+// of its input before writing, to recognise a "select N".
+const maxCtl = 512
+
+// writeCtl is `mfs 9p write /ctl`. Its input goes to ctl as any write
+// does, but a "select N" is recognised: an unknown node reads as it does
+// for the select verb, and a selection that worked is reported on warn to
+// last no longer than this attach, which ends with the command, with the
+// two ways that work.
+func (s *session) writeCtl(warn io.Writer, p string, appending bool, r io.Reader) error {
+	head, err := io.ReadAll(io.LimitReader(r, maxCtl+1))
+	if err != nil {
+		return err
+	}
+	f := strings.Fields(string(head))
+	isSelect := len(head) <= maxCtl && len(f) == 2 && f[0] == "select"
+	err = s.write(p, appending, io.MultiReader(bytes.NewReader(head), r))
+	if !isSelect {
+		return err
+	}
+	n := f[1]
+	if e, ok := errnoOf(err); ok && (e == linux.ENOENT || e == linux.EHOSTDOWN || e == linux.EHOSTUNREACH) {
+		return &nodeError{what: "select " + n, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	if !s.isNamespaceCtl(p) {
+		return nil
+	}
+	fmt.Fprintf(warn, "mfs 9p: warning: %q lasts only as long as this attach, which ends with this command; "+
+		"to run a verb on node %s: mfs 9p select %s VERB [ARGS…], or mfs 9p --aname selected=%s VERB [ARGS…]\n",
+		"select "+n, n, n, n)
+	return nil
+}
+
+// isNamespaceCtl reports whether p reads as a namespace's ctl file
+// ("here N home N selected N").
+func (s *session) isNamespaceCtl(p string) bool {
+	var buf bytes.Buffer
+	if s.read(p, &buf) != nil {
+		return false
+	}
+	f := strings.Fields(buf.String())
+	return len(f) == 6 && f[0] == "here" && f[2] == "home" && f[4] == "selected"
 }
 
 func nodesVerb() verb {
@@ -128,9 +173,35 @@ Examples:
    mfs members --addr 10.0.0.5:564`,
 		min: 0, max: 0,
 		run: func(s *session, c *cli.Context, args []string) error {
-			return opErr("nodes", s.nodes(c.App.Writer), "/"+nodesFile)
+			err := s.nodes(c.App.Writer)
+			if isNotExist(err) {
+				return s.noNodeTable(err)
+			}
+			return opErr("nodes", err, "/"+nodesFile)
 		},
 	}
+}
+
+// errNoNodeTable is the nodes verb at an attach without a node table: a
+// plain export, or an attach name with a path (below the namespace root).
+type errNoNodeTable struct {
+	addr, aname string
+	err         error
+}
+
+func (e *errNoNodeTable) Error() string {
+	if anamePath(e.aname) {
+		return fmt.Sprintf("%s --aname %s: no node table there (a node's namespace has it at its root: attach without a path)", e.addr, e.aname)
+	}
+	return fmt.Sprintf("%s is an export, not a node's namespace: it has no node table", e.addr)
+}
+
+// Unwrap returns the cause.
+func (e *errNoNodeTable) Unwrap() error { return e.err }
+
+// noNodeTable explains a missing nodes file.
+func (s *session) noNodeTable(err error) error {
+	return &errNoNodeTable{addr: s.addr, aname: s.aname, err: err}
 }
 
 // nodes prints the nodes file as a table.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 
@@ -20,7 +21,8 @@ func mkdirVerb() verb {
 		usage: "make directories",
 		args:  "[-p] PATH…",
 		examples: `Makes each directory (mode 0777 less the umask). With -p, makes missing
-parents too and accepts directories that exist.
+parents too and accepts directories that exist. A failure does not stop
+the rest: each is one line on stderr, and the exit status is 1.
 
 Examples:
    mfs 9p mkdir /2/tmp/results
@@ -28,13 +30,14 @@ Examples:
 		flags: []cli.Flag{&cli.BoolFlag{Name: "p", Usage: "make parents as needed; no error if it exists"}},
 		min:   1, max: -1,
 		run: func(s *session, c *cli.Context, args []string) error {
+			var errs multiError
 			for _, a := range args {
 				p := cleanPath(a)
 				if err := s.mkdir(p, c.Bool("p")); err != nil {
-					return opErr("mkdir", err, p)
+					errs = append(errs, opErr("mkdir", err, p))
 				}
 			}
-			return nil
+			return errs.err()
 		},
 	}
 }
@@ -93,50 +96,88 @@ func rmVerb() verb {
 	return verb{
 		name:  "rm",
 		usage: "remove files and directories",
-		args:  "[-r] PATH…",
+		args:  "[-r] [-f] PATH…",
 		examples: `Removes each file, symlink or empty directory. A non-empty directory needs
 -r, which removes everything below it first (symlinks are removed, never
-followed).
+followed). With -f, a path that does not exist is no error. A failure
+does not stop the rest: each is one line on stderr, and the exit status
+is 1.
 
 Examples:
    mfs 9p rm /2/tmp/greeting
-   mfs 9p rm -r /home/tmp/a`,
-		flags: []cli.Flag{&cli.BoolFlag{Name: "r", Aliases: []string{"R"}, Usage: "remove directories and their contents"}},
-		min:   1, max: -1,
-		run: func(s *session, c *cli.Context, args []string) error {
-			for _, a := range args {
-				if err := s.rm(cleanPath(a), c.Bool("r")); err != nil {
-					return err
-				}
+   mfs 9p rm -r /home/tmp/a
+   mfs 9p rm -rf /2/tmp/results /3/tmp/results`,
+		flags: []cli.Flag{
+			&cli.BoolFlag{Name: "r", Aliases: []string{"R"}, Usage: "remove directories and their contents"},
+			&cli.BoolFlag{Name: "f", Usage: "ignore paths that do not exist"},
+		},
+		shortOpts: true,
+		min:       0, max: -1,
+		check: func(c *cli.Context, args []string) error {
+			if len(args) == 0 && !c.Bool("f") {
+				return usagef("rm: want rm [-r] [-f] PATH… (see mfs 9p rm --help)")
 			}
 			return nil
+		},
+		run: func(s *session, c *cli.Context, args []string) error {
+			var errs multiError
+			for _, a := range args {
+				s.remove(cleanPath(a), c.Bool("r"), c.Bool("f"), &errs)
+			}
+			return errs.err()
 		},
 	}
 }
 
-// rm removes p; a directory only when empty, or with recursive.
+// rm removes p; a directory only when empty, or with recursive. It goes
+// on past a failure below p and returns every one (see remove).
 func (s *session) rm(p string, recursive bool) error {
+	var errs multiError
+	s.remove(p, recursive, false, &errs)
+	return errs.err()
+}
+
+// remove removes p; a directory only when empty, or with recursive, which
+// removes what it can below it and leaves a directory whose entries it
+// could not all remove (that failure is reported, not the directory's).
+// With force, a missing p is no failure. Each failure is added to errs;
+// remove reports whether p is gone.
+func (s *session) remove(p string, recursive, force bool, errs *multiError) bool {
+	fail := func(err error) bool {
+		if force && isNotExist(err) {
+			return true
+		}
+		*errs = append(*errs, opErr("rm", err, p))
+		return false
+	}
 	if p == "/" {
-		return opErr("rm", linux.EBUSY, p)
+		return fail(linux.EBUSY)
 	}
 	f, _, attr, err := s.walkAttr(p)
 	if err != nil {
-		return opErr("rm", err, p)
+		return fail(err)
 	}
 	f.Close()
 	isDir := attr.Mode.IsDir()
 	if isDir && recursive {
 		ents, err := s.readDir(p, false)
 		if err != nil {
-			return opErr("rm", err, p)
+			return fail(err)
 		}
+		all := true
 		for _, e := range ents {
-			if err := s.rm(path.Join(p, e.name), true); err != nil {
-				return err
+			if !s.remove(path.Join(p, e.name), true, force, errs) {
+				all = false
 			}
 		}
+		if !all {
+			return false
+		}
 	}
-	return opErr("rm", s.unlink(p, isDir), p)
+	if err := s.unlink(p, isDir); err != nil {
+		return fail(err)
+	}
+	return true
 }
 
 // unlink removes p with Tunlinkat (falling back to Tremove where the
@@ -163,36 +204,37 @@ func unsupported(err error) bool {
 func mvVerb() verb {
 	return verb{
 		name:  "mv",
-		usage: "rename a file or directory",
+		usage: "rename a file or directory (across nodes: copy, then remove)",
 		args:  "OLD NEW",
 		examples: `Renames OLD to NEW (Trenameat); if NEW is a directory, OLD moves into it.
-Both must be on the same node: across nodes the server answers EXDEV, and
-the way is to copy, then remove.
+On one node that is a rename. Across nodes, where no rename reaches (the
+server answers EXDEV), mv copies OLD as "cp -rp" does (modes, owner where
+allowed, times; symlinks as symlinks), then removes it, as mv(1) does
+across file systems; OLD is removed only if all of it was copied, and each
+failure is one line on stderr. As with a rename, NEW may be a file that a
+file replaces or an empty directory that a directory replaces.
 
 Examples:
    mfs 9p mv /2/tmp/a /2/tmp/b
-   mfs 9p mv /home/tmp/report /home/tmp/old/`,
+   mfs 9p mv /home/tmp/report /home/tmp/old/
+   mfs 9p mv /1/tmp/results /2/tmp/results`,
 		min: 2, max: 2,
 		run: func(s *session, c *cli.Context, args []string) error {
 			oldp, newp := cleanPath(args[0]), cleanPath(args[1])
-			return opErr("mv", s.mv(oldp, newp), oldp, newp)
+			err := s.mv(oldp, newp, cpErrWriter(c))
+			var oe *opError
+			if errors.As(err, &oe) {
+				return err // a line of the copy across nodes, naming its path
+			}
+			return opErr("mv", err, oldp, newp)
 		},
 	}
 }
 
-// errCrossNode explains EXDEV from a rename: old and new are on different
-// nodes, which no rename can span.
-type errCrossNode struct{ err error }
-
-func (e *errCrossNode) Error() string {
-	return fmt.Sprintf("cross-node rename: %s (copy, then remove)", errText(e.err))
-}
-
-// Unwrap returns the server's error.
-func (e *errCrossNode) Unwrap() error { return e.err }
-
-// mv renames oldp to newp, or into newp if that is a directory.
-func (s *session) mv(oldp, newp string) error {
+// mv renames oldp to newp, or into newp if that is a directory; across
+// nodes it copies, then removes (see moveAcross), with a line on errw for
+// each failure but the one it returns.
+func (s *session) mv(oldp, newp string, errw io.Writer) error {
 	if oldp == "/" || newp == "/" {
 		return linux.EBUSY
 	}
@@ -221,7 +263,7 @@ func (s *session) mv(oldp, newp string) error {
 		}
 	}
 	if e, ok := errnoOf(err); ok && e == linux.EXDEV {
-		return &errCrossNode{err: e}
+		return s.moveAcross(oldp, newp, errw)
 	}
 	return err
 }

@@ -88,6 +88,9 @@ Examples:
 		min:   1, max: 1,
 		run: func(s *session, c *cli.Context, args []string) error {
 			p := cleanPath(args[0])
+			if p == "/"+ctlFile {
+				return opErr("write", s.writeCtl(c.App.ErrWriter, p, c.Bool("append"), c.App.Reader), p)
+			}
 			return opErr("write", s.write(p, c.Bool("append"), c.App.Reader), p)
 		},
 	}

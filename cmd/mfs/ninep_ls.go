@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os/user"
+	"path"
 	"sort"
 	"strconv"
 	"time"
@@ -16,19 +17,25 @@ func lsVerb() verb {
 	return verb{
 		name:  "ls",
 		usage: "list directories (like ls)",
-		args:  "[-l] [-d] [PATH…]",
+		args:  "[-l] [-d] [-R] [PATH…]",
 		examples: `Lists each directory's entries by name, or names a file. Without PATH,
 lists the attach root. With -l, one line per entry like ls -l: mode, links,
 owner, group (numeric where this host has no such id), size, mtime, name,
-and "-> target" after a symlink. With -d, lists a directory itself.
+and "-> target" after a symlink. With -d, lists a directory itself. With
+-R, lists every directory below too, each under a "path:" line, as ls -R
+does (symlinks are not followed). A path or directory that cannot be
+listed does not stop the rest: each failure is one line on stderr, and
+the exit status is 1.
 
 Examples:
    mfs 9p ls /
    mfs 9p ls -l /2/etc
-   mfs 9p ls -ld /1 /2 /3`,
+   mfs 9p ls -ld /1 /2 /3
+   mfs 9p ls -R /2/tmp`,
 		flags: []cli.Flag{
 			&cli.BoolFlag{Name: "l", Usage: "long listing"},
 			&cli.BoolFlag{Name: "d", Usage: "list directories themselves, not their entries"},
+			&cli.BoolFlag{Name: "R", Usage: "list subdirectories recursively"},
 		},
 		shortOpts: true,
 		min:       0, max: -1,
@@ -36,9 +43,15 @@ Examples:
 			if len(args) == 0 {
 				args = []string{"/"}
 			}
-			return s.ls(c.App.Writer, args, c.Bool("l"), c.Bool("d"))
+			o := lsOptions{long: c.Bool("l"), dirItself: c.Bool("d"), recursive: c.Bool("R") && !c.Bool("d")}
+			return s.ls(c.App.Writer, args, o)
 		},
 	}
+}
+
+// lsOptions are ls's flags.
+type lsOptions struct {
+	long, dirItself, recursive bool
 }
 
 // entry is one line of an ls listing.
@@ -46,27 +59,31 @@ type entry struct {
 	name   string
 	attr   p9.Attr
 	target string // of a symlink
+	dir    bool   // a directory, by its Treaddir qid or its mode
 }
 
 // ls lists paths to w like ls(1): files first, then each directory, each
 // group sorted by name, a directory headed by its name when there is more
-// than one path.
-func (s *session) ls(w io.Writer, paths []string, long, dirItself bool) error {
+// than one path or the listing is recursive. It goes on past a path or a
+// directory it cannot list and returns every failure.
+func (s *session) ls(w io.Writer, paths []string, o lsOptions) error {
 	var files []entry
 	var dirs []string
+	var errs multiError
 	for _, a := range paths {
 		p := cleanPath(a)
 		f, _, attr, err := s.walkAttr(p)
 		if err != nil {
-			return opErr("ls", err, p)
+			errs = append(errs, opErr("ls", err, p))
+			continue
 		}
-		if attr.Mode.IsDir() && !dirItself {
+		if attr.Mode.IsDir() && !o.dirItself {
 			dirs = append(dirs, p)
 			f.Close()
 			continue
 		}
 		e := entry{name: p, attr: attr}
-		if long && attr.Mode.IsSymlink() {
+		if o.long && attr.Mode.IsSymlink() {
 			e.target, _ = f.Readlink()
 		}
 		f.Close()
@@ -74,24 +91,52 @@ func (s *session) ls(w io.Writer, paths []string, long, dirItself bool) error {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
 	sort.Strings(dirs)
-	names := newIDNames()
+	l := &lister{s: s, w: w, o: o, names: newIDNames(), errs: &errs}
 	if len(files) > 0 {
-		printEntries(w, files, long, names)
+		printEntries(w, files, o.long, l.names)
+		l.printed = true
 	}
-	for i, d := range dirs {
-		ents, err := s.readDir(d, long)
-		if err != nil {
-			return opErr("ls", err, d)
-		}
-		if len(paths) > 1 {
-			if i > 0 || len(files) > 0 {
-				fmt.Fprintln(w)
-			}
-			fmt.Fprintf(w, "%s:\n", d)
-		}
-		printEntries(w, ents, long, names)
+	for _, d := range dirs {
+		l.dir(d, len(paths) > 1 || o.recursive)
 	}
-	return nil
+	return errs.err()
+}
+
+// lister prints the directories of one ls.
+type lister struct {
+	s       *session
+	w       io.Writer
+	o       lsOptions
+	names   *idNames
+	errs    *multiError
+	printed bool // something is on w: the next header needs a blank line
+}
+
+// dir lists directory d, under a "d:" header if header, then with -R each
+// directory in it, depth first.
+func (l *lister) dir(d string, header bool) {
+	if header {
+		if l.printed {
+			fmt.Fprintln(l.w)
+		}
+		fmt.Fprintf(l.w, "%s:\n", d)
+		l.printed = true
+	}
+	ents, err := l.s.readDir(d, l.o.long)
+	if err != nil {
+		*l.errs = append(*l.errs, opErr("ls", err, d))
+		return
+	}
+	printEntries(l.w, ents, l.o.long, l.names)
+	l.printed = l.printed || len(ents) > 0
+	if !l.o.recursive {
+		return
+	}
+	for _, e := range ents {
+		if e.dir {
+			l.dir(path.Join(d, e.name), true)
+		}
+	}
 }
 
 // readDir returns the entries of directory p sorted by name, without "."
@@ -118,7 +163,7 @@ func (s *session) readDir(p string, attrs bool) ([]entry, error) {
 		}
 		for _, de := range dirents {
 			if de.Name != "." && de.Name != ".." {
-				ents = append(ents, entry{name: de.Name})
+				ents = append(ents, entry{name: de.Name, dir: de.QID.Type&p9.TypeDir != 0})
 			}
 			off = de.Offset
 		}
@@ -138,6 +183,7 @@ func (s *session) readDir(p string, attrs bool) ([]entry, error) {
 			return nil, fmt.Errorf("%s: %w", e.name, err)
 		}
 		_, _, e.attr, err = f.GetAttr(p9.AttrMaskAll)
+		e.dir = e.attr.Mode.IsDir()
 		if err == nil && e.attr.Mode.IsSymlink() {
 			e.target, err = f.Readlink()
 		}

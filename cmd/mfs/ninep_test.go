@@ -118,7 +118,6 @@ func TestErrText(t *testing.T) {
 	}{
 		{linux.ENOENT, "no such file or directory"},
 		{linux.EACCES, "permission denied"},
-		{&errCrossNode{err: linux.EXDEV}, "cross-node rename: invalid cross-device link (copy, then remove)"},
 		{&net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, "connection refused"},
 		{errors.New("wait: EOF"), "wait: EOF"},
 	}
@@ -136,8 +135,6 @@ func TestErrorLineAndExitCode(t *testing.T) {
 		code int
 	}{
 		{commandErr("9p", opErr("ls", linux.ENOENT, "/7")), "mfs 9p: ls /7: no such file or directory", 1},
-		{commandErr("9p", opErr("mv", &errCrossNode{err: linux.EXDEV}, "/1/a", "/2/a")),
-			"mfs 9p: mv /1/a /2/a: cross-node rename: invalid cross-device link (copy, then remove)", 1},
 		{commandErr("9p", usagef("unknown verb %q", "x")), `mfs 9p: unknown verb "x"`, 2},
 		{commandErr("members", usagef("two\nlines")), "mfs members: two; lines", 2},
 		{errors.New("plain"), "mfs: plain", 1},

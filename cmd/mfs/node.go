@@ -70,7 +70,7 @@ Examples:
 			&cli.StringSliceFlag{Name: "listen", EnvVars: []string{"MFS_LISTEN"}, Usage: "serve the cluster namespace here (host:port or unix:/path; repeatable) (default: unix:/run/mfs/mfs.sock and 127.0.0.1:564 as root, unix:$XDG_RUNTIME_DIR/mfs.sock otherwise)"},
 			&cli.StringFlag{Name: "export-listen", EnvVars: []string{"MFS_EXPORT_LISTEN"}, Usage: "serve this node's export to peers here (default: the --gossip host, port 5640)"},
 			&cli.StringFlag{Name: "gossip", EnvVars: []string{"MFS_GOSSIP"}, Usage: "gossip (serf) address, UDP and TCP (default: " + defaultGossip + ", or " + defaultGossipTLS + " with --tls-dir)"},
-			&cli.StringFlag{Name: "advertise", EnvVars: []string{"MFS_ADVERTISE"}, Usage: "gossip address told to peers, if not the --gossip one (NAT, 0.0.0.0)"},
+			&cli.StringFlag{Name: "advertise", EnvVars: []string{"MFS_ADVERTISE"}, Usage: "gossip address told to peers (default: the --gossip one; for 0.0.0.0 or ::, this host's first non-loopback IPv4 address; behind NAT, say it)"},
 			&cli.StringSliceFlag{Name: "join", EnvVars: []string{"MFS_JOIN"}, Usage: "gossip address of any member, ADDR[,ADDR]; retried with backoff until one answers"},
 			&cli.DurationFlag{Name: "join-timeout", EnvVars: []string{"MFS_JOIN_TIMEOUT"}, Usage: "give up joining after this long (0: never)"},
 			&cli.BoolFlag{Name: "read-only", EnvVars: []string{"MFS_READ_ONLY"}, Usage: "peers and local clients may not change this node's files"},

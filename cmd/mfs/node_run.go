@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hugelgupf/p9/p9"
@@ -83,6 +85,16 @@ func (cfg *nodeConfig) check() error {
 	if _, _, err := net.SplitHostPort(cfg.Gossip); err != nil {
 		return fmt.Errorf("--gossip %q: want host:port", cfg.Gossip)
 	}
+	if cfg.Advertise != "" {
+		if _, _, err := net.SplitHostPort(cfg.Advertise); err != nil {
+			return fmt.Errorf("--advertise %q: want host:port", cfg.Advertise)
+		}
+		// Peers must reach the node where it advertises: not off this
+		// machine when gossip listens on loopback.
+		if onLoopback(cfg.Gossip) && !onLoopback(cfg.Advertise) {
+			return fmt.Errorf("--advertise %s: gossip listens on loopback (--gossip %s), where no other machine reaches it", cfg.Advertise, cfg.Gossip)
+		}
+	}
 	if err := cfg.checkTrust(); err != nil {
 		return err
 	}
@@ -118,17 +130,17 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 			}
 		}
 	}()
-	listen := func(what, addr string) (net.Listener, error) {
+	listen := func(what, flag, addr string) (net.Listener, error) {
 		network, path, _ := dial.ParseAddr(addr)
 		if network == "unix" {
 			// The default socket's directory may not exist yet.
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				return nil, fmt.Errorf("%s: %w", what, err)
+				return nil, fmt.Errorf("%s: %w", what, bindError(flag, addr, err))
 			}
 		}
 		ln, err := dial.Listen(addr)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+			return nil, fmt.Errorf("%s: %w", what, bindError(flag, addr, err))
 		}
 		if network == "unix" {
 			// Anyone on this host may connect: the socket proves who
@@ -141,7 +153,7 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 		lns = append(lns, ln)
 		return ln, nil
 	}
-	exportLn, err := listen("export", cfg.ExportListen)
+	exportLn, err := listen("export", "--export-listen", cfg.ExportListen)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +163,7 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 	}
 	var nsLns []net.Listener
 	for _, a := range cfg.Listen {
-		ln, err := listen("namespace", a)
+		ln, err := listen("namespace", "--listen", a)
 		if err != nil {
 			return nil, err
 		}
@@ -181,7 +193,14 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &runningNode{cfg: cfg, log: log, ns: ns, cancel: cancel, errc: make(chan error, 1+len(nsLns)),
 		exportAddr: listenAddr(exportLn)}
-	n.serve(ctx, "export", exportLn, export, append(cfg.exportIdentity(), srv9p.SquashUsers(cfg.ExportSquash))...)
+	exportOpts := append(cfg.exportIdentity(), srv9p.SquashUsers(cfg.ExportSquash))
+	if euid := os.Geteuid(); euid != 0 {
+		// A node not run by root can act as its own user alone: a
+		// peer's attach that claims no one (the first on each of its
+		// connections) acts as that user rather than being refused.
+		exportOpts = append(exportOpts, srv9p.Anonymous(uint32(euid), uint32(os.Getegid())))
+	}
+	n.serve(ctx, "export", exportLn, export, exportOpts...)
 	for _, ln := range nsLns {
 		n.nsAddrs = append(n.nsAddrs, listenAddr(ln))
 		n.serve(ctx, "namespace", ln, ns)
@@ -198,13 +217,14 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 	mcfg.Logger = cfg.Log
 	n.member, err = membership.New(*mcfg)
 	if err != nil {
+		err = gossipError(cfg, err)
 		cancel()
 		n.wg.Wait()
 		ns.Close()
 		lns = nil // closed by the servers
 		return nil, err
 	}
-	log.Info("listening", slog.String("service", "gossip"), slog.String("addr", n.member.GossipAddr()))
+	log.Info("listening", slog.String("service", "gossip"), slog.String("addr", n.member.GossipAddr()), slog.Bool("encrypted", len(cfg.Key) > 0))
 	return n, nil
 }
 
@@ -260,6 +280,64 @@ func (n *runningNode) stop(leave bool) {
 	n.cancel()
 	n.wg.Wait()
 	n.ns.Close()
+	n.log.Info("stopped")
+}
+
+// bindError says which flag to change when addr, the value of flag,
+// cannot be bound: a privileged port as an ordinary user, or an address
+// taken. The errno stays in the chain.
+func bindError(flag, addr string, err error) error {
+	var hint string
+	switch {
+	case isErrno(err, syscall.EACCES) && privilegedPort(addr):
+		err = syscall.EACCES
+		hint = "ports below 1024 need root; use a port ≥ 1024"
+		if flag != "--gossip" {
+			hint = "ports below 1024 need root; use " + flag + " unix:… or a port ≥ 1024"
+		}
+	case isErrno(err, syscall.EADDRINUSE):
+		err = syscall.EADDRINUSE
+		hint = "another node or server has it; choose another with " + flag
+	case isErrno(err, syscall.EACCES), isErrno(err, syscall.EROFS):
+		hint = "choose another with " + flag
+	default:
+		return err
+	}
+	return fmt.Errorf("listen %s: %w (%s)", addr, err, hint)
+}
+
+// isErrno reports whether err is errno, in its chain or in its text
+// (memberlist flattens the errors it wraps; dial.Listen says "address
+// already in use" of a live unix socket).
+func isErrno(err error, errno syscall.Errno) bool {
+	return errors.Is(err, errno) || strings.Contains(err.Error(), errno.Error())
+}
+
+// privilegedPort reports whether addr is host:port with a port below 1024.
+func privilegedPort(addr string) bool {
+	network, address, err := dial.ParseAddr(addr)
+	if err != nil || network != "tcp" {
+		return false
+	}
+	_, p, err := net.SplitHostPort(address)
+	if err != nil {
+		return false
+	}
+	port, err := strconv.Atoi(p)
+	return err == nil && port > 0 && port < 1024
+}
+
+// gossipError adds to an error of membership.New what to change: the
+// --gossip address when it cannot be bound, --advertise when no address
+// to advertise could be found.
+func gossipError(cfg nodeConfig, err error) error {
+	switch {
+	case errors.Is(err, membership.ErrNoAdvertise):
+		return fmt.Errorf("%w: give the address peers reach this node at with --advertise", err)
+	case isErrno(err, syscall.EACCES), isErrno(err, syscall.EADDRINUSE):
+		return fmt.Errorf("gossip: %w", bindError("--gossip", cfg.Gossip, err))
+	}
+	return err
 }
 
 // listenAddr renders a listener's address as an mfs address.

@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -167,15 +170,45 @@ func TestRunDemoInProcess(t *testing.T) {
 	if !regexp.MustCompile(`read /2/hello.txt`).MatchString(out.String()) {
 		t.Errorf("no read command in:\n%s", out.String())
 	}
+	if !regexp.MustCompile(`^export MFS_ADDR=127\.0\.0\.1:\d+\n`).MatchString(out.String()) {
+		t.Errorf("the banner does not start with export MFS_ADDR=…:\n%s", out.String())
+	}
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatalf("demo: %v", err)
 	}
-	// With --dir the exports stay, seeded.
+	// With --dir the exports stay, seeded with what the README uses.
 	for _, id := range []string{"1", "2"} {
-		b, err := os.ReadFile(filepath.Join(dir, id, "hello.txt"))
-		if err != nil || string(b) != "hello from node "+id+"\n" {
-			t.Errorf("seed of node %s: %q, %v", id, b, err)
+		for name, want := range map[string]string{"hello.txt": "hello from node " + id + "\n", "etc/hostname": "node-" + id + "\n"} {
+			b, err := os.ReadFile(filepath.Join(dir, id, name))
+			if err != nil || string(b) != want {
+				t.Errorf("seed of node %s: %s = %q, %v; want %q", id, name, b, err, want)
+			}
+		}
+		if fi, err := os.Stat(filepath.Join(dir, id, "tmp")); err != nil || fi.Mode() != os.ModeDir|os.ModeSticky|0o777 {
+			t.Errorf("seed of node %s: tmp %v, %v; want drwxrwxrwt", id, fi.Mode(), err)
+		}
+	}
+}
+
+func TestBindError(t *testing.T) {
+	for _, tc := range []struct {
+		flag, addr string
+		err        error
+		want       string
+	}{
+		{"--listen", "127.0.0.1:564", &net.OpError{Op: "listen", Err: os.NewSyscallError("bind", syscall.EACCES)},
+			"listen 127.0.0.1:564: permission denied (ports below 1024 need root; use --listen unix:… or a port ≥ 1024)"},
+		{"--gossip", "0.0.0.0:7", errors.New(`could not set up network transport: listen tcp 0.0.0.0:7: bind: permission denied`),
+			"listen 0.0.0.0:7: permission denied (ports below 1024 need root; use a port ≥ 1024)"},
+		{"--export-listen", "127.0.0.1:5640", &net.OpError{Op: "listen", Err: os.NewSyscallError("bind", syscall.EADDRINUSE)},
+			"listen 127.0.0.1:5640: address already in use (another node or server has it; choose another with --export-listen)"},
+		{"--listen", "unix:/run/x/mfs.sock", &os.PathError{Op: "mkdir", Path: "/run/x", Err: syscall.EACCES},
+			"listen unix:/run/x/mfs.sock: mkdir /run/x: permission denied (choose another with --listen)"},
+	} {
+		err := bindError(tc.flag, tc.addr, tc.err)
+		if err.Error() != tc.want {
+			t.Errorf("bindError(%s %s): %q, want %q", tc.flag, tc.addr, err, tc.want)
 		}
 	}
 }

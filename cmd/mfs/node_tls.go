@@ -68,7 +68,7 @@ func (cfg *nodeConfig) checkTrust() error {
 	if cfg.Insecure {
 		return nil
 	}
-	for _, a := range []struct{ flag, addr string }{{"--export-listen", cfg.ExportListen}, {"--gossip", cfg.Gossip}} {
+	for _, a := range []struct{ flag, addr string }{{"--export-listen", cfg.ExportListen}, {"--gossip", cfg.Gossip}, {"--advertise", cfg.Advertise}} {
 		if a.addr != "" && !onLoopback(a.addr) {
 			return fmt.Errorf("%s %s is reachable from the network, and without TLS anyone who reaches this node could use its files: give --tls-dir DIR (certificates made with mfs tls), or --insecure to run without TLS anyway", a.flag, a.addr)
 		}

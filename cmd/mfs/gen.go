@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/urfave/cli/v2"
+)
+
+// genCommand is `mfs gen man|bash`: the manual page and the bash
+// completion script, both made from the command tree, so they never
+// drift from it (`mk install` installs them).
+func genCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "gen",
+		Usage:     "print the manual page (man) or the bash completion script (bash), made from this binary's commands",
+		UsageText: "mfs gen man > mfs.1\n   mfs gen bash > /usr/local/share/bash-completion/completions/mfs",
+		Description: `man prints mfs(1) in roff, for man -l or $PREFIX/share/man/man1/mfs.1.
+bash prints a completion script for bash 4 or later, for
+$PREFIX/share/bash-completion/completions/mfs (or source it): it completes
+commands, 9p verbs and flags from a table made from this binary, without
+running mfs. 'mk install' installs both.`,
+		OnUsageError: onUsageError("gen"),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return commandErr("gen", usagef("want one argument: man or bash"))
+			}
+			out := c.App.Writer
+			switch c.Args().First() {
+			case "man":
+				return commandErr("gen", genMan(out, c.App))
+			case "bash":
+				return commandErr("gen", genBash(out, c.App))
+			}
+			return commandErr("gen", usagef("%q: want man or bash", c.Args().First()))
+		},
+	}
+}
+
+// genMan writes the app's manual page, section 1. urfave/cli renders its
+// Markdown through md2man, which starts with ".nh" (no hyphenation); the
+// page is made to start with its .TH title line, as man pages do, and
+// characters beyond ASCII (the help's "…", "≥") become groff's \[uXXXX]
+// escapes, which every troff reads whatever its input encoding.
+func genMan(w io.Writer, app *cli.App) error {
+	man, err := app.ToManWithSection(1)
+	if err != nil {
+		return fmt.Errorf("man page: %w", err)
+	}
+	var ascii strings.Builder
+	for _, r := range man {
+		if r < utf8.RuneSelf {
+			ascii.WriteRune(r)
+		} else {
+			fmt.Fprintf(&ascii, `\[u%04X]`, r)
+		}
+	}
+	man = ascii.String()
+	if i := strings.Index(man, ".TH "); i > 0 {
+		head := man[:i]
+		rest := man[i:]
+		nl := strings.IndexByte(rest, '\n') + 1
+		man = rest[:nl] + head + rest[nl:]
+	}
+	_, err = io.WriteString(w, man)
+	return err
+}
+
+// genBash writes a bash completion script for the app: a table of each
+// command path's subcommands and flags, and a function that finds the
+// path in the words typed so far.
+func genBash(w io.Writer, app *cli.App) error {
+	cmds := map[string][]string{}
+	flags := map[string][]string{}
+	var walk func(path string, subs []*cli.Command, fl []cli.Flag)
+	walk = func(path string, subs []*cli.Command, fl []cli.Flag) {
+		seen := map[string]bool{}
+		add := func(f string) {
+			if !seen[f] {
+				seen[f] = true
+				flags[path] = append(flags[path], f)
+			}
+		}
+		for _, f := range fl {
+			for _, n := range f.Names() {
+				if len(n) == 1 {
+					add("-" + n)
+				} else {
+					add("--" + n)
+				}
+			}
+		}
+		add("--help")
+		for _, c := range subs {
+			if c.Hidden || c.Name == "help" { // urfave/cli's own
+				continue
+			}
+			for _, n := range c.Names() { // an alias has its command's table
+				cmds[path] = append(cmds[path], n)
+				walk(path+" "+n, c.Subcommands, c.Flags)
+			}
+		}
+	}
+	walk("mfs", app.Commands, append(app.Flags, &cli.BoolFlag{Name: "version"}))
+
+	var b strings.Builder
+	b.WriteString(`# bash completion for mfs (bash 4 or later), made by 'mfs gen bash'.
+# Install as $PREFIX/share/bash-completion/completions/mfs, or source it.
+
+declare -gA _mfs_cmds=(
+`)
+	writeTable(&b, cmds)
+	b.WriteString(`)
+declare -gA _mfs_flags=(
+`)
+	writeTable(&b, flags)
+	b.WriteString(`)
+
+# _mfs finds the command path ("mfs 9p ls") in the words before the
+# cursor, then offers that command's flags after a "-", else its
+# subcommands; with neither, bash completes file names.
+_mfs() {
+	local cur=${COMP_WORDS[COMP_CWORD]} path=mfs w i
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		case " ${_mfs_cmds[$path]} " in
+		*" $w "*) path="$path $w" ;;
+		esac
+	done
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "${_mfs_flags[$path]}" -- "$cur"))
+	else
+		COMPREPLY=($(compgen -W "${_mfs_cmds[$path]}" -- "$cur"))
+	fi
+}
+complete -o bashdefault -o default -F _mfs mfs
+`)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeTable writes the entries of an associative array, sorted by key.
+func writeTable(b *strings.Builder, t map[string][]string) {
+	keys := make([]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(b, "\t[%q]=%q\n", k, strings.Join(t[k], " "))
+	}
+}
