@@ -18,29 +18,14 @@ type Msg interface {
 
 func itoa(v int) string { return strconv.Itoa(v) }
 
-func decodeNames(d *decoder) []string {
-	n := int(d.u16())
-	if n > MaxWalk {
-		if d.err == nil {
-			d.err = ErrTooMany
-		}
-		return nil
-	}
-	if n == 0 || d.err != nil {
-		return nil
-	}
-	if 2*n > len(d.b) { // each name takes at least its length field
-		d.err = ErrShort
-		return nil
-	}
-	names := make([]string, n)
-	for i := range names {
-		names[i] = d.str()
-	}
-	return names
-}
+func decodeNames(d *decoder) []string { return decodeList(d, 2, (*decoder).str) }
 
-func decodeQIDs(d *decoder) []p9.QID {
+func decodeQIDs(d *decoder) []p9.QID { return decodeList(d, 13, (*decoder).qid) }
+
+// decodeList reads a count[2] and that many elements, at most MaxWalk,
+// each at least min bytes long (checked against the frame before the
+// list is allocated).
+func decodeList[T any](d *decoder, min int, one func(*decoder) T) []T {
 	n := int(d.u16())
 	if n > MaxWalk {
 		if d.err == nil {
@@ -51,15 +36,15 @@ func decodeQIDs(d *decoder) []p9.QID {
 	if n == 0 || d.err != nil {
 		return nil
 	}
-	if 13*n > len(d.b) {
+	if min*n > len(d.b) {
 		d.err = ErrShort
 		return nil
 	}
-	qids := make([]p9.QID, n)
-	for i := range qids {
-		qids[i] = d.qid()
+	list := make([]T, n)
+	for i := range list {
+		list[i] = one(d)
 	}
-	return qids
+	return list
 }
 
 func encodeFSStat(e *encoder, s *p9.FSStat) {
