@@ -29,6 +29,8 @@ func main() {
 			tlsCommand(),
 			versionCommand(),
 			genCommand(),
+			runCommand(),
+			runInnerCommand(),
 		},
 	}
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprint(c.App.Writer, versionText(debug.ReadBuildInfo())) }

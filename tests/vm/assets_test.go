@@ -103,7 +103,11 @@ func prepareAssets() (a *assets, err error, missing bool) {
 	if err != nil {
 		return nil, fmt.Errorf("build guest workload: %w", err), false
 	}
-	initrd, err := buildInitramfs(dir, busybox, guest, kdir, version)
+	mfs, err := buildMFS(dir)
+	if err != nil {
+		return nil, fmt.Errorf("build static mfs: %w", err), false
+	}
+	initrd, err := buildInitramfs(dir, busybox, guest, mfs, kdir, version)
 	if err != nil {
 		return nil, fmt.Errorf("initramfs: %w", err), false
 	}
@@ -268,10 +272,22 @@ func buildGuest(dir string) (string, error) {
 	return out, nil
 }
 
+// buildMFS builds mfs as a static binary (CGO_ENABLED=0) for the guest's
+// /bin/mfs, which the mfs run checks use.
+func buildMFS(dir string) (string, error) {
+	out := filepath.Join(dir, "mfs-static")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "mfs/cmd/mfs")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%w: %s", err, b)
+	}
+	return out, nil
+}
+
 // buildInitramfs assembles the initramfs, or reuses the cached one built from
-// the same inputs (kernel release, module list, init script, busybox and
-// workload binaries).
-func buildInitramfs(dir, busybox, guest, kdir, version string) (string, error) {
+// the same inputs (kernel release, module list, init script, busybox, workload
+// and mfs binaries).
+func buildInitramfs(dir, busybox, guest, mfs, kdir, version string) (string, error) {
 	initScript, err := os.ReadFile("init.sh")
 	if err != nil {
 		return "", err
@@ -284,9 +300,13 @@ func buildInitramfs(dir, busybox, guest, kdir, version string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	mb, err := os.ReadFile(mfs)
+	if err != nil {
+		return "", err
+	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", version, strings.Join(modules, " "))
-	for _, b := range [][]byte{initScript, bb, gb} {
+	for _, b := range [][]byte{initScript, bb, gb, mb} {
 		fmt.Fprintf(h, "%d\n", len(b))
 		h.Write(b)
 	}
@@ -307,6 +327,7 @@ func buildInitramfs(dir, busybox, guest, kdir, version string) (string, error) {
 	entries := []cpioEntry{
 		{name: "bin", mode: sIFDIR | 0o755},
 		{name: "bin/busybox", mode: sIFREG | 0o755, data: bb},
+		{name: "bin/mfs", mode: sIFREG | 0o755, data: mb},
 		{name: "bin/sh", mode: sIFLNK | 0o777, data: []byte("busybox")},
 		{name: "dev", mode: sIFDIR | 0o755},
 		{name: "dev/console", mode: sIFCHR | 0o600, major: 5, minor: 1},

@@ -3,10 +3,10 @@
 //
 // The tests boot a Debian kernel (a linux-image-amd64 .deb, fetched with
 // apt-get download when absent and unpacked, never installed) with an
-// initramfs holding busybox, the 9P modules and the workload in guest/, a
-// static Go program that mounts 9P as the kernel command line says, checks
-// exact syscall results, and prints TAP-like lines that the host turns into
-// subtests. Each check also runs on the guest's tmpfs in the same boot, to
+// initramfs holding busybox, the 9P modules, a static mfs (/bin/mfs) and
+// the workload in guest/, a static Go program that mounts 9P as the kernel
+// command line says, checks exact syscall results, and prints TAP-like
+// lines that the host turns into subtests. Each check also runs on the guest's tmpfs in the same boot, to
 // prove the check itself right. A host-side oracle (a line protocol on a
 // forwarded loopback port) lets the guest compare what it sees through 9P
 // with what is on the host's disk.
@@ -21,6 +21,12 @@
 //   - TestNamespace: a 3-node cluster of `mfs node` processes, node 1's
 //     namespace mounted with aname=home=2; the union's rules, then part 1's
 //     checks on node 1's own files and on node 3's through the proxy.
+//   - TestRun: `mfs run` (issue 13), a static /bin/mfs in the initramfs
+//     mounting node 1 of such a cluster over TCP, one guestfwd port per
+//     run: two trees side by side with their own home and selected, a
+//     child and a nested mfs run inheriting, select in one tree only,
+//     no /mfs left in the guest's own namespace, --user's uid on the
+//     host, exit statuses 7, 127, 126 and 125.
 //
 // QEMU runs under TCG with -nodefaults and user networking restricted to
 // guestfwd ports on loopback. Kernels and the initramfs are cached in

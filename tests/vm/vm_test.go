@@ -261,6 +261,42 @@ func TestNamespace(t *testing.T) {
 	report(t, bl, knownFailures)
 }
 
+// TestRun is issue 13: the guest's static /bin/mfs runs commands with
+// `mfs run --addr HOST:PORT` against node 1 of a 3-node cluster, each tree
+// in its own mount namespace with its own home and selected node (see
+// runChecks in guest/run.go). The phase's own mount (home=2) holds the
+// scratch directories, on node 1.
+func TestRun(t *testing.T) {
+	a := needAssets(t)
+	c := clusterutil.Start(t, clusterutil.Options{Nodes: 3, Args: []string{"--tcp-trust", "all"}})
+	c.WaitListed(t, 1, 2, 3)
+	roots := map[string]string{}
+	for _, id := range []int{1, 2, 3} {
+		roots[fmt.Sprintf("node%d", id)] = c.Node(id).Dir
+	}
+	orc := startOracle(t, roots)
+	fwds := map[int]string{guestP9Port: c.Node(1).Addr, oraclePort: orc.addr()}
+	// guestfwd carries one guest connection at a time per port: every
+	// mfs run of the suite has its own port to node 1.
+	for i := range runPorts {
+		fwds[runPort+i] = c.Node(1).Addr
+	}
+	bl := boot(t, a, vmConfig{
+		phases: []string{phaseSpec("run", "run", "tcp", 1<<20, "", "none", "home=2") + ";1"},
+		fwds:   fwds,
+		env: map[string]string{"hostroot": "ns", "scratch": "1",
+			"runhost": guestHost, "runport": fmt.Sprint(runPort)},
+	})
+	report(t, bl, knownFailures)
+}
+
+// runPort is the first guestfwd port of TestRun's mfs runs, and runPorts
+// how many there are (guest/run.go numbers them the same way).
+const (
+	runPort  = 5650
+	runPorts = 8
+)
+
 // wantOneConn checks that every mount of the boot went over one host
 // connection (see connCounter), so that the remount checks did test a
 // second 9P session on one connection.

@@ -51,7 +51,8 @@ var suites = map[string][]check{
 	"remount": {
 		{name: "remount-same-connection", fn: chkRemountSameConn, noTmpfs: true},
 	},
-	"ns": nsChecks,
+	"ns":  nsChecks,
+	"run": runChecks,
 	"squash": {
 		{name: "root-squashed", fn: chkRootSquashed, noTmpfs: true},
 	},
