@@ -13,8 +13,6 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 	"golang.org/x/sys/unix"
-
-	"mfs/internal/dial"
 )
 
 // cpAttr is what a copy keeps of a file.
@@ -162,21 +160,13 @@ func (n *cpNinep) list(dir string) ([]cpEnt, error) {
 	if _, _, err := d.Open(p9.ReadOnly); err != nil {
 		return nil, err
 	}
-	var ents []cpEnt
-	for off := uint64(0); ; {
-		dirents, err := d.Readdir(off, n.s.conn.MSize-64)
-		if err != nil {
-			return nil, err
-		}
-		if len(dirents) == 0 {
-			break
-		}
-		for _, de := range dirents {
-			if de.Name != "." && de.Name != ".." {
-				ents = append(ents, cpEnt{name: de.Name})
-			}
-			off = de.Offset
-		}
+	dirents, err := n.s.dirents(d)
+	if err != nil {
+		return nil, err
+	}
+	ents := make([]cpEnt, 0, len(dirents))
+	for _, de := range dirents {
+		ents = append(ents, cpEnt{name: de.Name})
 	}
 	// One walk and getattr per entry, cpWorkers at once; an entry gone
 	// since the Treaddir is left out.
@@ -311,18 +301,7 @@ func (n *cpNinep) symlink(target, p string, a cpAttr, preserve bool) error {
 	return err
 }
 
-func (n *cpNinep) remove(p string, isDir bool) error {
-	dir, name, err := n.s.walkParent(p)
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	var flags uint32
-	if isDir {
-		flags = unix.AT_REMOVEDIR
-	}
-	return dial.UnlinkAt(dir, name, flags)
-}
+func (n *cpNinep) remove(p string, isDir bool) error { return n.s.unlink(p, isDir) }
 
 func (n *cpNinep) setAttr(p string, a cpAttr, preserve bool) error {
 	f, err := n.s.walk(p)

@@ -151,22 +151,13 @@ func (s *session) readDir(p string, attrs bool) ([]entry, error) {
 	if _, _, err := d.Open(p9.ReadOnly); err != nil {
 		return nil, err
 	}
-	var ents []entry
-	count := s.conn.MSize - 64
-	for off := uint64(0); ; {
-		dirents, err := d.Readdir(off, count)
-		if err != nil {
-			return nil, err
-		}
-		if len(dirents) == 0 {
-			break
-		}
-		for _, de := range dirents {
-			if de.Name != "." && de.Name != ".." {
-				ents = append(ents, entry{name: de.Name, dir: de.QID.Type&p9.TypeDir != 0})
-			}
-			off = de.Offset
-		}
+	dirents, err := s.dirents(d)
+	if err != nil {
+		return nil, err
+	}
+	ents := make([]entry, 0, len(dirents))
+	for _, de := range dirents {
+		ents = append(ents, entry{name: de.Name, dir: de.QID.Type&p9.TypeDir != 0})
 	}
 	sort.Slice(ents, func(i, j int) bool { return ents[i].name < ents[j].name })
 	if !attrs {
@@ -194,6 +185,27 @@ func (s *session) readDir(p string, attrs bool) ([]entry, error) {
 		kept = append(kept, e)
 	}
 	return kept, nil
+}
+
+// dirents reads every entry of the opened directory d but "." and "..",
+// as many to a Treaddir as its msize allows.
+func (s *session) dirents(d p9.File) ([]p9.Dirent, error) {
+	var out []p9.Dirent
+	for off := uint64(0); ; {
+		ents, err := d.Readdir(off, s.conn.MSize)
+		if err != nil {
+			return nil, err
+		}
+		if len(ents) == 0 {
+			return out, nil
+		}
+		for _, de := range ents {
+			if de.Name != "." && de.Name != ".." {
+				out = append(out, de)
+			}
+			off = de.Offset
+		}
+	}
 }
 
 // printEntries writes ents one per line: names only, or long like ls -l
