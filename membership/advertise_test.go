@@ -77,7 +77,7 @@ func (l *lines) String() string {
 // warnings, and a text that repeats itself is said once.
 func TestLibraryLogLevels(t *testing.T) {
 	var out lines
-	std := newStdLogger(slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	std := newStdLogger(slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo})), nil)
 	for _, l := range []string{
 		"[INFO] serf: EventMemberJoin: node-2 127.0.0.1",
 		"[INFO] serf: EventMemberFailed: node-2 127.0.0.1",

@@ -6,6 +6,7 @@ import (
 	"log"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 )
 
 // newStdLogger returns a *log.Logger for serf and memberlist that forwards
@@ -14,11 +15,18 @@ import (
 // Lines that repeat what Membership logs itself (serf's member events) and
 // the chatter of a healthy cluster (refutations, suspicions, reconnect
 // attempts) go to debug; a text that repeats itself ("X: X") is said once.
-func newStdLogger(l *slog.Logger) *log.Logger {
-	return log.New(slogWriter{l}, "", 0)
+//
+// Once stopped is set (the node has shut gossip down), every line goes to
+// debug: memberlist's probe goroutines outlive its Shutdown and report the
+// sockets it closed, which says nothing about the cluster.
+func newStdLogger(l *slog.Logger, stopped *atomic.Bool) *log.Logger {
+	return log.New(slogWriter{l, stopped}, "", 0)
 }
 
-type slogWriter struct{ l *slog.Logger }
+type slogWriter struct {
+	l       *slog.Logger
+	stopped *atomic.Bool
+}
 
 // levels maps the prefixes serf and memberlist put on their lines.
 var levels = []struct {
@@ -82,6 +90,9 @@ func (w slogWriter) Write(p []byte) (int, error) {
 			level = slog.LevelDebug
 			break
 		}
+	}
+	if w.stopped != nil && w.stopped.Load() {
+		level = slog.LevelDebug
 	}
 	if !w.l.Enabled(context.Background(), level) {
 		return len(p), nil

@@ -104,6 +104,9 @@ type Membership struct {
 	done   chan struct{} // closed when the event loop returns
 
 	attempts atomic.Int64 // join attempts made, for logs and tests
+	// stopped quiets serf's and memberlist's lines once gossip is shut
+	// down (see newStdLogger).
+	stopped atomic.Bool
 
 	mu       sync.Mutex
 	members  map[string]Member // by serf node name, as events reported them
@@ -155,7 +158,7 @@ func New(cfg Config) (*Membership, error) {
 	sc.Tags = map[string]string{tagID: strconv.Itoa(cfg.ID), tagExport: cfg.ExportAddr}
 	sc.EventCh = m.events
 	sc.Merge = mergeCheck{m}
-	std := newStdLogger(l.With(slog.Int("self", cfg.ID)))
+	std := newStdLogger(l.With(slog.Int("self", cfg.ID)), &m.stopped)
 	sc.Logger = std
 	sc.MemberlistConfig.Logger = std
 	sc.MemberlistConfig.BindAddr = host
@@ -349,6 +352,7 @@ func (m *Membership) Leave() error {
 	if serr := m.serf.Shutdown(); err == nil {
 		err = serr
 	}
+	m.stopped.Store(true)
 	<-m.done
 	if err != nil {
 		return fmt.Errorf("leave: %w", err)
@@ -363,6 +367,7 @@ func (m *Membership) Shutdown() error {
 	m.leaving = true
 	m.mu.Unlock()
 	err := m.serf.Shutdown()
+	m.stopped.Store(true)
 	<-m.done
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
