@@ -23,14 +23,14 @@ func (n *node) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length 
 	return setLock(n.ofd, lk)
 }
 
-// LockWait implements LockWaiter: it retries the lock (WaitForLock) until
+// LockWait implements LockWaiter: it retries the lock (waitForLock) until
 // it is granted, ctx is done, or 20 s have passed.
 func (n *node) LockWait(ctx context.Context, pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
 	lk, err := n.flock(typ, start, length)
 	if err != nil {
 		return p9.LockStatusError, err
 	}
-	return WaitForLock(ctx, func() (p9.LockStatus, error) { return setLock(n.ofd, lk) })
+	return waitForLock(ctx, func() (p9.LockStatus, error) { return setLock(n.ofd, lk) })
 }
 
 // GetLock implements GetLocker with F_OFD_GETLK. An UNLCK probe, which is

@@ -8,7 +8,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 )
 
-// lockWaiting counts the waits in WaitForLock (tests watch it).
+// lockWaiting counts the waits in waitForLock (tests watch it).
 var lockWaiting atomic.Int32
 
 // Bounds of the wait for a blocking lock. The cap stays below the Linux
@@ -20,13 +20,13 @@ var (
 	lockBackoffMax   = 50 * time.Millisecond
 )
 
-// WaitForLock calls try, a non-blocking lock attempt, until it answers
+// waitForLock calls try, a non-blocking lock attempt, until it answers
 // anything but p9.LockStatusBlocked, with a backoff from 1 ms to 50 ms
 // between attempts. It gives up with p9.LockStatusBlocked when ctx is
 // done or after 20 s (below the Linux client's 30 s retry interval, so
 // the client asks again). The kernel discards the answer to a flushed
 // request, so a cancelled wait must not take the lock, and does not.
-func WaitForLock(ctx context.Context, try func() (p9.LockStatus, error)) (p9.LockStatus, error) {
+func waitForLock(ctx context.Context, try func() (p9.LockStatus, error)) (p9.LockStatus, error) {
 	lockWaiting.Add(1)
 	defer lockWaiting.Add(-1)
 	deadline := time.Now().Add(lockWaitCap)
