@@ -1,5 +1,5 @@
-// Package fcall is mfs's one 9P codec: the wire format of every 9P2000.L
-// message, apart from any client or server (as 9fans.net/go keeps
+// Package fcall is mfs's one 9P codec: the wire format of every message
+// of 9P2000.L, 9P2000.u and 9P2000, apart from any client or server (as 9fans.net/go keeps
 // plan9/fcall.go apart from its client and server). Nothing else in mfs
 // parses or builds frames.
 //
@@ -18,8 +18,12 @@
 // sticky bits survive.
 //
 // The dialect is a property of a connection (ParseVersion picks it from a
-// Tversion string as version(5) says), and both Append and Decode take it,
-// so 9P2000 and 9P2000.u can be added where their bodies differ.
+// Tversion string as version(5) says), and both Append and Decode take it:
+// a message of another dialect is an unknown type (Dialect.Has), and the
+// bodies that differ (Tattach and Tauth without n_uname in 9P2000; Rerror,
+// Tcreate and the stat of 9P2000.u with their extra fields) are read and
+// written as the dialect has them. The messages 9P2000.L replaced are in
+// plan9.go, with the Dir of stat(5) and its bits.
 //
 // One tolerated variant: Tfsync carries fid[4] datasync[4] as the Linux
 // client sends it, and a body of fid[4] alone (the form hugelgupf/p9's

@@ -139,6 +139,82 @@ var samples = []Msg{
 	&Rclunk{},
 	&Tremove{Fid: 0x2e},
 	&Rremove{},
+	// 9P2000 and 9P2000.u
+	&Rerror{Ename: "file does not exist", Errno: linux.ENOENT},
+	&Topen{Fid: 0x2f, Mode: ORDWR | OTRUNC | ORCLOSE},
+	&Ropen{QID: qid(11), IOUnit: 0x7fea},
+	&Tcreate{Fid: 0x30, Name: "made", Perm: DMSYMLINK | 0o777, Mode: OWRITE, Extension: "../target"},
+	&Rcreate{QID: qid(12), IOUnit: 0x7feb},
+	&Tstat{Fid: 0x31},
+	&Rstat{Stat: sampleDir(1)},
+	&Twstat{Fid: 0x32, Stat: sampleDir(2)},
+	&Rwstat{},
+}
+
+// sampleDir returns a Dir whose fields are all non-zero and differ with n.
+func sampleDir(n uint8) Dir {
+	return Dir{
+		Type: 0x100 + uint16(n), Dev: 0x200 + uint32(n), QID: qid(20 + n),
+		Mode: DMDIR | DMSETGID | 0o755, Atime: 0x300 + uint32(n), Mtime: 0x400 + uint32(n),
+		Length: 0x500000000 + uint64(n), Name: "name", UID: "glenda", GID: "sys", MUID: "bootes",
+		Extension: "b 8 1", NUID: 1011, NGID: 1012, NMUID: 1013,
+	}
+}
+
+// dialects are the dialects with messages.
+var dialects = []Dialect{L, U, Plan9}
+
+// inDialect returns what sample m decodes to in dialect d, which may
+// not carry some of its fields: 9P2000 has no n_uname, no errno, no
+// extension and no numeric ids.
+func inDialect(m Msg, d Dialect) Msg {
+	if d == U || d == L {
+		return m
+	}
+	switch m := m.(type) {
+	case *Tattach:
+		c := *m
+		c.NUname = p9.NoUID
+		return &c
+	case *Tauth:
+		c := *m
+		c.NUname = p9.NoUID
+		return &c
+	case *Rerror:
+		c := *m
+		c.Errno = 0
+		return &c
+	case *Tcreate:
+		c := *m
+		c.Extension = ""
+		return &c
+	case *Rstat:
+		c := *m
+		c.Stat = plan9Dir(c.Stat)
+		return &c
+	case *Twstat:
+		c := *m
+		c.Stat = plan9Dir(c.Stat)
+		return &c
+	}
+	return m
+}
+
+func plan9Dir(d Dir) Dir {
+	d.Extension = ""
+	d.NUID, d.NGID, d.NMUID = NoTouch32, NoTouch32, NoTouch32
+	return d
+}
+
+// forEach runs fn for every sample in every dialect that has its type.
+func forEach(t *testing.T, fn func(t *testing.T, d Dialect, m Msg)) {
+	for _, d := range dialects {
+		for _, m := range samples {
+			if d.Has(m.Type()) {
+				t.Run(d.String()+"/"+m.String(), func(t *testing.T) { fn(t, d, m) })
+			}
+		}
+	}
 }
 
 // sampleTag is the tag each sample is sent with: distinct per type.
@@ -176,10 +252,11 @@ func sameMsg(a, b Msg) bool {
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, want := range samples {
-		t.Run(want.String(), func(t *testing.T) {
-			frame := Append([]byte("prefix"), L, sampleTag(want), want)[len("prefix"):]
-			tag, got, err := Decode(L, frame)
+	forEach(t, func(t *testing.T, d Dialect, sample Msg) {
+		want := inDialect(sample, d)
+		{
+			frame := Append([]byte("prefix"), d, sampleTag(want), sample)[len("prefix"):]
+			tag, got, err := Decode(d, frame)
 			if err != nil {
 				t.Fatalf("Decode: %v\nframe %x", err, frame)
 			}
@@ -192,7 +269,35 @@ func TestRoundTrip(t *testing.T) {
 			if size, typ, _ := Header(frame); size != uint32(len(frame)) || typ != want.Type() {
 				t.Errorf("Header = size %d type %d, want %d %d", size, typ, len(frame), want.Type())
 			}
-		})
+		}
+	})
+}
+
+// TestDialectTypes pins which messages each dialect has: a message of
+// another dialect is an unknown type.
+func TestDialectTypes(t *testing.T) {
+	only := map[uint8]Dialect{MsgTopen: Plan9, MsgTstat: Plan9, MsgRerror: Plan9, MsgTlopen: L, MsgTreaddir: L, MsgRlerror: L}
+	for typ, in := range only {
+		for _, d := range dialects {
+			want := d == in || (in == Plan9 && d == U)
+			if d.Has(typ) != want {
+				t.Errorf("%v.Has(%s) = %v, want %v", d, Name(typ), !want, want)
+			}
+			if want {
+				continue
+			}
+			frame := Append(nil, d, 3, newMsg(typ))
+			if _, m, err := Decode(d, frame); !errors.Is(err, ErrUnknownType) {
+				t.Errorf("%s in %v: Decode = %v, %v, want ErrUnknownType", Name(typ), d, m, err)
+			}
+		}
+	}
+	for _, typ := range []uint8{MsgTversion, MsgTattach, MsgTwalk, MsgTread, MsgTremove} {
+		for _, d := range dialects {
+			if !d.Has(typ) {
+				t.Errorf("%v does not have %s", d, Name(typ))
+			}
+		}
 	}
 }
 
@@ -236,17 +341,17 @@ func TestEveryTypeHasASample(t *testing.T) {
 // TestShortBody cuts every sample's body at every length short of whole:
 // each prefix must fail with ErrShort (but for Tfsync's fid-only form).
 func TestShortBody(t *testing.T) {
-	for _, m := range samples {
-		frame := Append(nil, L, sampleTag(m), m)
+	forEach(t, func(t *testing.T, d Dialect, m Msg) {
+		frame := Append(nil, d, sampleTag(m), m)
 		if len(frame) == HeaderSize {
-			continue
+			return
 		}
 		for n := HeaderSize; n < len(frame); n++ {
 			if m.Type() == MsgTfsync && n == HeaderSize+4 {
 				continue // the short form, TestTfsyncForms
 			}
 			cut := setSize(append([]byte(nil), frame[:n]...))
-			tag, got, err := Decode(L, cut)
+			tag, got, err := Decode(d, cut)
 			if !errors.Is(err, ErrShort) {
 				t.Errorf("%s cut to %d of %d bytes: Decode = %v, %v, want ErrShort", m, n, len(frame), got, err)
 			}
@@ -254,18 +359,63 @@ func TestShortBody(t *testing.T) {
 				t.Errorf("%s cut to %d: tag = %#x, want %#x", m, n, tag, sampleTag(m))
 			}
 		}
-	}
+	})
 }
 
 func TestTrailingByte(t *testing.T) {
-	for _, m := range samples {
-		frame := setSize(append(Append(nil, L, sampleTag(m), m), 0xee))
-		tag, got, err := Decode(L, frame)
+	forEach(t, func(t *testing.T, d Dialect, m Msg) {
+		frame := setSize(append(Append(nil, d, sampleTag(m), m), 0xee))
+		tag, got, err := Decode(d, frame)
 		if !errors.Is(err, ErrTrailing) {
 			t.Errorf("%s with a trailing byte: Decode = %v, %v, want ErrTrailing", m, got, err)
 		}
 		if tag != sampleTag(m) {
 			t.Errorf("%s with a trailing byte: tag = %#x, want %#x", m, tag, sampleTag(m))
+		}
+	})
+}
+
+// TestStatSizes checks the inner sizes of stat[n]: a Dir's size[2] or
+// the count before it that says more or less than the Dir holds is
+// refused, whatever the frame's size.
+func TestStatSizes(t *testing.T) {
+	for _, d := range []Dialect{U, Plan9} {
+		dir := sampleDir(3)
+		frame := Append(nil, d, 1, &Rstat{Stat: dir})
+		// frame: header[7] n[2] size[2] ...
+		for _, tt := range []struct {
+			name string
+			off  int
+			add  int
+		}{{"count+1", HeaderSize, 1}, {"count-1", HeaderSize, -1}, {"size+1", HeaderSize + 2, 1}, {"size-1", HeaderSize + 2, -1}} {
+			f := append([]byte(nil), frame...)
+			v := int(binary.LittleEndian.Uint16(f[tt.off:])) + tt.add
+			binary.LittleEndian.PutUint16(f[tt.off:], uint16(v))
+			if _, m, err := Decode(d, f); err == nil {
+				t.Errorf("%v Rstat with %s: Decode = %v, want an error", d, tt.name, m)
+			}
+		}
+		if got := DirSize(d, &dir); got != len(frame)-HeaderSize-2 {
+			t.Errorf("%v: DirSize = %d, frame holds %d", d, got, len(frame)-HeaderSize-2)
+		}
+	}
+}
+
+func TestDecodeDirs(t *testing.T) {
+	for _, d := range []Dialect{U, Plan9} {
+		a, b := sampleDir(4), sampleDir(5)
+		b.Name = "other"
+		data := AppendDir(AppendDir(nil, d, &a), d, &b)
+		got, err := DecodeDirs(d, data)
+		want := []Dir{a, b}
+		if d == Plan9 {
+			want = []Dir{plan9Dir(a), plan9Dir(b)}
+		}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%v: DecodeDirs = %+v, %v\nwant %+v", d, got, err, want)
+		}
+		if _, err := DecodeDirs(d, data[:len(data)-1]); !errors.Is(err, ErrShort) {
+			t.Errorf("%v: DecodeDirs of a cut entry: err = %v, want ErrShort", d, err)
 		}
 	}
 }
@@ -568,9 +718,13 @@ func TestParseVersion(t *testing.T) {
 	}{
 		{"9P2000.L", L},
 		{"9P2000.L.Google.7", L},
-		{"9P2000", Unknown},
-		{"9P2000.u", Unknown},
-		{"9P2000.", Unknown},
+		{"9P2000", Plan9},
+		{"9P2000.u", U},
+		{"9P2000.u.extra", U},
+		{"9P2000.", Plan9},
+		{"9P2000.x", Plan9},
+		{"9P2000x", Unknown},
+		{"9P1999", Unknown},
 		{"9p2000.l", Unknown},
 		{"", Unknown},
 		{"bogus", Unknown},
@@ -588,6 +742,8 @@ func TestDialectString(t *testing.T) {
 		want string
 	}{
 		{L, "9P2000.L"},
+		{U, "9P2000.u"},
+		{Plan9, "9P2000"},
 		{Unknown, "unknown"},
 		{Dialect(200), "unknown"},
 	}
@@ -596,8 +752,16 @@ func TestDialectString(t *testing.T) {
 			t.Errorf("Dialect(%d).String() = %q, want %q", tt.d, got, tt.want)
 		}
 	}
-	if ParseVersion(L.String()) != L {
-		t.Errorf("ParseVersion(L.String()) != L")
+	for _, d := range dialects {
+		if ParseVersion(d.String()) != d {
+			t.Errorf("ParseVersion(%v.String()) != %v", d, d)
+		}
+		if got, ok := ParseDialect(strings.ToLower(d.String())); !ok || got != d {
+			t.Errorf("ParseDialect(%q) = %v, %v", strings.ToLower(d.String()), got, ok)
+		}
+	}
+	if _, ok := ParseDialect("9P2000.X"); ok {
+		t.Errorf("ParseDialect(9P2000.X) accepted")
 	}
 }
 
@@ -607,38 +771,57 @@ var golden = []struct {
 	m     Msg
 	tag   uint16
 	frame string
+	d     Dialect // L when zero
 }{
 	{&Tversion{Msize: 8192, Version: "9P2000.L"}, NoTag,
-		"15000000 64 ffff 00200000 0800 3950323030302e4c"},
+		"15000000 64 ffff 00200000 0800 3950323030302e4c", L},
 	{&Tattach{Fid: 1, Afid: NoFid, Uname: "u", Aname: "", NUname: 1000}, 1,
-		"18000000 68 0100 01000000 ffffffff 0100 75 0000 e8030000"},
+		"18000000 68 0100 01000000 ffffffff 0100 75 0000 e8030000", L},
 	{&Twalk{Fid: 1, NewFid: 2, Names: []string{"a", "bc"}}, 2,
-		"18000000 6e 0200 01000000 02000000 0200 0100 61 0200 6263"},
+		"18000000 6e 0200 01000000 02000000 0200 0100 61 0200 6263", L},
 	{&Rwalk{QIDs: []p9.QID{{Type: p9.TypeDir, Version: 1, Path: 0x10}}}, 2,
-		"16000000 6f 0200 0100 80 01000000 1000000000000000"},
+		"16000000 6f 0200 0100 80 01000000 1000000000000000", L},
 	{&Tlopen{Fid: 2, Flags: p9.ReadWrite | 0o1000}, 3,
-		"0f000000 0c 0300 02000000 02020000"},
+		"0f000000 0c 0300 02000000 02020000", L},
 	{&Tread{Fid: 2, Offset: 0x0102030405060708, Count: 4096}, 4,
-		"17000000 74 0400 02000000 0807060504030201 00100000"},
+		"17000000 74 0400 02000000 0807060504030201 00100000", L},
 	{&Rread{Data: []byte("hi")}, 4,
-		"0d000000 75 0400 02000000 6869"},
+		"0d000000 75 0400 02000000 6869", L},
 	{&Tgetattr{Fid: 2, Mask: allAttrs}, 6,
-		"13000000 18 0600 02000000 ff3f000000000000"},
+		"13000000 18 0600 02000000 ff3f000000000000", L},
 	{&Tmkdir{Dfid: 2, Name: "d", Mode: 0o41777, GID: 7}, 8,
-		"16000000 48 0800 02000000 0100 64 ff430000 07000000"},
+		"16000000 48 0800 02000000 0100 64 ff430000 07000000", L},
 	{&Rlerror{Errno: linux.ENOENT}, 5,
-		"0b000000 07 0500 02000000"},
+		"0b000000 07 0500 02000000", L},
 	{&Rclunk{}, 9,
-		"07000000 79 0900"},
+		"07000000 79 0900", L},
+	{&Tattach{Fid: 1, Afid: NoFid, Uname: "u", Aname: "", NUname: p9.NoUID}, 1,
+		"14000000 68 0100 01000000 ffffffff 0100 75 0000", Plan9},
+	{&Rerror{Ename: "no"}, 5,
+		"0b000000 6b 0500 0200 6e6f", Plan9},
+	{&Rerror{Ename: "no", Errno: linux.ENOENT}, 5,
+		"0f000000 6b 0500 0200 6e6f 02000000", U},
+	{&Topen{Fid: 2, Mode: ORDWR | OTRUNC}, 3,
+		"0c000000 70 0300 02000000 12", Plan9},
+	{&Tcreate{Fid: 2, Name: "l", Perm: DMSYMLINK | 0o777, Mode: OREAD, Extension: "t"}, 3,
+		"16000000 72 0300 02000000 0100 6c ff010002 00 0100 74", U},
+	// stat(5): n[2] then size[2] type[2] dev[4] qid[13] mode[4] atime[4]
+	// mtime[4] length[8] name uid gid muid.
+	{&Rstat{Stat: Dir{Type: 1, Dev: 2, QID: p9.QID{Type: p9.TypeDir, Version: 3, Path: 4}, Mode: DMDIR | 0o755, Atime: 5, Mtime: 6, Length: 7, Name: "d", UID: "u", GID: "g", MUID: "", NUID: NoTouch32, NGID: NoTouch32, NMUID: NoTouch32}}, 4,
+		"3d000000 7d 0400 3400 3200 0100 02000000 80 03000000 0400000000000000 ed010080 05000000 06000000 0700000000000000 0100 64 0100 75 0100 67 0000", Plan9},
 }
 
 func TestGoldenFrames(t *testing.T) {
 	for _, g := range golden {
+		d := g.d
+		if d == Unknown {
+			d = L
+		}
 		want := unhex(t, g.frame)
-		if got := Append(nil, L, g.tag, g.m); string(got) != string(want) {
+		if got := Append(nil, d, g.tag, g.m); string(got) != string(want) {
 			t.Errorf("Append(%s) =\n%x, want\n%x", g.m, got, want)
 		}
-		tag, m, err := Decode(L, want)
+		tag, m, err := Decode(d, want)
 		if err != nil || tag != g.tag || !sameMsg(m, g.m) {
 			t.Errorf("Decode(%s golden) = %#x, %#v, %v", g.m, tag, m, err)
 		}

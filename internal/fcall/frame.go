@@ -62,7 +62,7 @@ func Decode(d Dialect, frame []byte) (tag uint16, m Msg, err error) {
 	}
 	_, typ, tag := Header(frame)
 	m = newMsg(typ)
-	if m == nil {
+	if m == nil || !d.Has(typ) {
 		return tag, nil, fmt.Errorf("%w %d", ErrUnknownType, typ)
 	}
 	dec := decoder{b: frame[HeaderSize:]}

@@ -26,7 +26,16 @@ var writeCorpus = flag.Bool("writecorpus", false, "rewrite testdata/fuzz/FuzzDec
 func fuzzSeeds() map[string][]byte {
 	seeds := make(map[string][]byte)
 	for _, m := range samples {
-		seeds[m.String()] = Append(nil, L, sampleTag(m), m)
+		for _, d := range dialects {
+			if !d.Has(m.Type()) {
+				continue
+			}
+			name := m.String()
+			if d != L && (d != Plan9 || L.Has(m.Type())) {
+				name += "." + d.String()
+			}
+			seeds[name] = Append(nil, d, sampleTag(m), m)
+		}
 	}
 	junk := map[string][]byte{
 		"junk-empty":        {},
@@ -54,7 +63,16 @@ func FuzzDecode(f *testing.F) {
 		if len(frame) >= HeaderSize {
 			setSize(frame)
 		}
-		tag, m, err := Decode(L, frame)
+		for _, d := range dialects {
+			fuzzOne(t, d, frame)
+		}
+	})
+}
+
+// fuzzOne checks one frame in dialect d.
+func fuzzOne(t *testing.T, d Dialect, frame []byte) {
+	{
+		tag, m, err := Decode(d, frame)
 		if err != nil {
 			if m != nil {
 				t.Fatalf("Decode returned %v with error %v", m, err)
@@ -63,8 +81,8 @@ func FuzzDecode(f *testing.F) {
 		}
 		checkBounded(t, reflect.ValueOf(m).Elem(), len(frame))
 
-		again := Append(nil, L, tag, m)
-		tag2, m2, err := Decode(L, again)
+		again := Append(nil, d, tag, m)
+		tag2, m2, err := Decode(d, again)
 		if err != nil {
 			t.Fatalf("%s: re-encoded frame %x does not decode: %v\nfirst frame %x", m, again, err, frame)
 		}
@@ -74,21 +92,21 @@ func FuzzDecode(f *testing.F) {
 		if !sameMsg(m, m2) {
 			t.Fatalf("%s: re-decoded %#v\nfirst %#v", m, m2, m)
 		}
-		if !bytes.Equal(again, frame) && !reencodesDifferently(m, frame) {
-			t.Fatalf("%s: re-encoded %x\nfrom %x", m, again, frame)
+		if !bytes.Equal(again, frame) && !reencodesDifferently(d, m, frame) {
+			t.Fatalf("%v %s: re-encoded %x\nfrom %x", d, m, again, frame)
 		}
-	})
+	}
 }
 
 // reencodesDifferently reports whether frame may re-encode to other bytes:
 // Tfsync's fid-only form comes back with datasync[4], and mask bits the
 // protocol does not define are dropped (same length, other bytes).
-func reencodesDifferently(m Msg, frame []byte) bool {
+func reencodesDifferently(d Dialect, m Msg, frame []byte) bool {
 	switch m.Type() {
 	case MsgTfsync:
 		return len(frame) == HeaderSize+4
 	case MsgTgetattr, MsgRgetattr, MsgTsetattr:
-		return len(Append(nil, L, 0, m)) == len(frame)
+		return len(Append(nil, d, 0, m)) == len(frame)
 	}
 	return false
 }

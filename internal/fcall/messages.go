@@ -68,6 +68,16 @@ const (
 	MsgRclunk       uint8 = 121
 	MsgTremove      uint8 = 122
 	MsgRremove      uint8 = 123
+	// 9P2000 and 9P2000.u only (plan9.go).
+	MsgRerror  uint8 = 107
+	MsgTopen   uint8 = 112
+	MsgRopen   uint8 = 113
+	MsgTcreate uint8 = 114
+	MsgRcreate uint8 = 115
+	MsgTstat   uint8 = 124
+	MsgRstat   uint8 = 125
+	MsgTwstat  uint8 = 126
+	MsgRwstat  uint8 = 127
 )
 
 // newMsg returns an empty message of type typ, nil for an unknown type.
@@ -188,7 +198,7 @@ func newMsg(typ uint8) Msg {
 	case MsgRremove:
 		return new(Rremove)
 	}
-	return nil
+	return newPlan9Msg(typ)
 }
 
 // Name returns the name of a message type ("Twalk"), or "type N".
@@ -308,6 +318,9 @@ func Name(typ uint8) string {
 		return "Tremove"
 	case MsgRremove:
 		return "Rremove"
+	}
+	if m := newPlan9Msg(typ); m != nil {
+		return m.String()
 	}
 	return "type " + itoa(int(typ))
 }
@@ -1195,18 +1208,23 @@ func (*Tauth) Type() uint8 { return MsgTauth }
 
 func (m *Tauth) String() string { return "Tauth" }
 
-func (m *Tauth) encode(e *encoder, _ Dialect) {
+func (m *Tauth) encode(e *encoder, dl Dialect) {
 	e.u32(m.Afid)
 	e.str(m.Uname)
 	e.str(m.Aname)
-	e.u32(uint32(m.NUname))
+	if dl != Plan9 {
+		e.u32(uint32(m.NUname))
+	}
 }
 
-func (m *Tauth) decode(d *decoder, _ Dialect) {
+func (m *Tauth) decode(d *decoder, dl Dialect) {
 	m.Afid = d.u32()
 	m.Uname = d.str()
 	m.Aname = d.str()
-	m.NUname = p9.UID(d.u32())
+	m.NUname = p9.NoUID
+	if dl != Plan9 {
+		m.NUname = p9.UID(d.u32())
+	}
 }
 
 // Rauth is the Rauth message.
@@ -1241,20 +1259,25 @@ func (*Tattach) Type() uint8 { return MsgTattach }
 
 func (m *Tattach) String() string { return "Tattach" }
 
-func (m *Tattach) encode(e *encoder, _ Dialect) {
+func (m *Tattach) encode(e *encoder, dl Dialect) {
 	e.u32(m.Fid)
 	e.u32(m.Afid)
 	e.str(m.Uname)
 	e.str(m.Aname)
-	e.u32(uint32(m.NUname))
+	if dl != Plan9 {
+		e.u32(uint32(m.NUname))
+	}
 }
 
-func (m *Tattach) decode(d *decoder, _ Dialect) {
+func (m *Tattach) decode(d *decoder, dl Dialect) {
 	m.Fid = d.u32()
 	m.Afid = d.u32()
 	m.Uname = d.str()
 	m.Aname = d.str()
-	m.NUname = p9.UID(d.u32())
+	m.NUname = p9.NoUID
+	if dl != Plan9 {
+		m.NUname = p9.UID(d.u32())
+	}
 }
 
 // Rattach is the Rattach message.
