@@ -837,3 +837,41 @@ func unhex(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+func TestErrorStrings(t *testing.T) {
+	tests := []struct {
+		e    linux.Errno
+		want string
+	}{
+		{linux.ENOENT, "file does not exist"},
+		{linux.EACCES, "permission denied"},
+		{linux.EEXIST, "file exists"},
+		{linux.EISDIR, "is a directory"},
+		{linux.ENOTDIR, "not a directory"},
+		{linux.ENOTEMPTY, "directory is not empty"},
+		{linux.EPERM, "Operation not permitted"},
+		{linux.EHOSTDOWN, "Host is down"},
+		{linux.EINVAL, "Invalid argument"},
+		{linux.Errno(4000), "i/o error"},
+	}
+	for _, tt := range tests {
+		if got := ErrorString(tt.e); got != tt.want {
+			t.Errorf("ErrorString(%d) = %q, want %q", tt.e, got, tt.want)
+		}
+	}
+	// Every errno a server sends comes back as itself.
+	for e := linux.Errno(1); e < 134; e++ {
+		s := ErrorString(e)
+		if s == "i/o error" && e != linux.EIO {
+			continue
+		}
+		if got := ErrnoOfString(s); got != e && !(e == linux.EAGAIN || e == linux.EDEADLK || e == linux.ENOTSUP) {
+			t.Errorf("ErrnoOfString(ErrorString(%d) = %q) = %d", e, s, got)
+		}
+	}
+	for s, want := range map[string]linux.Errno{"file not found": linux.ENOENT, "Directory not empty": linux.ENOTEMPTY, "bogus": linux.EIO} {
+		if got := ErrnoOfString(s); got != want {
+			t.Errorf("ErrnoOfString(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
