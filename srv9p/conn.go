@@ -130,7 +130,7 @@ func (c *conn) serve() {
 	c.stop()
 	c.dropQueue()
 	c.wg.Wait()
-	c.fids.clear()
+	c.dropFids()
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		c.log.Info("9p: connection closed", slog.String("reason", err.Error()))
 	} else {
@@ -304,7 +304,8 @@ func (c *conn) dropQueue() {
 	}
 }
 
-// isRequest reports whether typ is a T-message of 9P2000.L.
+// isRequest reports whether typ is a T-message (of any dialect: Decode
+// has refused the types the connection's dialect lacks).
 func isRequest(typ uint8) bool { return typ%2 == 0 && typ != fcall.MsgRlerror-1 }
 
 // version answers a Tversion: every request in flight is cancelled and
@@ -318,7 +319,7 @@ func (c *conn) version(frame []byte) {
 	}
 	tv := m.(*fcall.Tversion)
 	c.cancelAll()
-	c.fids.clear()
+	c.dropFids()
 	c.ctx, c.cancel = context.WithCancel(c.base)
 	d := fcall.ParseVersion(tv.Version)
 	msize := min(tv.Msize, c.srv.maxMsize)
@@ -403,7 +404,7 @@ func (c *conn) finish(r *request, frame []byte) {
 // reply ends r with message m, or with the errno of err if err is not nil.
 func (c *conn) reply(r *request, m fcall.Msg, err error) {
 	if err != nil {
-		m = &fcall.Rlerror{Errno: errnoOf(err)}
+		m = c.errorMsg(err)
 	}
 	c.wmu.Lock()
 	c.mu.Lock()
@@ -431,9 +432,10 @@ func (c *conn) respondMsg(tag uint16, m fcall.Msg) {
 	c.wmu.Unlock()
 }
 
-// respondErr writes an Rlerror that belongs to no request in the table.
+// respondErr writes an error reply that belongs to no request in the
+// table.
 func (c *conn) respondErr(tag uint16, e linux.Errno) {
-	c.respondMsg(tag, &fcall.Rlerror{Errno: e})
+	c.respondMsg(tag, c.errorMsg(e))
 }
 
 // shrinkWbuf drops an encoding buffer that a big reply (a long link

@@ -23,11 +23,22 @@ type fid struct {
 	// what is made through it belongs to that uid.
 	uid  p9.UID
 	cred *cred
+	// root is the attach fid this fid was walked from, for 9P2000 and
+	// 9P2000.u, whose ".." and Tremove need a way back from the top (nil
+	// for the attach fid itself and in 9P2000.L). The fid holds one
+	// reference of it.
+	root *fid
 
 	mu     sync.Mutex
 	opened bool
 	flags  p9.OpenFlags
 	xattr  *xattrState
+	// 9P2000 and 9P2000.u: the names from the attach root (a Twstat
+	// rename changes the last), whether the file goes at its clunk
+	// (ORCLOSE), and the reading of an open directory.
+	path   []string
+	rclose bool
+	dirs   *dirReader
 }
 
 // xattrState is an xattr fid: the value (or name list) a Txattrwalk read,
@@ -52,9 +63,31 @@ func (f *fid) state() (opened bool, flags p9.OpenFlags, x *xattrState) {
 
 // release drops one reference; the last one closes the file.
 func (f *fid) release() {
-	if f.refs.Add(-1) == 0 && f.file != nil {
+	if f.refs.Add(-1) != 0 {
+		return
+	}
+	if f.file != nil {
 		f.file.Close()
 	}
+	if f.root != nil {
+		f.root.release()
+	}
+}
+
+// tree returns the attach fid f was walked from (f itself for an attach
+// fid).
+func (f *fid) tree() *fid {
+	if f.root != nil {
+		return f.root
+	}
+	return f
+}
+
+// names returns the fid's path from its attach root.
+func (f *fid) names() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.path
 }
 
 // fidTable maps fid numbers to fids for one connection.
@@ -132,6 +165,21 @@ func (t *fidTable) clear() {
 	t.fids = make(map[uint32]*fid)
 	t.mu.Unlock()
 	for _, f := range old {
+		f.release()
+	}
+}
+
+// each calls fn for every fid in the table, outside the table's lock.
+func (t *fidTable) each(fn func(*fid)) {
+	t.mu.Lock()
+	all := make([]*fid, 0, len(t.fids))
+	for _, f := range t.fids {
+		f.refs.Add(1)
+		all = append(all, f)
+	}
+	t.mu.Unlock()
+	for _, f := range all {
+		fn(f)
 		f.release()
 	}
 }

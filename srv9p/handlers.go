@@ -72,6 +72,14 @@ func msgFid(m fcall.Msg) (uint32, bool) {
 		return m.Fid, true
 	case *fcall.Tgetlock:
 		return m.Fid, true
+	case *fcall.Topen:
+		return m.Fid, true
+	case *fcall.Tcreate:
+		return m.Fid, true
+	case *fcall.Tstat:
+		return m.Fid, true
+	case *fcall.Twstat:
+		return m.Fid, true
 	}
 	return 0, false
 }
@@ -80,8 +88,15 @@ func msgFid(m fcall.Msg) (uint32, bool) {
 // a file that is Inline (see contract.go).
 func (c *conn) inlineOK(m fcall.Msg) bool {
 	switch m.(type) {
-	case *fcall.Tread, *fcall.Twrite, *fcall.Treaddir, *fcall.Tfsync, *fcall.Tlock, *fcall.Tgetlock, *fcall.Txattrcreate, *fcall.Tremove, *fcall.Trename, *fcall.Tlink:
+	case *fcall.Tread, *fcall.Twrite, *fcall.Treaddir, *fcall.Tfsync, *fcall.Tlock, *fcall.Tgetlock, *fcall.Txattrcreate, *fcall.Tremove, *fcall.Trename, *fcall.Tlink,
+		*fcall.Tcreate, *fcall.Twstat:
 		return false
+	case *fcall.Twalk, *fcall.Tclunk:
+		// In 9P2000 and 9P2000.u these may walk from the attach root,
+		// which need not be Inline.
+		if c.legacy() {
+			return false
+		}
 	}
 	n, ok := msgFid(m)
 	if !ok {
@@ -115,10 +130,15 @@ func (c *conn) credOf(m fcall.Msg) *cred {
 	}
 	defer f.release()
 	switch m.(type) {
-	case *fcall.Tgetattr, *fcall.Treadlink, *fcall.Tstatfs:
+	case *fcall.Tgetattr, *fcall.Treadlink, *fcall.Tstatfs, *fcall.Tstat:
 		return nil
 	case *fcall.Tclunk:
-		if _, _, x := f.state(); x == nil || !x.create {
+		// The clunk of a Txattrcreate fid sets the attribute, and that of
+		// an ORCLOSE fid removes the file.
+		f.mu.Lock()
+		x, rclose := f.xattr, f.rclose
+		f.mu.Unlock()
+		if (x == nil || !x.create) && !rclose {
 			return nil
 		}
 	case *fcall.Twalk:
@@ -157,11 +177,25 @@ func (c *conn) handleAs(r *request) {
 	case *fcall.Tattach:
 		rep, err = c.attach(m)
 	case *fcall.Twalk:
-		rep, err = c.walk(m)
+		if c.legacy() {
+			rep, err = c.walk9(m)
+		} else {
+			rep, err = c.walk(m)
+		}
 	case *fcall.Tclunk:
-		err = c.clunk(m.Fid)
+		if c.legacy() {
+			err = c.clunk9(m.Fid)
+		} else {
+			err = c.clunk(m.Fid)
+		}
 		rep = &fcall.Rclunk{}
 	case *fcall.Tremove:
+		if c.legacy() {
+			if err = c.remove9(m.Fid); err == nil {
+				rep = &fcall.Rremove{}
+			}
+			break
+		}
 		// p9.File cannot remove itself (it does not know its name); the
 		// Linux client uses Tunlinkat. The fid is clunked as the protocol
 		// says.
@@ -174,6 +208,14 @@ func (c *conn) handleAs(r *request) {
 		rep, err = c.create(m)
 	case *fcall.Twrite:
 		rep, err = c.writeFile(m)
+	case *fcall.Topen:
+		rep, err = c.open9(m)
+	case *fcall.Tcreate:
+		rep, err = c.create9(m)
+	case *fcall.Tstat:
+		rep, err = c.stat9(m)
+	case *fcall.Twstat:
+		rep, err = c.wstat9(m)
 	default:
 		rep, err = c.fileOp(r, m)
 	}
@@ -425,6 +467,11 @@ func (c *conn) read(r *request, m *fcall.Tread) {
 	opened, flags, x := f.state()
 	if m.Offset > math.MaxInt64 {
 		c.reply(r, nil, linux.EINVAL)
+		return
+	}
+	if c.legacy() && opened && f.isDir() {
+		rep, err := c.readDir9(f, m)
+		c.reply(r, rep, err)
 		return
 	}
 	count := min(m.Count, c.msize-fcall.RreadHeaderSize)

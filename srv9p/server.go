@@ -26,7 +26,7 @@ const (
 	shutdownGrace = 3 * time.Second
 )
 
-// Server answers 9P2000.L for one p9.Attacher. See the package doc for the
+// Server answers 9P2000.L, 9P2000.u and 9P2000 for one p9.Attacher. See the package doc for the
 // protocol rules it enforces.
 type Server struct {
 	attacher    p9.Attacher
@@ -43,6 +43,8 @@ type Server struct {
 	anonUID  uint32
 	anonGID  uint32
 	creds    *creds
+	// names names owners in 9P2000 and 9P2000.u stats.
+	names idNames
 	// refusedOnce logs "not root: cannot act as other users" once.
 	refusedOnce sync.Once
 
@@ -127,7 +129,7 @@ func NewServer(a p9.Attacher, opts ...ServerOption) *Server {
 	return s
 }
 
-// Serve answers 9P2000.L for a on every connection ln accepts until ctx is
+// Serve answers 9P for a on every connection ln accepts until ctx is
 // done, with the given logger (nil discards). It is NewServer(a,
 // ServerLogger(log)).Serve(ctx, ln).
 func Serve(ctx context.Context, ln net.Listener, a p9.Attacher, log *slog.Logger) error {

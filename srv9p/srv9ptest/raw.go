@@ -13,15 +13,27 @@ import (
 	"mfs/internal/fcall"
 )
 
-// Raw speaks 9P2000.L message by message over one connection, for tests
-// that must send what no client library sends (Tgetlock, a chosen fid,
-// bad frames, flushes) or watch replies one by one. It encodes and
-// decodes with mfs's one codec, internal/fcall.
+// Raw speaks 9P message by message over one connection, for tests that
+// must send what no client library sends (Tgetlock, a chosen fid, bad
+// frames, flushes) or watch replies one by one. It encodes and decodes
+// with mfs's one codec, internal/fcall, in Dialect (9P2000.L from
+// DialRaw).
 type Raw struct {
-	T    testing.TB
-	Conn net.Conn
-	tag  uint16
+	T       testing.TB
+	Conn    net.Conn
+	Dialect fcall.Dialect
+	tag     uint16
 }
+
+// ErrorReply is an Rerror of 9P2000 or 9P2000.u as an error: its string,
+// and its errno (9P2000.u's; in 9P2000 the errno the string stands for).
+type ErrorReply struct {
+	Ename string
+	Errno linux.Errno
+}
+
+func (e *ErrorReply) Error() string { return e.Ename }
+func (e *ErrorReply) Unwrap() error { return e.Errno }
 
 // Timeout bounds every RPC of a Raw.
 const Timeout = 10 * time.Second
@@ -29,6 +41,12 @@ const Timeout = 10 * time.Second
 // DialRaw connects to an mfs address (host:port or unix:/path) and agrees
 // on 9P2000.L with msize 64 KiB.
 func DialRaw(t testing.TB, addr string) *Raw {
+	t.Helper()
+	return DialRawDialect(t, addr, fcall.L)
+}
+
+// DialRawDialect is DialRaw agreeing on dialect d.
+func DialRawDialect(t testing.TB, addr string, d fcall.Dialect) *Raw {
 	t.Helper()
 	network, address := "tcp", addr
 	if len(addr) > 5 && addr[:5] == "unix:" {
@@ -39,12 +57,12 @@ func DialRaw(t testing.TB, addr string) *Raw {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	r := &Raw{T: t, Conn: c}
-	rep, err := r.RPCTag(fcall.NoTag, &fcall.Tversion{Msize: 64 << 10, Version: "9P2000.L"})
+	r := &Raw{T: t, Conn: c, Dialect: d}
+	rep, err := r.RPCTag(fcall.NoTag, &fcall.Tversion{Msize: 64 << 10, Version: d.String()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, ok := rep.(*fcall.Rversion); !ok || v.Version != "9P2000.L" {
+	if v, ok := rep.(*fcall.Rversion); !ok || v.Version != d.String() {
 		t.Fatalf("Tversion answered %#v", rep)
 	}
 	return r
@@ -53,7 +71,7 @@ func DialRaw(t testing.TB, addr string) *Raw {
 // Send writes one message with tag, without waiting for a reply.
 func (r *Raw) Send(tag uint16, m fcall.Msg) {
 	r.T.Helper()
-	r.SendFrame(fcall.Append(nil, fcall.L, tag, m))
+	r.SendFrame(fcall.Append(nil, r.dialect(), tag, m))
 }
 
 // SendFrame writes raw bytes.
@@ -81,7 +99,15 @@ func (r *Raw) Recv(d time.Duration) (tag uint16, m fcall.Msg, err error) {
 	if _, err := io.ReadFull(r.Conn, frame[fcall.HeaderSize:]); err != nil {
 		return 0, nil, err
 	}
-	return fcall.Decode(fcall.L, frame)
+	return fcall.Decode(r.dialect(), frame)
+}
+
+// dialect is the Raw's dialect, 9P2000.L for a Raw made by hand.
+func (r *Raw) dialect() fcall.Dialect {
+	if r.Dialect == fcall.Unknown {
+		return fcall.L
+	}
+	return r.Dialect
 }
 
 // RPCTag sends m with tag and returns its reply; an Rlerror comes back as
@@ -98,6 +124,13 @@ func (r *Raw) RPCTag(tag uint16, m fcall.Msg) (fcall.Msg, error) {
 	}
 	if e, ok := rep.(*fcall.Rlerror); ok {
 		return nil, e.Errno
+	}
+	if e, ok := rep.(*fcall.Rerror); ok {
+		errno := e.Errno
+		if r.dialect() == fcall.Plan9 {
+			errno = fcall.ErrnoOfString(e.Ename)
+		}
+		return nil, &ErrorReply{Ename: e.Ename, Errno: errno}
 	}
 	if rep.Type() != m.Type()+1 {
 		r.T.Fatalf("%s answered with %s", m, rep)

@@ -1,0 +1,463 @@
+package srv9p
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"9fans.net/go/plan9"
+	plan9client "9fans.net/go/plan9/client"
+	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
+	"golang.org/x/sys/unix"
+
+	"mfs/internal/fcall"
+	"mfs/srv9p/srv9ptest"
+)
+
+// Tests of 9P2000 and 9P2000.u: the version strings, 9fans.net/go's
+// plan9/client (the Go port of plan9port's lib9pclient, behind 9p(1)) as
+// a real 9P2000 client, and 9P2000.u message by message.
+
+// dialectTree makes the tree the dialect tests use in dir: a file, a
+// directory, a relative symlink into the tree (as Debian's /bin), links
+// that leave it, a fifo, and a directory of many entries.
+func dialectTree(t *testing.T, dir string) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello\n"), 0o644))
+	must(os.MkdirAll(filepath.Join(dir, "usr", "bin"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "usr", "bin", "tool"), []byte("tool"), 0o755))
+	must(os.Symlink("usr/bin", filepath.Join(dir, "bin")))
+	must(os.Symlink("..", filepath.Join(dir, "usr", "bin", "up")))
+	must(os.Symlink("/etc", filepath.Join(dir, "abs")))
+	must(os.Symlink("../..", filepath.Join(dir, "out")))
+	must(os.Symlink("missing", filepath.Join(dir, "dangling")))
+	must(unix.Mkfifo(filepath.Join(dir, "fifo"), 0o644))
+	must(os.Mkdir(filepath.Join(dir, "many"), 0o755))
+	for i := range 1000 {
+		must(os.WriteFile(filepath.Join(dir, "many", fmt.Sprintf("entry-with-a-long-name-%04d", i)), nil, 0o644))
+	}
+}
+
+func TestDialectVersion(t *testing.T) {
+	a, _ := newExport(t)
+	addr := serve(t, "tcp", a)
+	tests := []struct{ ask, want string }{
+		{"9P2000", "9P2000"},
+		{"9P2000.u", "9P2000.u"},
+		{"9P2000.L", "9P2000.L"},
+		{"9P2000.L.Google.7", "9P2000.L"},
+		{"9P2000.x", "9P2000"},
+		{"9P1999", "unknown"},
+		{"", "unknown"},
+	}
+	r := srv9ptest.DialRaw(t, addr)
+	for _, tt := range tests {
+		rep, err := r.RPCTag(fcall.NoTag, &fcall.Tversion{Msize: 8192, Version: tt.ask})
+		if err != nil {
+			t.Fatalf("Tversion %q: %v", tt.ask, err)
+		}
+		if v := rep.(*fcall.Rversion).Version; v != tt.want {
+			t.Errorf("Tversion %q answered %q, want %q", tt.ask, v, tt.want)
+		}
+	}
+}
+
+// dialPlan9 connects 9fans.net/go's client and attaches as uname.
+func dialPlan9(t *testing.T, addr, uname, aname string) *plan9client.Fsys {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := plan9client.NewConn(nc)
+	if err != nil {
+		nc.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fs, err := c.Attach(nil, uname, aname)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+// Plan9Ops runs the operations a 9p(1) user does through fs, whose
+// attach root is host directory dir made by dialectTree. The namespace's
+// tests run it over /here and /2.
+func plan9Ops(t *testing.T, fs *plan9client.Fsys, prefix, dir string) {
+	p := func(name string) string { return prefix + name }
+	t.Run("list", func(t *testing.T) {
+		fid, err := fs.Open(p(""), plan9.OREAD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fid.Close()
+		dirs, err := fid.Dirreadall()
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName := map[string]*plan9.Dir{}
+		var names []string
+		for _, d := range dirs {
+			byName[d.Name] = d
+			names = append(names, d.Name)
+		}
+		sort.Strings(names)
+		want := []string{"abs", "bin", "dangling", "fifo", "hello.txt", "many", "out", "usr"}
+		if strings.Join(names, " ") != strings.Join(want, " ") {
+			t.Errorf("listing = %v, want %v", names, want)
+		}
+		if d := byName["hello.txt"]; d == nil || d.Length != 6 || d.Mode != 0o644 || d.Uid != "root" || d.Mode&plan9.DMDIR != 0 {
+			t.Errorf("hello.txt: %+v", d)
+		}
+		if d := byName["bin"]; d == nil || d.Mode&plan9.DMDIR == 0 || d.Qid.Type&plan9.QTDIR == 0 {
+			t.Errorf("bin (a symlink to usr/bin, followed) = %+v, want a directory", d)
+		}
+		for _, n := range []string{"abs", "out", "dangling", "fifo"} {
+			if d := byName[n]; d == nil || d.Mode&plan9.DMDIR != 0 {
+				t.Errorf("%s = %+v, want a plain entry", n, d)
+			}
+		}
+	})
+	t.Run("read", func(t *testing.T) {
+		for name, want := range map[string]string{"hello.txt": "hello\n", "bin/tool": "tool", "usr/bin/up/bin/tool": "tool", "usr/bin/up/../hello.txt": "hello\n", "usr/bin/../bin/tool": "tool", "../../hello.txt": "hello\n"} {
+			fid, err := fs.Open(p(name), plan9.OREAD)
+			if err != nil {
+				t.Errorf("open %s: %v", name, err)
+				continue
+			}
+			b, err := io.ReadAll(fid)
+			fid.Close()
+			if err != nil || string(b) != want {
+				t.Errorf("read %s = %q, %v, want %q", name, b, err, want)
+			}
+		}
+	})
+	t.Run("special", func(t *testing.T) {
+		for _, name := range []string{"abs", "out", "dangling", "fifo"} {
+			fid, err := fs.Open(p(name), plan9.OREAD)
+			if err == nil {
+				fid.Close()
+				t.Errorf("open %s worked, want an error", name)
+				continue
+			}
+			if name == "fifo" && err.Error() != "no access to special file" {
+				t.Errorf("open fifo: %q, want \"no access to special file\"", err)
+			}
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		_, err := fs.Stat(p("missing/x"))
+		if err == nil || err.Error() != "file does not exist" {
+			t.Errorf("stat of a missing file: %v, want \"file does not exist\"", err)
+		}
+	})
+	t.Run("create-write-wstat-remove", func(t *testing.T) {
+		fid, err := fs.Create(p("new.txt"), plan9.ORDWR, 0o664)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fid.Write([]byte("0123456789")); err != nil {
+			t.Fatal(err)
+		}
+		fid.Close()
+		if _, err := fs.Create(p("new.txt"), plan9.OWRITE, 0o664); err == nil || err.Error() != "file exists" {
+			t.Errorf("create of an existing file: %v, want \"file exists\"", err)
+		}
+		d, err := fs.Stat(p("new.txt"))
+		if err != nil || d.Length != 10 || d.Name != "new.txt" {
+			t.Fatalf("stat new.txt = %+v, %v", d, err)
+		}
+		var w plan9.Dir
+		w.Null()
+		w.Name = "renamed.txt"
+		w.Mode = 0o600
+		w.Length = 4
+		if err := fs.Wstat(p("new.txt"), &w); err != nil {
+			t.Fatalf("wstat: %v", err)
+		}
+		st, err := os.Stat(filepath.Join(dir, "renamed.txt"))
+		if err != nil || st.Mode().Perm() != 0o600 || st.Size() != 4 {
+			t.Fatalf("after wstat the host has %v, %v; want renamed.txt 0600 of 4 bytes", st, err)
+		}
+		w.Null()
+		w.Mtime = 1000000000
+		if err := fs.Wstat(p("renamed.txt"), &w); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := os.Stat(filepath.Join(dir, "renamed.txt")); st.ModTime().Unix() != 1000000000 {
+			t.Errorf("mtime = %v", st.ModTime())
+		}
+		w.Null()
+		w.Mode = plan9.DMDIR | 0o755
+		if err := fs.Wstat(p("renamed.txt"), &w); err == nil {
+			t.Errorf("wstat turning a file into a directory worked")
+		}
+		if err := fs.Remove(p("renamed.txt")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Lstat(filepath.Join(dir, "renamed.txt")); !os.IsNotExist(err) {
+			t.Errorf("after remove: %v", err)
+		}
+	})
+	t.Run("mkdir-rmdir", func(t *testing.T) {
+		fid, err := fs.Create(p("newdir"), plan9.OREAD, plan9.DMDIR|0o775)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fid.Close()
+		f2, err := fs.Create(p("newdir/inner"), plan9.OWRITE, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f2.Close()
+		if err := fs.Remove(p("newdir")); err == nil || err.Error() != "directory is not empty" {
+			t.Errorf("remove of a full directory: %v", err)
+		}
+		if err := fs.Remove(p("newdir/inner")); err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Remove(p("newdir")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("append-exclusive", func(t *testing.T) {
+		for _, perm := range []plan9.Perm{plan9.DMAPPEND | 0o644, plan9.DMEXCL | 0o644} {
+			if fid, err := fs.Create(p("plan9-only"), plan9.OWRITE, perm); err == nil {
+				fid.Close()
+				t.Errorf("create with %v worked", perm)
+			} else if !strings.Contains(err.Error(), "no Linux form") {
+				t.Errorf("create with %v: %q", perm, err)
+			}
+		}
+		if _, err := os.Lstat(filepath.Join(dir, "plan9-only")); !os.IsNotExist(err) {
+			t.Errorf("refused create left a file: %v", err)
+		}
+	})
+	t.Run("many", func(t *testing.T) {
+		fid, err := fs.Open(p("many"), plan9.OREAD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fid.Close()
+		reads, seen := 0, map[string]bool{}
+		for {
+			dirs, err := fid.Dirread()
+			if err == io.EOF || (err == nil && len(dirs) == 0) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			reads++
+			for _, d := range dirs {
+				if seen[d.Name] {
+					t.Errorf("%s listed twice", d.Name)
+				}
+				seen[d.Name] = true
+			}
+		}
+		if len(seen) != 1000 || reads < 2 {
+			t.Errorf("listed %d entries in %d reads, want 1000 in several", len(seen), reads)
+		}
+		// A seek to 0 starts the listing again.
+		if _, err := fid.Seek(0, 0); err != nil {
+			t.Fatal(err)
+		}
+		again, err := fid.Dirread()
+		if err != nil || len(again) == 0 || !seen[again[0].Name] {
+			t.Errorf("after a seek to 0: %d entries, %v", len(again), err)
+		}
+	})
+}
+
+func TestPlan9Client(t *testing.T) {
+	a, dir := newExport(t)
+	dialectTree(t, dir)
+	addr := serve(t, "tcp", a)
+	plan9Ops(t, dialPlan9(t, addr, "root", ""), "", dir)
+}
+
+// TestPlan9Identity: the uname of a 9P2000 attach is looked up in the
+// node's passwd; a name it does not know is the anonymous user.
+func TestPlan9Identity(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to act as other users")
+	}
+	a, dir := newExport(t)
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, "tcp", a)
+	for _, tt := range []struct {
+		uname string
+		uid   uint32
+		name  string
+	}{{"root", 0, "root"}, {"nobody", 65534, "nobody"}, {"no-such-user-here", 65534, "nobody"}} {
+		fs := dialPlan9(t, addr, tt.uname, "")
+		fid, err := fs.Create(tt.uname, plan9.OWRITE, 0o644)
+		if err != nil {
+			t.Fatalf("%s: create: %v", tt.uname, err)
+		}
+		fid.Close()
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(dir, tt.uname), &st); err != nil || st.Uid != tt.uid {
+			t.Errorf("file created as uname %q is owned by %d (%v), want %d", tt.uname, st.Uid, err, tt.uid)
+		}
+		d, err := fs.Stat(tt.uname)
+		if err != nil || d.Uid != tt.name {
+			t.Errorf("stat as %q: uid %q, %v; want %q", tt.uname, d.Uid, err, tt.name)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "private"), []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := dialPlan9(t, addr, "nobody", "")
+	if _, err := fs.Open("private", plan9.OREAD); err == nil || err.Error() != "permission denied" {
+		t.Errorf("nobody opening root's 0600 file: %v, want \"permission denied\"", err)
+	}
+}
+
+// TestDialectU runs 9P2000.u message by message: numeric ids, the
+// extension of symlinks and devices, creating them, a hard link by fid,
+// errno in Rerror, and a walk of "..".
+func TestDialectU(t *testing.T) {
+	a, dir := newExport(t)
+	dialectTree(t, dir)
+	addr := serve(t, "tcp", a)
+	r := srv9ptest.DialRawDialect(t, addr, fcall.U)
+	rpc := func(m fcall.Msg) fcall.Msg {
+		t.Helper()
+		rep, err := r.RPC(m)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		return rep
+	}
+	rpc(&fcall.Tattach{Fid: 1, Afid: fcall.NoFid, Uname: "", NUname: 0})
+	stat := func(path ...string) fcall.Dir {
+		t.Helper()
+		rpc(&fcall.Twalk{Fid: 1, NewFid: 2, Names: path})
+		d := rpc(&fcall.Tstat{Fid: 2}).(*fcall.Rstat).Stat
+		rpc(&fcall.Tclunk{Fid: 2})
+		return d
+	}
+	if d := stat("bin"); d.Mode&fcall.DMSYMLINK == 0 || d.Extension != "usr/bin" || d.NUID != 0 || d.UID != "root" {
+		t.Errorf("stat bin = %+v, want a symlink to usr/bin owned by 0", d)
+	}
+	if d := stat("fifo"); d.Mode&fcall.DMNAMEDPIPE == 0 {
+		t.Errorf("stat fifo = %+v", d)
+	}
+	if d := stat("usr", "..", "hello.txt"); d.Length != 6 {
+		t.Errorf("stat usr/../hello.txt = %+v", d)
+	}
+	if d := stat("..", "..", "hello.txt"); d.Length != 6 {
+		t.Errorf("stat ../../hello.txt (the root is its own parent) = %+v", d)
+	}
+	// Partial walk: the qids of the names that exist, newfid not made.
+	rep := rpc(&fcall.Twalk{Fid: 1, NewFid: 3, Names: []string{"usr", "bin", "nothing"}})
+	if q := rep.(*fcall.Rwalk).QIDs; len(q) != 2 {
+		t.Errorf("partial walk answered %d qids, want 2", len(q))
+	}
+	if _, err := r.RPC(&fcall.Tclunk{Fid: 3}); err == nil {
+		t.Errorf("a partial walk made newfid")
+	}
+	_, err := r.RPC(&fcall.Twalk{Fid: 1, NewFid: 3, Names: []string{"nothing"}})
+	var er *srv9ptest.ErrorReply
+	if !errors.As(err, &er) || er.Errno != linux.ENOENT || er.Ename != "file does not exist" {
+		t.Errorf("walk to a missing name: %v, want Rerror \"file does not exist\" errno ENOENT", err)
+	}
+
+	mk := func(name string, perm uint32, ext string) {
+		t.Helper()
+		rpc(&fcall.Twalk{Fid: 1, NewFid: 4})
+		rpc(&fcall.Tcreate{Fid: 4, Name: name, Perm: perm, Mode: fcall.OREAD, Extension: ext})
+		rpc(&fcall.Tclunk{Fid: 4})
+	}
+	mk("link", fcall.DMSYMLINK|0o777, "hello.txt")
+	if got, err := os.Readlink(filepath.Join(dir, "link")); err != nil || got != "hello.txt" {
+		t.Errorf("symlink made: %q, %v", got, err)
+	}
+	mk("pipe", fcall.DMNAMEDPIPE|0o640, "")
+	if st, err := os.Lstat(filepath.Join(dir, "pipe")); err != nil || st.Mode()&os.ModeNamedPipe == 0 || st.Mode().Perm() != 0o640 {
+		t.Errorf("fifo made: %v, %v", st, err)
+	}
+	mk("null", fcall.DMDEVICE|0o666, "c 1 3")
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(dir, "null"), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
+		t.Errorf("device made: %+v, %v", st, err)
+	}
+	if d := stat("null"); d.Extension != "c 1 3" || d.Mode&fcall.DMDEVICE == 0 {
+		t.Errorf("stat null = %+v", d)
+	}
+	rpc(&fcall.Twalk{Fid: 1, NewFid: 5, Names: []string{"hello.txt"}})
+	mk("hard", fcall.DMLINK, "5\n")
+	var a1, a2 unix.Stat_t
+	unix.Lstat(filepath.Join(dir, "hello.txt"), &a1)
+	unix.Lstat(filepath.Join(dir, "hard"), &a2)
+	if a1.Ino != a2.Ino {
+		t.Errorf("hard link is another inode")
+	}
+	mk("setgid", fcall.DMDIR|fcall.DMSETGID|0o2775, "")
+	if st, err := os.Stat(filepath.Join(dir, "setgid")); err != nil || st.Mode()&os.ModeSetgid == 0 || !st.IsDir() {
+		t.Errorf("setgid directory made: %v, %v", st, err)
+	}
+	// Opening a symlink is refused in every dialect.
+	rpc(&fcall.Twalk{Fid: 1, NewFid: 6, Names: []string{"link"}})
+	if _, err := r.RPC(&fcall.Topen{Fid: 6, Mode: fcall.OREAD}); !errors.Is(err, linux.EPERM) {
+		t.Errorf("open of a symlink: %v", err)
+	}
+	// ORCLOSE: the file goes at the clunk.
+	rpc(&fcall.Twalk{Fid: 1, NewFid: 7})
+	rpc(&fcall.Tcreate{Fid: 7, Name: "temp", Perm: 0o644, Mode: fcall.OWRITE | fcall.ORCLOSE})
+	if _, err := os.Lstat(filepath.Join(dir, "temp")); err != nil {
+		t.Fatalf("ORCLOSE file not there while open: %v", err)
+	}
+	rpc(&fcall.Tclunk{Fid: 7})
+	if _, err := os.Lstat(filepath.Join(dir, "temp")); !os.IsNotExist(err) {
+		t.Errorf("ORCLOSE file still there after the clunk: %v", err)
+	}
+	// Directory offsets: whole entries at the offsets handed out; a read
+	// at an offset inside an entry is refused; a count too small for one
+	// entry is an error, not an end.
+	rpc(&fcall.Twalk{Fid: 1, NewFid: 8, Names: []string{"many"}})
+	rpc(&fcall.Topen{Fid: 8, Mode: fcall.OREAD})
+	first := rpc(&fcall.Tread{Fid: 8, Offset: 0, Count: 4000}).(*fcall.Rread).Data
+	firstDirs, err := fcall.DecodeDirs(fcall.U, first)
+	if err != nil || len(firstDirs) < 2 {
+		t.Fatalf("first directory read: %d entries, %v", len(firstDirs), err)
+	}
+	second := rpc(&fcall.Tread{Fid: 8, Offset: uint64(len(first)), Count: 4000}).(*fcall.Rread).Data
+	one := fcall.DirSize(fcall.U, &firstDirs[0])
+	again := rpc(&fcall.Tread{Fid: 8, Offset: uint64(one), Count: 4000}).(*fcall.Rread).Data
+	if d, err := fcall.DecodeDirs(fcall.U, again); err != nil || d[0].Name != firstDirs[1].Name {
+		t.Errorf("read at the second entry's offset: %v", err)
+	}
+	if d, _ := fcall.DecodeDirs(fcall.U, second); len(d) == 0 || d[0].Name == firstDirs[0].Name {
+		t.Errorf("second read repeats the first")
+	}
+	if _, err := r.RPC(&fcall.Tread{Fid: 8, Offset: uint64(one) + 1, Count: 4000}); !errors.Is(err, linux.ESPIPE) {
+		t.Errorf("read inside an entry: %v, want ESPIPE", err)
+	}
+	if _, err := r.RPC(&fcall.Tread{Fid: 8, Offset: 0, Count: 10}); !errors.Is(err, linux.EINVAL) {
+		t.Errorf("read of 10 bytes: %v, want EINVAL", err)
+	}
+	// The 9P2000.L messages are not part of 9P2000.u.
+	if _, err := r.RPC(&fcall.Tgetattr{Fid: 1, Mask: p9.AttrMask{Mode: true}}); !errors.Is(err, linux.ENOSYS) {
+		t.Errorf("Tgetattr in 9P2000.u: %v, want ENOSYS", err)
+	}
+}
