@@ -3,6 +3,7 @@ module mfs
 go 1.26.0
 
 require (
+	9fans.net/go v0.0.8-0.20250307142834-96bdba94b63f
 	github.com/hashicorp/serf v0.11.0
 	github.com/hugelgupf/p9 v0.4.1
 	github.com/schollz/progressbar/v3 v3.19.1
@@ -12,7 +13,6 @@ require (
 )
 
 require (
-	9fans.net/go v0.0.8-0.20250307142834-96bdba94b63f // indirect
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
 	github.com/google/btree v1.1.3 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect

@@ -26,6 +26,9 @@ type Options struct {
 	MSize uint32
 	// Timeout bounds each call (see the package doc); 0 means none.
 	Timeout time.Duration
+	// Dialect is the dialect to speak: fcall.L (also the zero value),
+	// fcall.U or fcall.Plan9 (see the package doc, "Dialects").
+	Dialect fcall.Dialect
 }
 
 // Errors a call can fail with besides the server's errnos.
@@ -37,7 +40,7 @@ var (
 	ErrTimeout = fmt.Errorf("9p call timed out: %w", linux.ETIMEDOUT)
 )
 
-// Conn is one 9P2000.L client connection.
+// Conn is one client connection.
 //
 // Concurrency: wmu serializes frame writes; mu guards the call table, the
 // tag and fid allocators and err. Only the reader goroutine reads nc.
@@ -46,6 +49,9 @@ type Conn struct {
 	rd      *bufio.Reader
 	msize   uint32
 	timeout time.Duration
+	dialect fcall.Dialect
+	old     bool    // dialect is 9P2000 or 9P2000.u: File takes the paths of file9.go
+	ids     idCache // names of users and groups (9P2000), resolved here
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -76,11 +82,19 @@ func New(nc net.Conn, opts Options) (*Conn, error) {
 	if opts.MSize == 0 {
 		opts.MSize = DefaultMSize
 	}
+	switch opts.Dialect {
+	case fcall.Unknown:
+		opts.Dialect = fcall.L
+	case fcall.L, fcall.U, fcall.Plan9:
+	default:
+		nc.Close()
+		return nil, fmt.Errorf("version: no dialect %d", opts.Dialect)
+	}
 	if opts.Timeout > 0 {
 		nc.SetDeadline(time.Now().Add(opts.Timeout))
 	}
 	rd := bufio.NewReaderSize(nc, 64<<10)
-	msize, err := version(nc, rd, opts.MSize)
+	msize, err := version(nc, rd, opts.MSize, opts.Dialect)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -91,6 +105,8 @@ func New(nc net.Conn, opts Options) (*Conn, error) {
 		rd:      rd,
 		msize:   msize,
 		timeout: opts.Timeout,
+		dialect: opts.Dialect,
+		old:     opts.Dialect != fcall.L,
 		calls:   make(map[uint16]*call),
 		nextFid: 1,
 		done:    make(chan struct{}),
@@ -99,9 +115,10 @@ func New(nc net.Conn, opts Options) (*Conn, error) {
 	return c, nil
 }
 
-// version sends Tversion and returns the msize the server agreed to.
-func version(w io.Writer, rd *bufio.Reader, msize uint32) (uint32, error) {
-	if _, err := w.Write(fcall.Append(nil, fcall.L, fcall.NoTag, &fcall.Tversion{Msize: msize, Version: fcall.L.String()})); err != nil {
+// version sends Tversion for dialect dl and returns the msize the server
+// agreed to. The server must answer with dl's own version string.
+func version(w io.Writer, rd *bufio.Reader, msize uint32, dl fcall.Dialect) (uint32, error) {
+	if _, err := w.Write(fcall.Append(nil, dl, fcall.NoTag, &fcall.Tversion{Msize: msize, Version: dl.String()})); err != nil {
 		return 0, fmt.Errorf("version: %w", err)
 	}
 	hdr, err := rd.Peek(fcall.HeaderSize)
@@ -110,7 +127,7 @@ func version(w io.Writer, rd *bufio.Reader, msize uint32) (uint32, error) {
 	}
 	size, typ, _ := fcall.Header(hdr)
 	if size < fcall.HeaderSize || size > 1<<16 {
-		if typ != fcall.MsgRversion && typ != fcall.MsgRlerror {
+		if typ != fcall.MsgRversion && typ != fcall.MsgRlerror && typ != fcall.MsgRerror {
 			return 0, fmt.Errorf("version: the server does not speak 9P (reply starts %q)", hdr)
 		}
 		return 0, fmt.Errorf("version: bad reply size %d", size)
@@ -119,14 +136,18 @@ func version(w io.Writer, rd *bufio.Reader, msize uint32) (uint32, error) {
 	if _, err := io.ReadFull(rd, frame); err != nil {
 		return 0, fmt.Errorf("version: %w", err)
 	}
-	_, m, err := fcall.Decode(fcall.L, frame)
+	rdl := dl
+	if typ == fcall.MsgRerror && dl == fcall.L {
+		rdl = fcall.Plan9 // a 9P2000 server's refusal
+	}
+	_, m, err := fcall.Decode(rdl, frame)
 	if err != nil {
 		return 0, fmt.Errorf("version: %w", err)
 	}
 	switch m := m.(type) {
 	case *fcall.Rversion:
-		if fcall.ParseVersion(m.Version) != fcall.L {
-			return 0, fmt.Errorf("version: server speaks %q, not 9P2000.L", m.Version)
+		if fcall.ParseVersion(m.Version) != dl {
+			return 0, fmt.Errorf("version: %w", &VersionError{Want: dl, Answer: m.Version})
 		}
 		if m.Msize > msize || m.Msize < fcall.MinMsize {
 			return 0, fmt.Errorf("version: server offers unusable msize %d", m.Msize)
@@ -134,9 +155,14 @@ func version(w io.Writer, rd *bufio.Reader, msize uint32) (uint32, error) {
 		return m.Msize, nil
 	case *fcall.Rlerror:
 		return 0, fmt.Errorf("version: %w", m.Errno)
+	case *fcall.Rerror:
+		return 0, fmt.Errorf("version: %w", rerror(m))
 	}
 	return 0, fmt.Errorf("version: unexpected reply %s", m)
 }
+
+// Dialect returns the dialect the connection speaks.
+func (c *Conn) Dialect() fcall.Dialect { return c.dialect }
 
 // MSize returns the msize agreed with the server.
 func (c *Conn) MSize() uint32 { return c.msize }
@@ -236,7 +262,7 @@ func (c *Conn) readLoop() (*call, error) {
 		if _, err := io.ReadFull(c.rd, frame); err != nil {
 			return cl, err
 		}
-		_, m, err := fcall.Decode(fcall.L, frame)
+		_, m, err := fcall.Decode(c.dialect, frame)
 		if err != nil {
 			return cl, fmt.Errorf("bad reply: %w", err)
 		}
@@ -284,7 +310,7 @@ func (c *Conn) send(tag uint16, m fcall.Msg) {
 	var err error
 	if w, ok := m.(*fcall.Twrite); ok && len(w.Data) > 4096 {
 		// Header and data in one writev, the data not copied.
-		c.wbuf = fcall.Append(c.wbuf[:0], fcall.L, tag, &fcall.Twrite{Fid: w.Fid, Offset: w.Offset})
+		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, tag, &fcall.Twrite{Fid: w.Fid, Offset: w.Offset})
 		hdr := c.wbuf[:len(c.wbuf)-4]
 		hdr = append(hdr, byte(len(w.Data)), byte(len(w.Data)>>8), byte(len(w.Data)>>16), byte(len(w.Data)>>24))
 		size := len(hdr) + len(w.Data)
@@ -292,7 +318,7 @@ func (c *Conn) send(tag uint16, m fcall.Msg) {
 		bufs := net.Buffers{hdr, w.Data}
 		_, err = bufs.WriteTo(c.nc)
 	} else {
-		c.wbuf = fcall.Append(c.wbuf[:0], fcall.L, tag, m)
+		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, tag, m)
 		_, err = c.nc.Write(c.wbuf)
 	}
 	if cap(c.wbuf) > 64<<10 {
@@ -445,13 +471,16 @@ func (c *Conn) abandon(cl, fl *call, why error) (fcall.Msg, error) {
 }
 
 // result turns a finished call into its reply or error: an Rlerror comes
-// back as its linux.Errno.
+// back as its linux.Errno, an Rerror as rerror says.
 func result(cl *call) (fcall.Msg, error) {
 	if cl.err != nil {
 		return nil, cl.err
 	}
-	if e, ok := cl.reply.(*fcall.Rlerror); ok {
+	switch e := cl.reply.(type) {
+	case *fcall.Rlerror:
 		return nil, e.Errno
+	case *fcall.Rerror:
+		return nil, rerror(e)
 	}
 	return cl.reply, nil
 }

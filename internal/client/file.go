@@ -19,6 +19,7 @@ type File struct {
 	fid    uint32
 	qid    p9.QID
 	closed atomic.Bool
+	o9     atomic.Pointer[open9] // 9P2000 and 9P2000.u: set by Open and Create
 }
 
 var _ p9.File = (*File)(nil)
@@ -61,6 +62,9 @@ func (f *File) walk(names []string) ([]p9.QID, *File, error) {
 	}
 	nfid := f.c.newFid()
 	from := f.fid
+	if f.c.old {
+		from = f.walkFid()
+	}
 	var qids []p9.QID
 	for first := true; first || len(names) > 0; first = false {
 		n := min(len(names), fcall.MaxWalk)
@@ -92,6 +96,9 @@ func (f *File) walk(names []string) ([]p9.QID, *File, error) {
 // the two out of order answers the Tgetattr EBADF (the fid is not there
 // yet); then a second Tgetattr follows the walk.
 func (f *File) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
+	if f.c.old {
+		return f.walkGetAttr9(names)
+	}
 	if len(names) > fcall.MaxWalk || f.closed.Load() {
 		return f.walkThenGetAttr(names)
 	}
@@ -146,6 +153,9 @@ func (f *File) walkThenGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, 
 
 // StatFS implements p9.File.StatFS.
 func (f *File) StatFS() (p9.FSStat, error) {
+	if f.c.old {
+		return p9.FSStat{}, f.c.lacks("statfs")
+	}
 	r, err := expect[*fcall.Rstatfs](f.rpc(&fcall.Tstatfs{Fid: f.fid}))
 	if err != nil {
 		return p9.FSStat{}, err
@@ -155,6 +165,9 @@ func (f *File) StatFS() (p9.FSStat, error) {
 
 // GetAttr implements p9.File.GetAttr.
 func (f *File) GetAttr(req p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
+	if f.c.old {
+		return f.getAttr9()
+	}
 	r, err := expect[*fcall.Rgetattr](f.rpc(&fcall.Tgetattr{Fid: f.fid, Mask: req}))
 	if err != nil {
 		return p9.QID{}, p9.AttrMask{}, p9.Attr{}, err
@@ -165,6 +178,9 @@ func (f *File) GetAttr(req p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
 // SetAttr implements p9.File.SetAttr; the mode goes whole (setuid, setgid
 // and sticky bits too).
 func (f *File) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
+	if f.c.old {
+		return f.setAttr9(valid, attr)
+	}
 	_, err := expect[*fcall.Rsetattr](f.rpc(&fcall.Tsetattr{Fid: f.fid, Valid: valid, Attr: attr}))
 	return err
 }
@@ -174,6 +190,9 @@ func (f *File) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
 func (f *File) Close() error {
 	if f.closed.Swap(true) {
 		return nil
+	}
+	if f.c.old {
+		f.closeClone()
 	}
 	return f.c.clunk(f.fid)
 }
@@ -189,6 +208,9 @@ func (c *Conn) clunk(fid uint32) error {
 
 // Open implements p9.File.Open.
 func (f *File) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
+	if f.c.old {
+		return f.open9(mode)
+	}
 	r, err := expect[*fcall.Rlopen](f.rpc(&fcall.Tlopen{Fid: f.fid, Flags: mode}))
 	if err != nil {
 		return p9.QID{}, 0, err
@@ -196,8 +218,17 @@ func (f *File) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 	return r.QID, r.IOUnit, nil
 }
 
-// ioSize is the most data one Tread or Twrite carries.
-func (f *File) ioSize() int { return int(f.c.msize - fcall.IOHeaderSize) }
+// ioSize is the most data one Tread or Twrite carries (in 9P2000, also
+// no more than the iounit the open gave).
+func (f *File) ioSize() int {
+	n := int(f.c.msize - fcall.IOHeaderSize)
+	if f.c.old {
+		if o := f.o9.Load(); o != nil && o.iounit > 0 {
+			n = min(n, int(o.iounit))
+		}
+	}
+	return n
+}
 
 // ReadAt implements p9.File.ReadAt: Treads of at most msize-24 bytes until
 // p is full or the file ends (io.EOF when nothing was read).
@@ -249,6 +280,9 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 
 // FSync implements p9.File.FSync.
 func (f *File) FSync() error {
+	if f.c.old {
+		return f.fsync9()
+	}
 	_, err := expect[*fcall.Rfsync](f.rpc(&fcall.Tfsync{Fid: f.fid}))
 	return err
 }
@@ -257,6 +291,9 @@ func (f *File) FSync() error {
 // timeout (a blocking request through Lock is flushed at the timeout; use
 // LockWait to wait for a lock).
 func (f *File) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
+	if f.c.old {
+		return p9.LockStatusError, f.c.lacks("locks")
+	}
 	r, err := expect[*fcall.Rlock](f.rpc(&fcall.Tlock{Fid: f.fid, LockType: typ, Flags: flags, Start: start, Length: length, PID: int32(pid), Client: client}))
 	if err != nil {
 		return p9.LockStatusError, err
@@ -271,6 +308,9 @@ func (f *File) LockWait(ctx context.Context, pid int, typ p9.LockType, flags p9.
 	if f.closed.Load() {
 		return p9.LockStatusError, linux.EBADF
 	}
+	if f.c.old {
+		return p9.LockStatusError, f.c.lacks("locks")
+	}
 	m := &fcall.Tlock{Fid: f.fid, LockType: typ, Flags: flags | p9.LockFlagsBlock, Start: start, Length: length, PID: int32(pid), Client: client}
 	r, err := expect[*fcall.Rlock](f.c.rpcInto(ctx, m, nil, 0))
 	if err != nil {
@@ -284,6 +324,9 @@ func (f *File) LockWait(ctx context.Context, pid int, typ p9.LockType, flags p9.
 
 // GetLock sends a Tgetlock.
 func (f *File) GetLock(want LockInfo) (LockInfo, error) {
+	if f.c.old {
+		return LockInfo{}, f.c.lacks("locks")
+	}
 	r, err := expect[*fcall.Rgetlock](f.rpc(&fcall.Tgetlock{Fid: f.fid, LockType: want.Type, Start: want.Start, Length: want.Length, PID: want.PID, Client: want.Client}))
 	if err != nil {
 		return LockInfo{}, err
@@ -294,6 +337,9 @@ func (f *File) GetLock(want LockInfo) (LockInfo, error) {
 // Create implements p9.File.Create. Tlcreate turns the fid it is sent on
 // into the new file, so it goes to a clone: f stays the directory.
 func (f *File) Create(name string, flags p9.OpenFlags, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.File, p9.QID, uint32, error) {
+	if f.c.old {
+		return f.createFile9(name, flags, perm)
+	}
 	_, nf, err := f.walk(nil)
 	if err != nil {
 		return nil, p9.QID{}, 0, err
@@ -309,6 +355,9 @@ func (f *File) Create(name string, flags p9.OpenFlags, perm p9.FileMode, uid p9.
 
 // Mkdir implements p9.File.Mkdir.
 func (f *File) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.QID, error) {
+	if f.c.old {
+		return f.mkdir9(name, perm)
+	}
 	r, err := expect[*fcall.Rmkdir](f.rpc(&fcall.Tmkdir{Dfid: f.fid, Name: name, Mode: perm, GID: gid}))
 	if err != nil {
 		return p9.QID{}, err
@@ -318,6 +367,9 @@ func (f *File) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.
 
 // Symlink implements p9.File.Symlink.
 func (f *File) Symlink(oldName, newName string, uid p9.UID, gid p9.GID) (p9.QID, error) {
+	if f.c.old {
+		return f.symlink9(oldName, newName)
+	}
 	r, err := expect[*fcall.Rsymlink](f.rpc(&fcall.Tsymlink{Fid: f.fid, Name: newName, Target: oldName, GID: gid}))
 	if err != nil {
 		return p9.QID{}, err
@@ -345,12 +397,18 @@ func (f *File) Link(target p9.File, newName string) error {
 	if err != nil {
 		return err
 	}
+	if f.c.old {
+		return f.link9(t, newName)
+	}
 	_, err = expect[*fcall.Rlink](f.rpc(&fcall.Tlink{Dfid: f.fid, Fid: t.fid, Name: newName}))
 	return err
 }
 
 // Mknod implements p9.File.Mknod.
 func (f *File) Mknod(name string, mode p9.FileMode, major, minor uint32, uid p9.UID, gid p9.GID) (p9.QID, error) {
+	if f.c.old {
+		return f.mknod9(name, mode, major, minor)
+	}
 	r, err := expect[*fcall.Rmknod](f.rpc(&fcall.Tmknod{Dfid: f.fid, Name: name, Mode: mode, Major: major, Minor: minor, GID: gid}))
 	if err != nil {
 		return p9.QID{}, err
@@ -364,6 +422,9 @@ func (f *File) Rename(newDir p9.File, newName string) error {
 	if err != nil {
 		return err
 	}
+	if f.c.old {
+		return linux.EXDEV // a fid's directory is not known: use RenameAt
+	}
 	_, err = expect[*fcall.Rrename](f.rpc(&fcall.Trename{Fid: f.fid, Dfid: d.fid, Name: newName}))
 	return err
 }
@@ -375,12 +436,18 @@ func (f *File) RenameAt(oldName string, newDir p9.File, newName string) error {
 	if err != nil {
 		return err
 	}
+	if f.c.old {
+		return f.renameAt9(d, oldName, newName)
+	}
 	_, err = expect[*fcall.Rrenameat](f.rpc(&fcall.Trenameat{OldDfid: f.fid, OldName: oldName, NewDfid: d.fid, NewName: newName}))
 	return err
 }
 
 // UnlinkAt implements p9.File.UnlinkAt.
 func (f *File) UnlinkAt(name string, flags uint32) error {
+	if f.c.old {
+		return f.unlinkAt9(name, flags)
+	}
 	_, err := expect[*fcall.Runlinkat](f.rpc(&fcall.Tunlinkat{Dfid: f.fid, Name: name, Flags: flags}))
 	return err
 }
@@ -390,6 +457,9 @@ func (f *File) UnlinkAt(name string, flags uint32) error {
 // take (at most msize-24); entries past count are dropped and come again
 // at the next offset.
 func (f *File) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
+	if f.c.old {
+		return f.readdir9(offset, count, uint32(f.ioSize()))
+	}
 	budget := uint32(min(uint64(count)*(fcall.DirentFixedSize+64), uint64(f.ioSize())))
 	r, err := expect[*fcall.Rreaddir](f.rpc(&fcall.Treaddir{Fid: f.fid, Offset: offset, Count: budget}))
 	if err != nil {
@@ -408,6 +478,9 @@ func (f *File) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 // ReaddirBytes is one Treaddir with the byte budget count, for callers
 // that think in bytes (the kernel's budget passed through).
 func (f *File) ReaddirBytes(offset uint64, count uint32) (p9.Dirents, error) {
+	if f.c.old {
+		return f.readdir9(offset, count, count)
+	}
 	r, err := expect[*fcall.Rreaddir](f.rpc(&fcall.Treaddir{Fid: f.fid, Offset: offset, Count: min(count, uint32(f.ioSize()))}))
 	if err != nil {
 		return nil, err
@@ -421,6 +494,9 @@ func (f *File) ReaddirBytes(offset uint64, count uint32) (p9.Dirents, error) {
 
 // Readlink implements p9.File.Readlink.
 func (f *File) Readlink() (string, error) {
+	if f.c.old {
+		return f.readlink9()
+	}
 	r, err := expect[*fcall.Rreadlink](f.rpc(&fcall.Treadlink{Fid: f.fid}))
 	if err != nil {
 		return "", err
@@ -448,6 +524,9 @@ func (f *File) ListXattrs() ([]string, error) {
 func (f *File) readXattr(name string) ([]byte, error) {
 	if f.closed.Load() {
 		return nil, linux.EBADF
+	}
+	if f.c.old {
+		return nil, f.c.lacksXattrs()
 	}
 	xfid := f.c.newFid()
 	r, err := expect[*fcall.Rxattrwalk](f.c.rpc(&fcall.Txattrwalk{Fid: f.fid, NewFid: xfid, Name: name}))
@@ -481,6 +560,9 @@ func (f *File) RemoveXattr(name string) error {
 }
 
 func (f *File) writeXattr(name string, data []byte, flags uint32) error {
+	if f.c.old {
+		return f.c.lacksXattrs()
+	}
 	_, x, err := f.walk(nil)
 	if err != nil {
 		return err
@@ -504,6 +586,9 @@ func (f *File) writeXattr(name string, data []byte, flags uint32) error {
 func (f *File) Remove() error {
 	if f.closed.Swap(true) {
 		return linux.EBADF
+	}
+	if f.c.old {
+		f.closeClone()
 	}
 	_, err := expect[*fcall.Rremove](f.c.rpc(&fcall.Tremove{Fid: f.fid}))
 	f.c.releaseFid(f.fid, err)

@@ -250,7 +250,7 @@ func TestDialErrors(t *testing.T) {
 		{"silent peer", silent, "i/o timeout"},
 		{"not 9P", garbage, "version: the server does not speak 9P"},
 		{"Rlerror", rlerror, "version: input/output error"},
-		{"9P2000.u only", unknown, `server speaks "9P2000.u"`},
+		{"9P2000.u only", unknown, `server answered version "9P2000.u": it does not speak 9P2000.L`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
