@@ -1,0 +1,31 @@
+package namespace
+
+import (
+	"testing"
+
+	"mfs/srv9p/srv9ptest"
+)
+
+// TestPlan9Client runs 9p(1)'s operations through 9fans.net/go's
+// plan9/client, a real 9P2000 client, against node 1's namespace: on its
+// own files (/here, in-process) and on node 2's (/2, through the peer
+// connection, which speaks 9P2000.L to node 2 whatever the client
+// speaks).
+func TestPlan9Client(t *testing.T) {
+	c := newCluster(t, 2)
+	srv9ptest.Plan9Tree(t, c.dirs[0])
+	srv9ptest.Plan9Tree(t, c.dirs[1])
+	for _, tt := range []struct {
+		name, prefix string
+		node         int
+	}{{"here", "here/", 1}, {"node2", "2/", 2}, {"home", "home/", 2}} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := c.dirs[tt.node-1]
+			aname := ""
+			if tt.name == "home" {
+				aname = "home=2"
+			}
+			srv9ptest.Plan9Ops(t, srv9ptest.DialPlan9(t, c.nsSrv[0].addr, "root", aname), tt.prefix, dir)
+		})
+	}
+}
