@@ -1,5 +1,5 @@
-// Package dial opens 9P2000.L client connections and listeners for mfs
-// addresses.
+// Package dial opens 9P client connections (9P2000.L unless told
+// otherwise) and listeners for mfs addresses.
 //
 // An address is either "host:port" (TCP) or "unix:/path" (a unix socket).
 //
@@ -12,12 +12,15 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/client"
+	"mfs/internal/fcall"
 )
 
 // DefaultMSize is the msize Dial asks for when none is given: 1 MiB.
@@ -79,10 +82,16 @@ type Options struct {
 	// with EHOSTDOWN.
 	ReplyTimeout time.Duration
 	// UName and UID are what Conn.Attach sends as uname and n_uname (diod
-	// wants both). An empty UName sends neither: an empty uname and no
+	// wants both). An empty UName sends neither in 9P2000.L: an empty
+	// uname and no n_uname. In 9P2000 and 9P2000.u, whose servers check
+	// permissions against the uname, an empty UName is the running user's
+	// login name (and, in 9P2000.u, UID its uid); 9P2000 sends no
 	// n_uname.
 	UName string
 	UID   p9.UID
+	// Dialect is the dialect to speak: fcall.L (also the zero value),
+	// fcall.U or fcall.Plan9; the server must answer with the same.
+	Dialect fcall.Dialect
 }
 
 // Conn is a client connection: mfs's client (internal/client) and the
@@ -105,7 +114,7 @@ func (c *Conn) Attach(aname string) (p9.File, error) {
 }
 
 // Dial connects to addr (see Connect: root's TCP connections come from a
-// privileged port) and starts a 9P2000.L session.
+// privileged port) and starts a session in o.Dialect.
 func Dial(ctx context.Context, addr string, o Options) (*Conn, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Second
@@ -127,8 +136,8 @@ func Dial(ctx context.Context, addr string, o Options) (*Conn, error) {
 	return c, nil
 }
 
-// Client starts a 9P2000.L session on an open connection; the Conn owns
-// nc from now on, also when Client fails.
+// Client starts a session in o.Dialect on an open connection; the Conn
+// owns nc from now on, also when Client fails.
 func Client(nc net.Conn, o Options) (*Conn, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Second
@@ -140,14 +149,27 @@ func Client(nc net.Conn, o Options) (*Conn, error) {
 		tc.SetNoDelay(true)
 	}
 	nc.SetDeadline(time.Now().Add(o.Timeout))
-	cl, err := client.New(nc, client.Options{MSize: o.MSize, Timeout: o.ReplyTimeout})
+	cl, err := client.New(nc, client.Options{MSize: o.MSize, Timeout: o.ReplyTimeout, Dialect: o.Dialect})
 	if err != nil {
 		return nil, err
 	}
 	nc.SetDeadline(time.Time{})
 	uid := o.UID
+	if o.UName == "" && cl.Dialect() != fcall.L {
+		o.UName, uid = loginName()
+	}
 	if o.UName == "" {
 		uid = p9.NoUID
 	}
 	return &Conn{Conn: cl, MSize: cl.MSize(), uname: o.UName, uid: uid}, nil
+}
+
+// loginName is the running user's login name, or its uid as a number
+// where it has none, and its uid.
+func loginName() (string, p9.UID) {
+	uid := os.Getuid()
+	if u, err := user.Current(); err == nil {
+		return u.Username, p9.UID(uid)
+	}
+	return strconv.Itoa(uid), p9.UID(uid)
 }
