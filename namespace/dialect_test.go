@@ -1,7 +1,11 @@
 package namespace
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
+
+	"9fans.net/go/plan9"
 
 	"mfs/srv9p/srv9ptest"
 )
@@ -27,5 +31,27 @@ func TestPlan9Client(t *testing.T) {
 			}
 			srv9ptest.Plan9Ops(t, srv9ptest.DialPlan9(t, c.nsSrv[0].addr, "root", aname), tt.prefix, dir)
 		})
+	}
+}
+
+// TestPlan9AbsoluteLinks: below /N an absolute symlink target is a path
+// of node N's tree (the root its export serves), so 9P2000 follows it
+// there, on the serving node and on another.
+func TestPlan9AbsoluteLinks(t *testing.T) {
+	c := newCluster(t, 2)
+	for _, dir := range c.dirs {
+		srv9ptest.Plan9Tree(t, dir)
+		if err := os.Symlink("/usr/bin", filepath.Join(dir, "rootabs")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := srv9ptest.DialPlan9(t, c.nsSrv[0].addr, "root", "")
+	for _, p := range []string{"here/rootabs/tool", "2/rootabs/tool", "1/rootabs/tool"} {
+		fid, err := fs.Open(p, plan9.OREAD)
+		if err != nil {
+			t.Errorf("open %s: %v", p, err)
+			continue
+		}
+		fid.Close()
 	}
 }

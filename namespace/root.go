@@ -6,6 +6,8 @@ import (
 	"github.com/hugelgupf/p9/fsimpl/templatefs"
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/srv9p"
 )
 
 // root is the union's root directory for one attach context. Its listing
@@ -134,3 +136,18 @@ func (r *root) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 
 // Rename implements p9.File.Rename (never called by the server).
 func (r *root) Rename(p9.File, string) error { return linux.EXDEV }
+
+// LinkRoot implements srv9p.LinkRoot: below a node or context directory,
+// an absolute symlink target is a path of that node's tree, whose root is
+// the node's "/" (what its export serves).
+func (r *root) LinkRoot(path []string) (int, string, bool) {
+	if len(path) == 0 {
+		return 0, "", false
+	}
+	if _, ok := r.resolve(path[0]); !ok {
+		return 0, "", false
+	}
+	return 1, "/", true
+}
+
+var _ srv9p.LinkRoot = (*root)(nil)

@@ -62,3 +62,15 @@ type LockWaiter interface {
 type Inline interface {
 	Inline() bool
 }
+
+// LinkRoot is an attach root that knows where absolute symlink targets
+// land in its tree, for 9P2000, whose clients cannot follow symlinks (the
+// server follows them). For the file at path (names from this root),
+// LinkRoot returns how many leading names of path lead to the directory
+// that is the host directory dir: a target below dir lands there, any
+// other absolute target leaves the tree. ok is false where no absolute
+// target can land. An attach root without it follows relative targets
+// only.
+type LinkRoot interface {
+	LinkRoot(path []string) (depth int, dir string, ok bool)
+}

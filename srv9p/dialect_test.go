@@ -219,3 +219,26 @@ func TestDialectU(t *testing.T) {
 		t.Errorf("Tgetattr in 9P2000.u: %v, want ENOSYS", err)
 	}
 }
+
+// TestPlan9AbsoluteLinks: in 9P2000 an absolute symlink whose target is
+// below the export's own directory is followed; one elsewhere is not.
+func TestPlan9AbsoluteLinks(t *testing.T) {
+	a, dir := newExport(t)
+	srv9ptest.Plan9Tree(t, dir)
+	if err := os.Symlink(filepath.Join(dir, "usr", "bin"), filepath.Join(dir, "absin")); err != nil {
+		t.Fatal(err)
+	}
+	fs := srv9ptest.DialPlan9(t, serve(t, "tcp", a), "root", "")
+	fid, err := fs.Open("absin/tool", plan9.OREAD)
+	if err != nil {
+		t.Fatalf("open absin/tool: %v", err)
+	}
+	fid.Close()
+	if d, err := fs.Stat("absin"); err != nil || d.Mode&plan9.DMDIR == 0 {
+		t.Errorf("stat absin = %+v, %v; want the directory it leads to", d, err)
+	}
+	if fid, err := fs.Open("abs", plan9.OREAD); err == nil {
+		fid.Close()
+		t.Errorf("abs (to /etc, outside the export) opened")
+	}
+}

@@ -1,6 +1,7 @@
 package srv9p
 
 import (
+	"path"
 	"strings"
 
 	"github.com/hugelgupf/p9/linux"
@@ -217,13 +218,30 @@ func walkFrom(root *fid, path []string) (p9.File, p9.QID, error) {
 
 // follow resolves the symlink link, in the directory at dir, for 9P2000,
 // whose clients cannot: a relative target is walked from the link's
-// directory. It reports false for a target that leaves the attach (an
-// absolute one, or one whose ".." climbs above the attach root), dangles,
-// or loops; such a link is listed as itself and cannot be opened.
+// directory, an absolute one from where the attach root's LinkRoot puts
+// "/". It reports false for a target that leaves the attach (an absolute
+// one outside its LinkRoot, one whose ".." climbs above the attach root),
+// dangles, or loops; such a link is listed as itself and cannot be
+// opened.
 func (c *conn) follow(root *fid, link p9.File, dir []string, hops int) (p9.File, []string, p9.QID, bool) {
 	target, err := link.Readlink()
-	if err != nil || target == "" || strings.HasPrefix(target, "/") {
+	if err != nil || target == "" {
 		return nil, nil, p9.QID{}, false
+	}
+	if strings.HasPrefix(target, "/") {
+		lr, ok := root.file.(LinkRoot)
+		if !ok {
+			return nil, nil, p9.QID{}, false
+		}
+		depth, host, ok := lr.LinkRoot(dir)
+		if !ok || depth > len(dir) {
+			return nil, nil, p9.QID{}, false
+		}
+		rel, inside := below(path.Clean(target), path.Clean(host))
+		if !inside {
+			return nil, nil, p9.QID{}, false
+		}
+		dir, target = dir[:depth], rel
 	}
 	cur, qid, err := walkFrom(root, dir)
 	if err != nil {
@@ -251,6 +269,20 @@ func (c *conn) follow(root *fid, link p9.File, dir []string, hops int) (p9.File,
 		return nil, nil, p9.QID{}, false
 	}
 	return cur, path, qid, true
+}
+
+// below returns target relative to dir if it is dir or below it (both
+// clean and absolute).
+func below(target, dir string) (string, bool) {
+	switch {
+	case dir == "/":
+		return target[1:], true
+	case target == dir:
+		return "", true
+	case strings.HasPrefix(target, dir+"/"):
+		return target[len(dir)+1:], true
+	}
+	return "", false
 }
 
 // openFlags converts a Topen or Tcreate mode to Linux open flags.

@@ -1,6 +1,7 @@
 package srv9p
 
 import (
+	"os"
 	"strings"
 
 	"github.com/hugelgupf/p9/linux"
@@ -187,4 +188,14 @@ func openat2(dfd int, name string, how *unix.OpenHow) (int, error) {
 		}
 		return fd, err
 	}
+}
+
+// LinkRoot implements LinkRoot: an absolute symlink target lands in the
+// tree when it names a file below the directory's own host path.
+func (d *dir) LinkRoot([]string) (int, string, bool) {
+	p, err := os.Readlink(procPath(d.fd))
+	if err != nil || !strings.HasPrefix(p, "/") {
+		return 0, "", false
+	}
+	return 0, p, true
 }
