@@ -61,6 +61,8 @@ func FuzzServeConn(f *testing.F) {
 		{0xff, 0xff, 0xff, 0x7f, 100, 0, 0},
 		{3, 0, 0, 0, 100, 0, 0},
 		[]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+		legacySeed(fcall.Plan9),
+		legacySeed(fcall.U),
 	} {
 		f.Add(seed)
 	}
@@ -86,4 +88,27 @@ func FuzzServeConn(f *testing.F) {
 			t.Fatalf("the connection did not end after the client hung up (input %x)", data)
 		}
 	})
+}
+
+// legacySeed switches the connection to dialect d and walks, opens,
+// reads, stats, renames, creates and removes in it.
+func legacySeed(d fcall.Dialect) []byte {
+	var b []byte
+	add := func(tag uint16, m fcall.Msg) { b = fcall.Append(b, d, tag, m) }
+	add(fcall.NoTag, &fcall.Tversion{Msize: 8192, Version: d.String()})
+	add(1, &fcall.Tattach{Fid: 1, Afid: fcall.NoFid, Uname: "root", NUname: p9.NoUID})
+	add(2, &fcall.Twalk{Fid: 1, NewFid: 2, Names: []string{"d", "..", "..", "f"}})
+	add(3, &fcall.Topen{Fid: 2, Mode: fcall.ORDWR | fcall.OTRUNC})
+	add(4, &fcall.Tread{Fid: 2, Count: 100})
+	add(5, &fcall.Twalk{Fid: 1, NewFid: 3, Names: []string{"d"}})
+	add(6, &fcall.Topen{Fid: 3, Mode: fcall.OREAD})
+	add(7, &fcall.Tread{Fid: 3, Offset: 5, Count: 100})
+	add(8, &fcall.Tstat{Fid: 2})
+	w := fcall.NoTouchDir()
+	w.Name, w.Length = "g", 1
+	add(9, &fcall.Twstat{Fid: 2, Stat: w})
+	add(10, &fcall.Twalk{Fid: 1, NewFid: 4})
+	add(11, &fcall.Tcreate{Fid: 4, Name: "n", Perm: fcall.DMSYMLINK | 0o777, Mode: fcall.ORCLOSE, Extension: "5\n"})
+	add(12, &fcall.Tremove{Fid: 2})
+	return b
 }
