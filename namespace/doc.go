@@ -1,7 +1,8 @@
 // Package namespace is the mfs union server: every cluster node's export as
-// one 9P2000.L file system, MOSIX MFS style. A Namespace is a p9.Attacher
-// and an srv9p.Attacher (it sees the whole Tattach); serve it with
-// srv9p.Serve.
+// one 9P file system, MOSIX MFS style. A Namespace is a p9.Attacher and an
+// srv9p.Attacher (it sees the whole Tattach); serve it with srv9p.Serve,
+// which speaks 9P2000.L, 9P2000.u and 9P2000 to clients (peers are always
+// reached in 9P2000.L).
 //
 // # The root
 //
@@ -72,8 +73,12 @@
 // and /2/x have one QID when home is 2, like a bind mount. /N and a
 // context directory naming N share the fixed QID of node N's directory, so
 // the root is listed without reaching any peer, and no directory is ever
-// its own ancestor: find, ls -R and pwd terminate. ".." is resolved by the
-// kernel (srv9p's server rejects it as a walk name) and leads to the root.
+// its own ancestor: find, ls -R and pwd terminate. In 9P2000.L ".." is
+// resolved by the kernel (srv9p's server rejects it as a walk name) and
+// leads to the root; in 9P2000 and 9P2000.u srv9p walks it within the
+// attach, so /2/.. is the root too. For 9P2000 the root is an
+// srv9p.LinkRoot: below /N an absolute symlink target is a path of node
+// N's tree.
 //
 // # Direct access
 //

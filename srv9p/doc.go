@@ -1,4 +1,5 @@
-// Package srv9p exports one local directory tree as a 9P2000.L file system.
+// Package srv9p exports one local directory tree as a 9P file system, and
+// serves any p9.Attacher in 9P2000.L, 9P2000.u and 9P2000.
 //
 // New returns a p9.Attacher whose files are backed by open file descriptors
 // (O_PATH, openat2 with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS and the *at system
@@ -38,7 +39,7 @@
 //
 // # The server
 //
-// NewServer (or Serve) answers 9P2000.L for any p9.Attacher with the
+// NewServer (or Serve) answers 9P for any p9.Attacher with the
 // project's own server loop on internal/fcall; hugelgupf/p9 provides the
 // p9.File and p9.Attacher contract and its types, nothing on the wire.
 // Where p9.File cannot say what 9P2000.L needs, the server looks for small
@@ -54,7 +55,8 @@
 // answers where 9P2000.L leaves them open):
 //
 //   - Tversion: a client string beginning "9P2000.L" is answered
-//     "9P2000.L", anything else "unknown"; the msize is the smaller of the
+//     "9P2000.L", one beginning "9P2000.u" "9P2000.u", any other "9P2000"
+//     or "9P2000.…" "9P2000", anything else "unknown"; the msize is the smaller of the
 //     client's and MaxMsize (4 MiB by default). A second Tversion cancels
 //     and waits for every request in flight, clunks every fid and starts
 //     afresh. Anything but Tversion before a session is EPROTO.
@@ -78,10 +80,35 @@
 //     attr_size bytes (at most 64 KiB, XATTR_SIZE_MAX: E2BIG beyond) and
 //     sets the attribute at the clunk (an empty one removes it, as QEMU
 //     does; a short write is EINVAL there).
-//   - Tremove clunks the fid and answers EOPNOTSUPP: a p9.File does not
-//     know its name. The Linux client uses Tunlinkat.
+//   - Tremove in 9P2000.L clunks the fid and answers EOPNOTSUPP: a
+//     p9.File does not know its name, and the Linux client uses
+//     Tunlinkat. In 9P2000 and 9P2000.u it removes by the fid's path.
 //   - Tauth answers ENOENT: no authentication here, and diod's client
 //     tools (diodls, diodcat) read that as "none needed".
+//
+// 9P2000 and 9P2000.u (plan9.go, stat9.go) are built from the same
+// p9.File calls, so the export and the namespace speak them alike. Their
+// messages name files by fid alone, so their fids keep the attach fid and
+// the path from it (stale, as diod's, if another client renames a
+// directory above). A walk of ".." goes to the parent within the attach
+// (the attach root is its own parent); a walk that fails past its first
+// name answers the qids walked (walk(5)). Topen and Tcreate take Plan 9
+// modes (OTRUNC, ORCLOSE; OAPPEND in .u); DMAPPEND and DMEXCL have no
+// Linux form and are refused. A directory's Tread returns whole stat
+// entries at byte offsets that stay good (a read at 0 starts again, at
+// another offset handed out continues there, inside an entry is ESPIPE).
+// Twstat sets what is not "don't touch": mode, length, times, owner and
+// group (names, or .u numbers) and, last, the name within the directory.
+// Errors are Rerror strings: Plan 9's words where Linux's client maps them
+// back ("file does not exist", "permission denied"…), the C library's
+// text otherwise, and the errno next to it in .u. In 9P2000, whose clients
+// cannot follow symlinks, the server follows a symlink whose target lands
+// inside the attach (relative ones; absolute ones where the attach root is
+// a LinkRoot); other symlinks, devices, fifos and sockets are listed but
+// cannot be opened ("no access to special file"). 9P2000.u carries
+// numeric ids, and symlinks, devices, pipes, sockets and hard links in
+// Tcreate's and the stat's extension. The uname of a 9P2000 attach is
+// looked up in the node's passwd database, as any claim.
 //
 // Concurrency, measured (see bench_test.go and the README): one goroutine
 // per connection reads every frame. Tversion and Tflush are answered on it,

@@ -16,12 +16,12 @@ import (
 	"mfs/srv9p"
 )
 
-// exportCommand serves one local directory over 9P2000.L, without a
+// exportCommand serves one local directory over 9P (9P2000.L, .u, 9P2000), without a
 // cluster: the building block every node runs.
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "export",
-		Usage: "serve one local directory over 9P2000.L",
+		Usage: "serve one local directory over 9P (9P2000.L, 9P2000.u, 9P2000)",
 		Description: `Export --root on --listen (host:port or unix:/path) until SIGINT or
 SIGTERM. Nothing outside the root is reachable: symlinks are never
 followed by the server. Exporting / leaves out /proc, /sys and /dev.
