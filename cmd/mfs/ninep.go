@@ -35,8 +35,8 @@ func verbs() []verb {
 	}
 }
 
-// ninepCommand is `mfs 9p`: 9P2000.L client verbs for shell scripts, in the
-// manner of plan9port's 9p(1).
+// ninepCommand is `mfs 9p`: 9P client verbs for shell scripts (in 9P2000.L,
+// 9P2000.u or 9P2000), in the manner of plan9port's 9p(1).
 func ninepCommand() *cli.Command {
 	var subs []*cli.Command
 	for _, v := range verbs() {
@@ -46,8 +46,8 @@ func ninepCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:      "9p",
-		Usage:     "read, write and list files of an mfs node (or any 9P2000.L server) from a shell",
-		UsageText: "mfs 9p [--addr ADDR] [--aname SPEC] [--msize N] [--timeout D] VERB [ARGS…]",
+		Usage:     "read, write and list files of an mfs node (or any 9P server) from a shell",
+		UsageText: "mfs 9p [--addr ADDR] [--aname SPEC] [--msize N] [--timeout D] [--dialect D] VERB [ARGS…]",
 		Description: `Each verb opens one connection, does its work and exits: 0 on success,
 1 when the operation fails (one line on stderr, e.g.
 "mfs 9p: ls /7: no such file or directory"), 2 on a usage error.
@@ -59,12 +59,22 @@ without --addr, $MFS_ADDR, and without that the local node's namespace
 --timeout bounds connecting as well as each request. Paths are relative to
 the attach (leading / optional) and cleaned here: "a/../b" is "/b".
 
+--dialect (or $MFS_DIALECT) is the protocol to speak: 9p2000.L, the
+default (mfs nodes, diod, Linux), 9p2000.u or 9p2000 (Plan 9, plan9port,
+Inferno); the server must answer in it. In 9p2000.u and 9p2000 the verbs
+go over the older messages (Tstat, Twstat, Topen, Tcreate, Tremove): mv
+renames within a directory and copies across, times have whole seconds,
+and in 9p2000 owners and groups go by name and setuid, setgid and sticky
+bits are lost. What a dialect has no message for fails with one line
+naming it: df in both (no statfs), ln and ln -s in 9p2000.
+
 Examples:
    mfs 9p ls -l /
    echo hello | mfs 9p write /2/tmp/greeting
    mfs 9p read /2/tmp/greeting
    mfs 9p --addr unix:/run/mfs.sock stat /here/etc/hostname
-   MFS_ADDR=10.0.0.5:564 mfs 9p nodes`,
+   MFS_ADDR=10.0.0.5:564 mfs 9p nodes
+   mfs 9p --addr plan9box --dialect 9p2000 ls -l /`,
 		Flags:        connFlags(),
 		Subcommands:  subs,
 		OnUsageError: verbUsageError("9p"),

@@ -23,6 +23,7 @@ import (
 
 	"mfs/internal/client"
 	"mfs/internal/dial"
+	"mfs/internal/fcall"
 )
 
 // defaultNinepTimeout bounds each request, so that a frozen server or a
@@ -37,22 +38,29 @@ const (
 	flagAName   = "aname"
 	flagMSize   = "msize"
 	flagTimeout = "timeout"
+	flagDialect = "dialect"
 )
 
 // connFlags are the connection flags of `mfs 9p` and `mfs members`: with
-// -a short for --addr and $MFS_ADDR read.
+// -a short for --addr, and $MFS_ADDR and $MFS_DIALECT read.
 func connFlags() []cli.Flag {
 	f := verbConnFlags()
 	f[0].(*cli.StringFlag).Aliases = []string{"a"}
 	f[0].(*cli.StringFlag).EnvVars = []string{"MFS_ADDR"}
+	for _, x := range f {
+		if sf, ok := x.(*cli.StringFlag); ok && sf.Name == flagDialect {
+			sf.EnvVars = []string{"MFS_DIALECT"}
+		}
+	}
 	return f
 }
 
 // verbConnFlags are the connection flags as each verb of `mfs 9p` accepts
 // them after its name (mfs 9p ls --addr X /). They have no short names,
 // which would collide with the verbs' own (cp -a, touch -a), and read no
-// environment: $MFS_ADDR is read once, by `mfs 9p`. A flag given after the
-// verb wins over the same flag before it (see connContext).
+// environment: $MFS_ADDR and $MFS_DIALECT are read once, by `mfs 9p`. A
+// flag given after the verb wins over the same flag before it (see
+// connContext).
 func verbConnFlags() []cli.Flag {
 	const cat = "connection (before or after the verb)"
 	return []cli.Flag{
@@ -78,6 +86,13 @@ func verbConnFlags() []cli.Flag {
 			Category: cat,
 			Usage:    "give up on connecting, or on a request, the server has not answered in this long (0: wait forever)",
 			Value:    defaultNinepTimeout,
+		},
+		&cli.StringFlag{
+			Name:        flagDialect,
+			Category:    cat,
+			Usage:       "9P dialect to speak: 9p2000.L, 9p2000.u or 9p2000 (any case); the server must speak it",
+			Value:       "9p2000.L",
+			DefaultText: "9p2000.L, or $MFS_DIALECT",
 		},
 	}
 }
@@ -118,6 +133,7 @@ type connOptions struct {
 	addr, aname string
 	msize       uint32
 	timeout     time.Duration
+	dialect     fcall.Dialect
 }
 
 // connFlagValues reads and checks the connection flags as c sees them.
@@ -126,6 +142,7 @@ func connFlagValues(c *cli.Context) (connOptions, error) {
 	aname := connContext(c, flagAName).String(flagAName)
 	msize := connContext(c, flagMSize).Uint(flagMSize)
 	timeout := connContext(c, flagTimeout).Duration(flagTimeout)
+	dialectName := connContext(c, flagDialect).String(flagDialect)
 	if addr == "" {
 		addr = defaultNinepAddr()
 	}
@@ -142,7 +159,11 @@ func connFlagValues(c *cli.Context) (connOptions, error) {
 	if err := checkAName(aname); err != nil {
 		return connOptions{}, err
 	}
-	return connOptions{addr: addr, aname: aname, msize: uint32(msize), timeout: timeout}, nil
+	dialect, ok := fcall.ParseDialect(dialectName)
+	if !ok {
+		return connOptions{}, usagef("--dialect %q: want 9p2000.L, 9p2000.u or 9p2000", dialectName)
+	}
+	return connOptions{addr: addr, aname: aname, msize: uint32(msize), timeout: timeout, dialect: dialect}, nil
 }
 
 // ninepPort is 9P's registered TCP port, used when --addr names a host
@@ -199,7 +220,7 @@ func openSession(c *cli.Context) (*session, error) {
 		return nil, err
 	}
 	// Attach as the user running the command (diod wants a user name).
-	opts := dial.Options{MSize: o.msize, Timeout: o.timeout, ReplyTimeout: o.timeout, UName: strconv.Itoa(os.Getuid()), UID: p9.UID(os.Getuid())}
+	opts := dial.Options{MSize: o.msize, Timeout: o.timeout, ReplyTimeout: o.timeout, UName: strconv.Itoa(os.Getuid()), UID: p9.UID(os.Getuid()), Dialect: o.dialect}
 	if u, err := user.Current(); err == nil {
 		opts.UName = u.Username
 	}
@@ -255,14 +276,35 @@ func connectError(err error, timeout time.Duration, addr string) error {
 	isDial := errors.As(err, &oe) && oe.Op == "dial"
 	timedOut := timeout > 0 && (errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, os.ErrDeadlineExceeded) || (oe != nil && oe.Timeout()))
+	var ve *client.VersionError
 	switch {
 	case timedOut && isDial:
 		return &timeoutError{what: "no connection", timeout: timeout, err: err}
 	case timedOut:
 		return &timeoutError{what: "connected, but no 9P answer", timeout: timeout, err: err}
+	case errors.As(err, &ve):
+		return &versionError{ve}
 	}
 	return &trimmedError{err: err, prefix: addr + ": "}
 }
+
+// versionError is a server that answered the Tversion with another
+// dialect: it says which --dialect the server would take.
+type versionError struct{ err *client.VersionError }
+
+func (e *versionError) Error() string {
+	msg := e.err.Error()
+	if d := fcall.ParseVersion(e.err.Answer); d != fcall.Unknown {
+		msg += " (try --dialect " + dialectFlag(d) + ")"
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *versionError) Unwrap() error { return e.err }
+
+// dialectFlag is d as --dialect spells it: 9p2000.L, 9p2000.u, 9p2000.
+func dialectFlag(d fcall.Dialect) string { return "9p" + strings.TrimPrefix(d.String(), "9P") }
 
 // Close clunks the root and closes the connection.
 func (s *session) Close() {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/urfave/cli/v2"
+
+	"mfs/internal/fcall"
 )
 
 func TestNormalizeAddr(t *testing.T) {
@@ -128,6 +130,9 @@ func TestConnFlagsAfterVerb(t *testing.T) {
 		{"env:5", "9p --addr h1 ls /", connOptions{addr: "h1:564", msize: 1 << 20, timeout: defaultNinepTimeout}},
 		{"env:5", "members", connOptions{addr: "env:5", msize: 1 << 20, timeout: defaultNinepTimeout}},
 		{"env:5", "members --addr h3", connOptions{addr: "h3:564", msize: 1 << 20, timeout: defaultNinepTimeout}},
+		{"", "9p --addr h1 --dialect 9p2000 ls /", connOptions{addr: "h1:564", msize: 1 << 20, timeout: defaultNinepTimeout, dialect: fcall.Plan9}},
+		{"", "9p --addr h1 --dialect 9p2000 ls --dialect 9P2000.U /", connOptions{addr: "h1:564", msize: 1 << 20, timeout: defaultNinepTimeout, dialect: fcall.U}},
+		{"", "members --addr h1 --dialect 9P2000", connOptions{addr: "h1:564", msize: 1 << 20, timeout: defaultNinepTimeout, dialect: fcall.Plan9}},
 	}
 	for _, tt := range tests {
 		if tt.env != "" {
@@ -142,6 +147,9 @@ func TestConnFlagsAfterVerb(t *testing.T) {
 		}
 		if tt.want.addr == "" {
 			tt.want.addr = defaultNinepAddr()
+		}
+		if tt.want.dialect == fcall.Unknown {
+			tt.want.dialect = fcall.L
 		}
 		if got != tt.want {
 			t.Errorf("MFS_ADDR=%s mfs %s: %+v, want %+v", tt.env, tt.args, got, tt.want)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mfs/internal/dial"
+	"mfs/internal/fcall"
 )
 
 func mkdirVerb() verb {
@@ -255,6 +256,9 @@ func (s *session) mv(oldp, newp string, errw io.Writer) error {
 	}
 	defer ndir.Close()
 	err = odir.RenameAt(oname, ndir, nname)
+	if isExist(err) && s.conn.Dialect() != fcall.L {
+		err = s.renameOver(odir, oname, ndir, nname, oldp, newp)
+	}
 	if unsupported(err) {
 		var f p9.File
 		if f, err = walkFrom(odir, []string{oname}); err == nil {

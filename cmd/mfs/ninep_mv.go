@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/hugelgupf/p9/linux"
+	"github.com/hugelgupf/p9/p9"
 )
 
 // moveAcross moves oldp to newp on another node as mv(1) moves across file
@@ -47,4 +48,31 @@ func (s *session) moveAcross(oldp, newp string, errw io.Writer) error {
 		}
 	}
 	return c.report.err()
+}
+
+// renameOver is mv's rename onto an existing newp in 9P2000 and 9P2000.u,
+// whose Twstat does not replace a file as rename(2) does: newp is removed
+// first (a file a file replaces, an empty directory a directory), then the
+// rename goes again. Unlike rename(2), there is a moment without newp.
+func (s *session) renameOver(odir p9.File, oname string, ndir p9.File, nname, oldp, newp string) error {
+	f, _, oattr, err := s.walkAttr(oldp)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	f, _, nattr, err := s.walkAttr(newp)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	switch {
+	case nattr.Mode.IsDir() && !oattr.Mode.IsDir():
+		return linux.EISDIR
+	case !nattr.Mode.IsDir() && oattr.Mode.IsDir():
+		return linux.ENOTDIR
+	}
+	if err := s.unlink(newp, nattr.Mode.IsDir()); err != nil {
+		return err
+	}
+	return odir.RenameAt(oname, ndir, nname)
 }
