@@ -221,8 +221,13 @@ func TestNinepPlan9Server(t *testing.T) {
 		{args: "mv /b.txt /d/e"},
 		{args: "mv /t /d/e/b.txt"},
 		{args: "mv /d/t2 /d/t3"},
+		{stdin: "x\n", args: "write /d/x"},
+		{args: "mv /d/x /d/t3"},
+		{args: "mkdir /d/dd"},
+		{args: "mv /d/dd /d/t3", code: 1, err: "mfs 9p: mv /d/dd /d/t3: not a directory\n"},
+		{args: "rm /d/dd"},
 	})
-	if has("a.txt") || has("b.txt") || has("t") || !has("d/e/b.txt") || data("d/e/b.txt") != "" || !has("d/t3") || has("d/t2") {
+	if has("a.txt") || has("b.txt") || has("t") || !has("d/e/b.txt") || data("d/e/b.txt") != "" || data("d/t3") != "x\n" || has("d/t2") || has("d/x") {
 		t.Errorf("after mv: / has %v %v %v, d/e/b.txt %v %q, d/t3 %v", has("a.txt"), has("b.txt"), has("t"), has("d/e/b.txt"), data("d/e/b.txt"), has("d/t3"))
 	}
 	if q == qid("d/e/b.txt") {
@@ -294,6 +299,9 @@ func TestNinepDialectsExport(t *testing.T) {
 				{args: "mv /a.txt /b.txt"},
 				{args: "mv /b.txt /d/e"},
 				{args: "touch /d/t"},
+				{stdin: "t\n", args: "write /d/u"},
+				{args: "mv /d/u /d/t"},
+				{args: "read /d/t", want: "t\n"},
 				{args: "ls -R /d", want: "/d:\ne\nt\n\n/d/e:\nb.txt\n"},
 				{args: "cp -r :/d :/copy"},
 			}
