@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"9fans.net/go/plan9"
@@ -240,5 +241,60 @@ func TestPlan9AbsoluteLinks(t *testing.T) {
 	if fid, err := fs.Open("abs", plan9.OREAD); err == nil {
 		fid.Close()
 		t.Errorf("abs (to /etc, outside the export) opened")
+	}
+}
+
+// TestPlan9Wstat: a chmod from 9P2000 keeps the bits 9P2000 cannot say
+// (setgid, sticky); DMAPPEND is refused; owner and group by name; an
+// unknown name is an error that names it; the "don't touch" Dir changes
+// nothing.
+func TestPlan9Wstat(t *testing.T) {
+	a, dir := newExport(t)
+	sticky := filepath.Join(dir, "sticky")
+	if err := os.Mkdir(sticky, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Chmod(sticky, 0o3775); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs := srv9ptest.DialPlan9(t, serve(t, "tcp", a), "root", "")
+	var w plan9.Dir
+	w.Null()
+	w.Mode = plan9.DMDIR | 0o700
+	if err := fs.Wstat("sticky", &w); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(sticky); st.Mode()&(os.ModeSetgid|os.ModeSticky) != os.ModeSetgid|os.ModeSticky || st.Mode().Perm() != 0o700 {
+		t.Errorf("after a 9P2000 chmod 0700 the directory is %v, want setgid and sticky kept", st.Mode())
+	}
+	w.Null()
+	w.Mode = plan9.DMAPPEND | 0o644
+	if err := fs.Wstat("f", &w); err == nil || !strings.Contains(err.Error(), "no Linux form") {
+		t.Errorf("wstat to DMAPPEND: %v", err)
+	}
+	w.Null()
+	w.Uid, w.Gid = "nobody", "nogroup"
+	if err := fs.Wstat("f", &w); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(dir, "f"), &st); err != nil || st.Uid != 65534 || st.Gid != 65534 {
+		t.Errorf("after wstat uid nobody gid nogroup: %d:%d (%v)", st.Uid, st.Gid, err)
+	}
+	w.Null()
+	w.Uid = "no-such-user-here"
+	if err := fs.Wstat("f", &w); err == nil || err.Error() != "unknown user" {
+		t.Errorf("wstat to an unknown user: %v", err)
+	}
+	before, _ := os.Stat(filepath.Join(dir, "f"))
+	w.Null()
+	if err := fs.Wstat("f", &w); err != nil {
+		t.Errorf("wstat of nothing: %v", err)
+	}
+	if after, _ := os.Stat(filepath.Join(dir, "f")); after.Mode() != before.Mode() || after.ModTime() != before.ModTime() || after.Size() != before.Size() {
+		t.Errorf("wstat of nothing changed %v to %v", before, after)
 	}
 }
