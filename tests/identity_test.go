@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mfs/internal/dial"
+	"mfs/internal/fcall"
 	"mfs/tests/clusterutil"
 )
 
@@ -35,6 +36,7 @@ const identityEnv = "MFS_IDENTITY_CLIENT"
 // $MFS_IDENTITY_CLIENT (an mfs address), one operation a line:
 //
 //	claim UID            attach with this n_uname from now on (default: own uid)
+//	dialect D            speak 9p2000, 9p2000.u or 9p2000.L from now on
 //	read PATH            print the content
 //	write PATH DATA      create or truncate, then write
 //	mkdir PATH
@@ -48,6 +50,7 @@ const identityEnv = "MFS_IDENTITY_CLIENT"
 func identityClient() int {
 	addr := os.Getenv(identityEnv)
 	claim := p9.UID(os.Getuid())
+	dialect := fcall.L
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
 	for _, line := range strings.Split(os.Getenv("MFS_IDENTITY_SCRIPT"), "\n") {
@@ -60,7 +63,11 @@ func identityClient() int {
 			claim = p9.UID(v)
 			continue
 		}
-		res, err := identityOp(addr, claim, f)
+		if f[0] == "dialect" {
+			dialect, _ = fcall.ParseDialect(f[1])
+			continue
+		}
+		res, err := identityOp(addr, dialect, claim, f)
 		switch {
 		case err != nil:
 			var e linux.Errno
@@ -78,14 +85,17 @@ func identityClient() int {
 	return 0
 }
 
-func identityOp(addr string, claim p9.UID, f []string) (string, error) {
+func identityOp(addr string, dialect fcall.Dialect, claim p9.UID, f []string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := dial.Dial(ctx, addr, dial.Options{UName: strconv.Itoa(int(claim)), UID: claim, ReplyTimeout: 10 * time.Second})
+	c, err := dial.Dial(ctx, addr, dial.Options{UName: strconv.Itoa(int(claim)), UID: claim, ReplyTimeout: 10 * time.Second, Dialect: dialect})
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
+	if c.Dialect() != dialect {
+		return "", fmt.Errorf("session in %v, asked for %v", c.Dialect(), dialect)
+	}
 	root, err := c.Attach("")
 	if err != nil {
 		return "", fmt.Errorf("attach: %w", err)
@@ -367,6 +377,55 @@ func TestIdentityUnixSocket(t *testing.T) {
 	if got := runIdentityClient(t, addr, 65534, "read /public", "read /secret", "write /sticky/nobody x"); strings.Join(got, ",") != "ok everyone,permission denied,ok" {
 		t.Errorf("uid 65534: %q", got)
 	}
+}
+
+// TestIdentityDialects: the claim rules of 9P2000.L hold in 9P2000 (the
+// uname, looked up in the node's passwd) and 9P2000.u (n_uname): over a
+// unix socket uid 1000 is itself, with its own rights, and a claim of root
+// is refused; over TCP from an ordinary port any claim is the anonymous
+// user.
+func TestIdentityDialects(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run clients as other users")
+	}
+	dir := identityTree(t)
+	sock := socketDir(t)
+	addr := "unix:" + filepath.Join(sock, "export.sock")
+	startServerProc(t, clusterutil.Binary(t), "export", "--root", dir, "--listen", addr)
+	if err := os.Chmod(strings.TrimPrefix(addr, "unix:"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	tcp := freeAddr(t)
+	startServerProc(t, clusterutil.Binary(t), "export", "--root", dir, "--listen", tcp)
+	for _, d := range []string{"9p2000", "9p2000.u"} {
+		got := runIdentityClient(t, addr, 1000,
+			"dialect "+d,
+			"read /secret",
+			"read /public",
+			"write /public overwritten",
+			"read /home1000/own",
+			"write /home1000/new-"+d+" hello",
+			"rm /sticky/other",
+			"claim 0",
+			"read /public",
+		)
+		want := []string{"permission denied", "ok everyone", "permission denied", "ok mine", "ok", "operation not permitted", "operation not permitted"}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("uid 1000 in %s over the unix socket:\n got %q\nwant %q", d, got, want)
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(dir, "home1000", "new-"+d), &st); err != nil || st.Uid != 1000 {
+			t.Errorf("%s: home1000/new-%s owned by %d (%v), want 1000", d, d, st.Uid, err)
+		}
+		got = runIdentityClient(t, tcp, 1000, "dialect "+d, "claim 0", "read /secret", "write /sticky/anon-"+d+" x")
+		if strings.Join(got, ",") != "permission denied,ok" {
+			t.Errorf("%s over TCP claiming root: %q, want the anonymous user's rights", d, got)
+		}
+		if err := unix.Stat(filepath.Join(dir, "sticky", "anon-"+d), &st); err != nil || st.Uid != 65534 {
+			t.Errorf("%s: sticky/anon-%s owned by %d (%v), want 65534", d, d, st.Uid, err)
+		}
+	}
+	checkDisk(t, dir)
 }
 
 // TestIdentityTCP: over TCP from an ordinary port nothing is proven: any
