@@ -172,8 +172,8 @@ func (c *conn) handleAs(r *request) {
 		return
 	case *fcall.Tauth:
 		// No authentication here; diod's clients take ENOENT to mean
-		// "none needed".
-		err = linux.ENOENT
+		// "none needed", Plan 9's lib9pclient any Rerror.
+		err = errNoAuth
 	case *fcall.Tattach:
 		rep, err = c.attach(m)
 	case *fcall.Twalk:

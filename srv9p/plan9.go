@@ -37,6 +37,7 @@ var (
 	// errConvert: a Twstat mode that turns a file into a directory or back.
 	errConvert = &wordError{linux.EPERM, "wstat can't convert between files and directories"}
 	errRoot    = &wordError{linux.EBUSY, "cannot remove root"}
+	errNoAuth  = &wordError{linux.ENOENT, "authentication not required"}
 	errDirMode = &wordError{linux.EISDIR, "is a directory"}
 )
 
