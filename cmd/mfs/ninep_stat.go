@@ -16,7 +16,9 @@ func statVerb() verb {
 		usage: "print every attribute of a file (Tgetattr)",
 		args:  "PATH",
 		examples: `Prints the qid and every field of a Tgetattr reply, one "name value" line
-each; a field the server did not fill in shows "-".
+each; a field the server did not fill in shows "-". In 9p2000 and 9p2000.u
+it is the Tstat reply as Tgetattr would say it: no nlink, ctime, blocks,
+btime or generation, times in whole seconds.
 
 Examples:
    mfs 9p stat /2/etc/hostname
