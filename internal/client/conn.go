@@ -137,8 +137,11 @@ func version(w io.Writer, rd *bufio.Reader, msize uint32, dl fcall.Dialect) (uin
 		return 0, fmt.Errorf("version: %w", err)
 	}
 	rdl := dl
-	if typ == fcall.MsgRerror && dl == fcall.L {
+	switch {
+	case typ == fcall.MsgRerror && dl == fcall.L:
 		rdl = fcall.Plan9 // a 9P2000 server's refusal
+	case typ == fcall.MsgRlerror:
+		rdl = fcall.L // a 9P2000.L server's refusal
 	}
 	_, m, err := fcall.Decode(rdl, frame)
 	if err != nil {

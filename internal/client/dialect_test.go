@@ -557,12 +557,17 @@ func TestDialectVersionAnswers(t *testing.T) {
 		{fcall.Plan9, &fcall.Rversion{Msize: 8192, Version: "9P2000.u"}, `version: server answered version "9P2000.u": it does not speak 9P2000`},
 		{fcall.Plan9, &fcall.Rerror{Ename: "no version"}, "version: no version"},
 		{fcall.L, &fcall.Rerror{Ename: "no version"}, "version: no version"},
+		{fcall.U, &fcall.Rlerror{Errno: 71}, "version: protocol error"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%v/%v", tt.ask, tt.answer), func(t *testing.T) {
 			nc, fk := fakeServer(t, func(f *fake) {
 				if tag, _, ok := f.next(); ok {
-					f.nc.Write(fcall.Append(nil, fcall.Plan9, tag, tt.answer))
+					dl := fcall.Plan9
+					if tt.answer.Type() == fcall.MsgRlerror {
+						dl = fcall.L
+					}
+					f.nc.Write(fcall.Append(nil, dl, tag, tt.answer))
 				}
 			})
 			c, err := New(nc, Options{Dialect: tt.ask, Timeout: 2 * time.Second})
