@@ -9,7 +9,7 @@ func membersCommand() *cli.Command {
 	cmd := v.command("members", dialSession)
 	cmd.Name = "members"
 	cmd.Usage = "list the cluster's nodes (short for mfs 9p nodes)"
-	cmd.UsageText = "mfs members [--addr ADDR] [--aname SPEC] [--msize N] [--timeout D]"
+	cmd.UsageText = "mfs members [--addr ADDR] [--aname SPEC] [--msize N] [--timeout D] [--dialect D]"
 	cmd.Description = `Reads the nodes file of a node's namespace and prints it as an aligned
 table: node number, address, state, markers (here, home, …). The same as
 "mfs 9p nodes", with the same connection flags and $MFS_ADDR. A plain

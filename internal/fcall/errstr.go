@@ -48,6 +48,11 @@ var otherWords = map[string]linux.Errno{
 	"illegal mode":              linux.EINVAL,
 	"illegal name":              linux.EINVAL,
 	"no access to special file": linux.EPERM,
+	"not empty":                 linux.ENOTEMPTY,
+	"not open for read":         linux.EBADF,
+	"not open for write":        linux.EBADF,
+	"duplicate open":            linux.EBADF,
+	"clone of open fid":         linux.EBADF,
 }
 
 // errnoWords maps every known string, lower-cased, to its errno.
