@@ -131,6 +131,17 @@ func (o *oracle) handle(t *testing.T, f []string) string {
 			return errReply(err)
 		}
 		return "OK " + base64.StdEncoding.EncodeToString(buf[:n])
+	case "REMOVE":
+		if err := os.Remove(p); err != nil {
+			return errReply(err)
+		}
+		return "OK"
+	case "READLINK":
+		target, err := os.Readlink(p)
+		if err != nil {
+			return errReply(err)
+		}
+		return "OK " + base64.StdEncoding.EncodeToString([]byte(target))
 	case "SHA256":
 		fh, err := os.Open(p)
 		if err != nil {

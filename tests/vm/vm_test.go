@@ -24,9 +24,10 @@ func TestMain(m *testing.M) { os.Exit(clusterutil.Main(m)) }
 // filter builds around each gap found so far (see the srv9p package doc).
 var knownFailures = []knownFailure{}
 
-// mountOpts is the 9p option string of a guest mount.
-func mountOpts(trans string, msize int, access, cache, aname string) string {
-	o := []string{"version=9p2000.L", fmt.Sprintf("msize=%d", msize), "cache=" + cache}
+// mountOpts is the 9p option string of a guest mount in dialect version
+// (9p2000.L, 9p2000.u or 9p2000).
+func mountOpts(version, trans string, msize int, access, cache, aname string) string {
+	o := []string{"version=" + version, fmt.Sprintf("msize=%d", msize), "cache=" + cache}
 	switch trans {
 	case "tcp":
 		o = append([]string{"trans=tcp", fmt.Sprintf("port=%d", guestP9Port)}, o...)
@@ -48,7 +49,28 @@ func phaseSpec(name, suite, trans string, msize int, access, cache, aname string
 	if trans == "fd" {
 		source = "mfs"
 	}
-	return strings.Join([]string{name, suite, source, mountOpts(trans, msize, access, cache, aname)}, ";")
+	return strings.Join([]string{name, suite, source, mountOpts("9p2000.L", trans, msize, access, cache, aname)}, ";")
+}
+
+// legacyPhase is one phase of the legacy suite (guest/legacy.go) over TCP
+// in version 9p2000.u or 9p2000, msize 512 KiB, cache=none, with the
+// kernel's default access for the dialect.
+//
+// In 9P2000.u that is access=user: one attach per guest uid, each naming
+// its uid in n_uname, as in the 9P2000.L phases. 9P2000 has no numbers
+// for users: the kernel forces access=any (one attach for every guest
+// user) and attaches as uname "nobody" unless uname= names someone else.
+// Someone mounting an export that way names the account they mean to
+// work as, as with any Plan 9 file server (uname=$USER); the guest's
+// user is root, so the phase says uname=root. As "nobody" every check
+// would stop at EACCES making its scratch directory in the export, owned
+// by the host's root: right of the server, and nothing a user would do.
+func legacyPhase(name, version, aname string) string {
+	o := mountOpts(version, "tcp", 512<<10, "", "none", aname)
+	if version == "9p2000" {
+		o += ",uname=root"
+	}
+	return strings.Join([]string{name, "legacy", guestHost, o}, ";")
 }
 
 // server is a 9P server under test: mfs export, or diod as a reference when
@@ -155,8 +177,11 @@ func (l *lockedBuffer) String() string {
 // TestExport is part 1 and the TCP half of part 3: mfs export mounted
 // directly over TCP. The same checks first run on the guest's tmpfs (the
 // baseline that proves each check right), then on the mount with msize 512
-// KiB and the default access, then with cache=mmap for the mmap checks, then
-// with msize 1 MiB and access=user.
+// KiB and the default access, then with cache=mmap for the mmap checks,
+// then the legacy suite in 9P2000.u and in 9P2000 (the kernel's v9fs as
+// the client of the server's two older dialects; a fresh Tversion on the
+// same connection each time, and back to 9P2000.L after them), then with
+// msize 1 MiB and access=user.
 func TestExport(t *testing.T) {
 	a := needAssets(t)
 	dir := t.TempDir()
@@ -165,11 +190,19 @@ func TestExport(t *testing.T) {
 	orc := startOracle(t, map[string]string{"export": dir})
 	phases := []string{
 		"tmpfs;export;tmpfs;",
+		"tmpfs-legacy;legacy;tmpfs;",
 		phaseSpec("tcp-512k", "export", "tcp", 512<<10, "", "none", srv.aname),
 		phaseSpec("tcp-mmap", "mmap", "tcp", 512<<10, "", "mmap", srv.aname),
+	}
+	if os.Getenv("MFS_VM_SERVER") != "diod" { // diod speaks 9P2000.L only
+		phases = append(phases,
+			legacyPhase("tcp-u", "9p2000.u", srv.aname),
+			legacyPhase("tcp-9p2000", "9p2000", srv.aname))
+	}
+	phases = append(phases,
 		phaseSpec("tcp-1m-user", "smoke", "tcp", 1<<20, "user", "none", srv.aname),
 		phaseSpec("tcp-user", "user", "tcp", 1<<20, "user", "none", srv.aname),
-	}
+	)
 	fwds := map[int]string{guestP9Port: relay.addr(), oraclePort: orc.addr()}
 	if os.Getenv("MFS_VM_SERVER") != "diod" {
 		// The same directory over a second listener with --squash root:
@@ -252,6 +285,11 @@ func TestNamespace(t *testing.T) {
 		phaseSpec("ns-user", "user", "tcp", 1<<20, "user", "none", "home=2") + ";3",
 		// The same on node 1's own files (/here, in-process).
 		phaseSpec("ns-user-here", "user", "tcp", 1<<20, "user", "none", "home=2") + ";1",
+		// The legacy suite in 9P2000.u through the namespace, on node 1's
+		// own files and on node 3's through the proxy (which speaks
+		// 9P2000.L to node 3 whatever the guest speaks to node 1).
+		legacyPhase("ns-u-here", "9p2000.u", "home=2") + ";1",
+		legacyPhase("ns-u-remote", "9p2000.u", "home=2") + ";3",
 	}
 	bl := boot(t, a, vmConfig{
 		phases: phases,

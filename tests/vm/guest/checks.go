@@ -51,8 +51,9 @@ var suites = map[string][]check{
 	"remount": {
 		{name: "remount-same-connection", fn: chkRemountSameConn, noTmpfs: true},
 	},
-	"ns":  nsChecks,
-	"run": runChecks,
+	"ns":     nsChecks,
+	"run":    runChecks,
+	"legacy": legacyChecks,
 	"squash": {
 		{name: "root-squashed", fn: chkRootSquashed, noTmpfs: true},
 	},
@@ -62,6 +63,44 @@ var suites = map[string][]check{
 type failure struct{ msg string }
 
 func fail(format string, a ...any) { panic(failure{fmt.Sprintf(format, a...)}) }
+
+// skipped is the panic value of a check that does not apply to the
+// phase's dialect, and the error runCheck returns for it: the TAP line
+// says "# SKIP" and why, so that a skip is never silent.
+type skipped struct{ reason string }
+
+func (s skipped) Error() string { return "skipped: " + s.reason }
+
+func skip(format string, a ...any) { panic(skipped{fmt.Sprintf(format, a...)}) }
+
+// The 9P dialects a phase can mount with (mount -o version=).
+const (
+	dialectL     = "9p2000.L"
+	dialectU     = "9p2000.u"
+	dialectPlan9 = "9p2000"
+)
+
+// dialect is the phase's 9P dialect: its version= option (9p2000.L, the
+// kernel's default, when there is none), or "" on the tmpfs baseline.
+func (e *env) dialect() string {
+	if e.fs == "tmpfs" {
+		return ""
+	}
+	return phaseDialect(e.phase.opts)
+}
+
+func phaseDialect(opts string) string {
+	v := optValue(opts, "version")
+	for _, d := range []string{dialectL, dialectU, dialectPlan9} {
+		if strings.EqualFold(v, d) {
+			return d
+		}
+	}
+	if v == "" {
+		return dialectL
+	}
+	return v
+}
 
 // errStr names an errno the way the man pages do ("EEXIST"), so that TAP
 // details say exactly what the kernel returned.

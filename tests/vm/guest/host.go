@@ -31,6 +31,10 @@ type hostView interface {
 	WriteFile(rel string, data []byte) error
 	Stat(rel string) (hostStat, error)
 	Getxattr(rel, name string) ([]byte, error)
+	// Remove removes the file or empty directory rel.
+	Remove(rel string) error
+	// Readlink is the target of the symlink rel.
+	Readlink(rel string) (string, error)
 	Sha256(rel string) (string, error)
 	// MakeFiles creates file-00000 … in the directory rel.
 	MakeFiles(rel string, n int) error
@@ -72,6 +76,10 @@ func (l localView) Getxattr(rel, name string) ([]byte, error) {
 	}
 	return buf[:n], nil
 }
+
+func (l localView) Remove(rel string) error { return os.Remove(l.path(rel)) }
+
+func (l localView) Readlink(rel string) (string, error) { return os.Readlink(l.path(rel)) }
 
 func (l localView) Sha256(rel string) (string, error) {
 	f, err := os.Open(l.path(rel))
@@ -207,6 +215,20 @@ func (o *oracle) Getxattr(rel, name string) ([]byte, error) {
 		return nil, err
 	}
 	return unb64(f)
+}
+
+func (o *oracle) Remove(rel string) error {
+	_, err := o.do("REMOVE", rel)
+	return err
+}
+
+func (o *oracle) Readlink(rel string) (string, error) {
+	f, err := o.do("READLINK", rel)
+	if err != nil {
+		return "", err
+	}
+	b, err := unb64(f)
+	return string(b), err
 }
 
 func (o *oracle) MakeFiles(rel string, n int) error {
