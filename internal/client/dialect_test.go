@@ -497,7 +497,7 @@ func testPlan9Errors(t *testing.T, e *plan9Env) {
 	}
 	wantErrno(t, "walk from a file", err, linux.ENOTDIR)
 	_, err = f.WriteAt([]byte("x"), 0)
-	if !errors.As(err, &se) || se.Ename != "not open for write" || !errors.Is(err, linux.EIO) {
+	if !errors.As(err, &se) || se.Ename != "not open for write" || !errors.Is(err, linux.EBADF) {
 		t.Errorf("write to an unopened file: %v", err)
 	}
 }
