@@ -91,12 +91,6 @@ func (c *conn) inlineOK(m fcall.Msg) bool {
 	case *fcall.Tread, *fcall.Twrite, *fcall.Treaddir, *fcall.Tfsync, *fcall.Tlock, *fcall.Tgetlock, *fcall.Txattrcreate, *fcall.Tremove, *fcall.Trename, *fcall.Tlink,
 		*fcall.Tcreate, *fcall.Twstat:
 		return false
-	case *fcall.Twalk, *fcall.Tclunk:
-		// In 9P2000 and 9P2000.u these may walk from the attach root,
-		// which need not be Inline.
-		if c.legacy() {
-			return false
-		}
 	}
 	n, ok := msgFid(m)
 	if !ok {
@@ -107,7 +101,23 @@ func (c *conn) inlineOK(m fcall.Msg) bool {
 		return true // answered at once: EBADF
 	}
 	defer f.release()
-	in, ok := f.file.(Inline)
+	if !isInline(f.file) {
+		return false
+	}
+	switch m.(type) {
+	case *fcall.Twalk, *fcall.Tclunk:
+		// In 9P2000 and 9P2000.u these may walk from the attach root
+		// ("..", symlinks, ORCLOSE), which must be Inline too.
+		if c.legacy() && f.root != nil {
+			return isInline(f.root.file)
+		}
+	}
+	return true
+}
+
+// isInline reports whether f is Inline and keeps its promise.
+func isInline(f p9.File) bool {
+	in, ok := f.(Inline)
 	return ok && in.Inline()
 }
 

@@ -416,6 +416,20 @@ func (c *conn) fillDir(f *fid, dr *dirReader, want int) error {
 // entryDir is the Dir of directory entry e of f; in 9P2000, of the file a
 // symlink that stays inside the attach leads to, under the link's name.
 func (c *conn) entryDir(f *fid, e p9.Dirent) (fcall.Dir, error) {
+	if c.dialect != fcall.Plan9 || e.QID.Type&p9.TypeSymlink == 0 {
+		// One call where the file system has it (the export does).
+		qids, nf, _, a, err := f.file.WalkGetAttr([]string{e.Name})
+		if err == nil {
+			defer nf.Close()
+			if len(qids) != 1 {
+				return fcall.Dir{}, linux.EIO
+			}
+			return c.dirOf(nf, e.Name, qids[0], a), nil
+		}
+		if linux.ExtractErrno(err) != linux.ENOSYS {
+			return fcall.Dir{}, err
+		}
+	}
 	var nf p9.File
 	var qid p9.QID
 	var err error
@@ -424,7 +438,11 @@ func (c *conn) entryDir(f *fid, e p9.Dirent) (fcall.Dir, error) {
 	} else {
 		var qids []p9.QID
 		qids, nf, err = f.file.Walk([]string{e.Name})
-		if err == nil && len(qids) == 1 {
+		if err == nil && len(qids) != 1 {
+			nf.Close()
+			err = linux.EIO
+		}
+		if err == nil {
 			qid = qids[0]
 		}
 	}
