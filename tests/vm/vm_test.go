@@ -89,9 +89,17 @@ func startExport(t *testing.T, dir string) server {
 	return server{addr: startProcess(t, "mfs export", func(addr string) *exec.Cmd {
 		// QEMU's guestfwd connects from an ordinary port: the VM is the
 		// only client, and the listener believes its uid claims.
-		return exec.Command(bin, "export", "--root", dir, "--listen", addr, "--tcp-trust", "all")
+		return exec.Command(bin, "export", "--root", dir, "--listen", addr, "--tcp-trust", "all", "--idle-timeout", qemuIdle)
 	})}
 }
+
+// qemuIdle is the --idle-timeout of the exports a boot reaches. QEMU opens
+// the host connection of a guestfwd port or a virtio port when it starts
+// and keeps it for the whole boot, holding no fid until the guest's first
+// mount on it, which for the last phases comes more than the default
+// minute later; closed, the connection leaves that mount hanging in the
+// guest (QEMU does not reconnect).
+const qemuIdle = "1h"
 
 // startProcess starts a server on a free loopback port and returns the
 // address once the port accepts connections (QEMU connects its forwards at
@@ -219,7 +227,7 @@ func TestExport(t *testing.T) {
 		}
 		bin := clusterutil.Binary(t)
 		fwds[squashPort] = startProcess(t, "mfs export --squash root", func(addr string) *exec.Cmd {
-			return exec.Command(bin, "export", "--root", dir, "--listen", addr, "--tcp-trust", "all", "--squash", "root")
+			return exec.Command(bin, "export", "--root", dir, "--listen", addr, "--tcp-trust", "all", "--squash", "root", "--idle-timeout", qemuIdle)
 		})
 		phases = append(phases, strings.Replace(phaseSpec("tcp-squash", "squash", "tcp", 512<<10, "", "none", ""),
 			fmt.Sprintf("port=%d", guestP9Port), fmt.Sprintf("port=%d", squashPort), 1))
