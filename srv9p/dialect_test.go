@@ -298,3 +298,65 @@ func TestPlan9Wstat(t *testing.T) {
 		t.Errorf("wstat of nothing changed %v to %v", before, after)
 	}
 }
+
+// TestDialectStalePaths: fids name files by path in 9P2000 and .u. After
+// a Twstat renames a directory, the connection's fids below it follow it;
+// a path made stale by another connection never renames or removes
+// another file (ESTALE).
+func TestDialectStalePaths(t *testing.T) {
+	a, dir := newExport(t)
+	addr := serve(t, "tcp", a)
+	r := srv9ptest.DialRawDialect(t, addr, fcall.U)
+	rpc := func(r *srv9ptest.Raw, m fcall.Msg) fcall.Msg {
+		t.Helper()
+		rep, err := r.RPC(m)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		return rep
+	}
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d", "f"), []byte("first"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rpc(r, &fcall.Tattach{Fid: 1, Afid: fcall.NoFid, NUname: 0})
+	rpc(r, &fcall.Twalk{Fid: 1, NewFid: 4, Names: []string{"d"}})
+	rpc(r, &fcall.Twalk{Fid: 1, NewFid: 5, Names: []string{"d", "f"}})
+	w := fcall.NoTouchDir()
+	w.Name = "e"
+	rpc(r, &fcall.Twstat{Fid: 4, Stat: w})
+	// A new d/f, as the kernel's test makes, must not be touched.
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d", "f"), []byte("second"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.Name = "g"
+	rpc(r, &fcall.Twstat{Fid: 5, Stat: w})
+	if b, err := os.ReadFile(filepath.Join(dir, "e", "g")); err != nil || string(b) != "first" {
+		t.Errorf("e/g = %q, %v; want the renamed d/f", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "d", "f")); err != nil || string(b) != "second" {
+		t.Errorf("the new d/f = %q, %v; want it untouched", b, err)
+	}
+	// Another connection renames e away and puts another file at e/g:
+	// fid 5's path is stale, and removing through it touches nothing.
+	if err := os.Rename(filepath.Join(dir, "e"), filepath.Join(dir, "x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "e"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "e", "g"), []byte("other"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RPC(&fcall.Tremove{Fid: 5}); !errors.Is(err, linux.ESTALE) {
+		t.Errorf("remove through a stale path: %v, want ESTALE", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "e", "g")); err != nil || string(b) != "other" {
+		t.Errorf("e/g = %q, %v after the refused remove", b, err)
+	}
+}

@@ -89,8 +89,9 @@
 // 9P2000 and 9P2000.u (plan9.go, stat9.go) are built from the same
 // p9.File calls, so the export and the namespace speak them alike. Their
 // messages name files by fid alone, so their fids keep the attach fid and
-// the path from it (stale, as diod's, if another client renames a
-// directory above). A walk of ".." goes to the parent within the attach
+// the path from it: a rename moves the paths of the connection's fids
+// below it, and a path another client made stale is ESTALE for Tremove,
+// ORCLOSE and a rename, never another file. A walk of ".." goes to the parent within the attach
 // (the attach root is its own parent); a walk that fails past its first
 // name answers the qids walked (walk(5)). Topen and Tcreate take Plan 9
 // modes (OTRUNC, ORCLOSE; OAPPEND in .u); DMAPPEND and DMEXCL have no

@@ -14,9 +14,10 @@ import (
 // Tremove and ORCLOSE, made from the same p9.File calls as 9P2000.L, so
 // every file system the server serves (the export, the namespace) speaks
 // all three dialects alike. Those dialects name files by fid alone, so a
-// fid of theirs keeps its attach fid and its path from there (fids.go);
-// like diod's, the path goes stale when another client renames a
-// directory above it.
+// fid of theirs keeps its attach fid and its path from there (fids.go).
+// A Twstat rename moves the paths of the connection's fids below it; a
+// path another client made stale is refused (ESTALE) before it can
+// rename or remove another file.
 
 // wordError is an error with its own Rerror string; its errno is what
 // 9P2000.L and 9P2000.u's errno field carry.
@@ -469,11 +470,7 @@ func (c *conn) remove9(n uint32) error {
 
 // unlink removes the file of fid f by its path.
 func (c *conn) unlink(f *fid) error {
-	path := f.names()
-	if len(path) == 0 {
-		return errRoot
-	}
-	dir, _, err := walkFrom(f.tree(), path[:len(path)-1])
+	dir, name, err := c.parentOf(f)
 	if err != nil {
 		return err
 	}
@@ -482,7 +479,65 @@ func (c *conn) unlink(f *fid) error {
 	if f.isDir() {
 		flags = atRemoveDir
 	}
-	return dir.UnlinkAt(path[len(path)-1], flags)
+	return dir.UnlinkAt(name, flags)
+}
+
+// errStale: the fid's path now names another file (or none), because
+// something above it was renamed or removed outside this connection.
+var errStale = &wordError{linux.ESTALE, "file has been moved or removed"}
+
+// parentOf walks to the directory that holds fid f's file by the fid's
+// path and returns it with the file's name there, after checking that the
+// name still is f's file (same qid path), so that a stale path never
+// removes or renames another file.
+func (c *conn) parentOf(f *fid) (p9.File, string, error) {
+	path := f.names()
+	if len(path) == 0 {
+		return nil, "", errRoot
+	}
+	dir, _, err := walkFrom(f.tree(), path[:len(path)-1])
+	if err != nil {
+		return nil, "", errStale
+	}
+	name := path[len(path)-1]
+	qids, nf, err := dir.Walk([]string{name})
+	if err == nil {
+		nf.Close()
+	}
+	if err != nil || len(qids) != 1 || qids[0].Path != f.qid.Path {
+		dir.Close()
+		return nil, "", errStale
+	}
+	return dir, name, nil
+}
+
+// renamed moves the paths of the connection's fids at or below from (of
+// the attach root f's tree stands at) to to: the fids of a directory's
+// entries follow it when a Twstat renames it.
+func (c *conn) renamed(f *fid, from, to []string) {
+	rootPath := f.tree().qid.Path
+	c.fids.each(func(o *fid) {
+		if o.file == nil || o.tree().qid.Path != rootPath {
+			return
+		}
+		o.mu.Lock()
+		if len(o.path) >= len(from) && equalNames(o.path[:len(from)], from) {
+			o.path = join(to, o.path[len(from):]...)
+		}
+		o.mu.Unlock()
+	})
+}
+
+func equalNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // takeRclose reports whether f was opened ORCLOSE, once.

@@ -242,21 +242,20 @@ func (c *conn) owners(d *fcall.Dir) (uid, gid uint32, err error) {
 	return uid, gid, nil
 }
 
-// rename9 renames fid f's file within its directory, and the fid's path
-// with it.
+// rename9 renames fid f's file within its directory; the paths of the
+// connection's fids below it follow.
 func (c *conn) rename9(f *fid, name string) error {
 	path := f.names()
 	if len(path) == 0 {
 		return errRoot
 	}
-	old := path[len(path)-1]
-	if name == old {
+	if name == path[len(path)-1] {
 		return nil
 	}
 	if !validName(name) {
 		return &wordError{linux.EINVAL, "illegal name"}
 	}
-	dir, _, err := walkFrom(f.tree(), path[:len(path)-1])
+	dir, old, err := c.parentOf(f)
 	if err != nil {
 		return err
 	}
@@ -264,9 +263,7 @@ func (c *conn) rename9(f *fid, name string) error {
 	if err := dir.RenameAt(old, dir, name); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	f.path = join(path[:len(path)-1], name)
-	f.mu.Unlock()
+	c.renamed(f, path, join(path[:len(path)-1], name))
 	return nil
 }
 
