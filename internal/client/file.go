@@ -126,6 +126,12 @@ func (f *File) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.A
 		q = w.QIDs[len(w.QIDs)-1]
 	}
 	nf := &File{c: c, fid: nfid, qid: q}
+	if gerr == nil && g.QID.Path != q.Path {
+		// A server that makes newfid first and walks it name by name
+		// (diod does) may answer the Tgetattr halfway: the attributes of
+		// a directory on the way, not of the file walked to.
+		gerr = linux.ESTALE
+	}
 	if gerr != nil {
 		_, valid, attr, err := nf.GetAttr(p9.AttrMaskAll)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -251,6 +252,32 @@ func TestHostileServer(t *testing.T) {
 				if _, ok := m.(*fcall.Tclunk); ok {
 					t.Errorf("the client clunked a fid a partial walk did not make")
 				}
+			}
+		}},
+		{"getattr-halfway-through-walk", func(f *fake) {
+			// As diod may: the pipelined Tgetattr answered with the
+			// attributes of the directory on the way.
+			wtag, _, _ := f.next()
+			gtag, _, _ := f.next()
+			f.send(wtag, &fcall.Rwalk{QIDs: []p9.QID{{Type: p9.TypeDir, Path: 1}, {Type: p9.TypeRegular, Path: 7}}})
+			f.send(gtag, &fcall.Rgetattr{Valid: p9.AttrMask{Mode: true}, QID: p9.QID{Type: p9.TypeDir, Path: 1}, Attr: p9.Attr{Mode: p9.ModeDirectory | 0o750}})
+			tag, _, _ := f.next()
+			f.send(tag, goodAttr)
+			tag, _, _ = f.next()
+			f.send(tag, &fcall.Rclunk{})
+		}, func(f *File) error {
+			_, nf, _, attr, err := f.WalkGetAttr([]string{"d", "f"})
+			if err != nil {
+				return err
+			}
+			defer nf.Close()
+			if attr.Mode != p9.ModeRegular|0o644 {
+				return fmt.Errorf("WalkGetAttr gave mode %#o, the directory's on the way", attr.Mode)
+			}
+			return nil
+		}, func(t *testing.T, err error, c *Conn, _ *fake) {
+			if err != nil {
+				t.Error(err)
 			}
 		}},
 	}
