@@ -187,11 +187,7 @@ func (c *conn) handleAs(r *request) {
 	case *fcall.Tattach:
 		rep, err = c.attach(m)
 	case *fcall.Twalk:
-		if c.legacy() {
-			rep, err = c.walk9(m)
-		} else {
-			rep, err = c.walk(m)
-		}
+		rep, err = c.walk(m)
 	case *fcall.Tclunk:
 		if c.legacy() {
 			err = c.clunk9(m.Fid)
@@ -367,9 +363,12 @@ func (c *conn) walk(m *fcall.Twalk) (fcall.Msg, error) {
 		return nil, linux.ENOTDIR
 	}
 	for _, n := range m.Names {
-		if !validName(n) {
+		if !validName(n) && (n != ".." || !c.legacy()) {
 			return nil, linux.EINVAL
 		}
+	}
+	if c.legacy() {
+		return c.walk9(f, m)
 	}
 	qids, nf, err := f.file.Walk(m.Names)
 	if err != nil {

@@ -80,23 +80,8 @@ func join(path []string, names ...string) []string {
 // symlink is followed where it stays inside the attach. When a name past
 // the first fails, the qids walked so far are the answer and newfid is
 // not made.
-func (c *conn) walk9(m *fcall.Twalk) (fcall.Msg, error) {
-	f, err := c.file(m.Fid)
-	if err != nil {
-		return nil, err
-	}
-	defer f.release()
-	if m.NewFid != m.Fid && c.fids.has(m.NewFid) {
-		return nil, linux.EBADF
-	}
-	if len(m.Names) > 0 && !f.isDir() {
-		return nil, linux.ENOTDIR
-	}
-	for _, n := range m.Names {
-		if n != ".." && !validName(n) {
-			return nil, linux.EINVAL
-		}
-	}
+// c.walk has checked the fids and names.
+func (c *conn) walk9(f *fid, m *fcall.Twalk) (fcall.Msg, error) {
 	qids, nf, path, err := c.walkNames(f, m.Names)
 	if err != nil {
 		return nil, err
@@ -436,7 +421,7 @@ func walkOpen(dir p9.File, name string, fl p9.OpenFlags) (p9.File, p9.QID, error
 func (c *conn) createPerm(d *fid, perm uint32) (p9.FileMode, error) {
 	mode := p9.FileMode(perm & 0o777)
 	if c.dialect == fcall.U {
-		return mode | p9.FileMode(unixSpecialBits(perm)), nil
+		return mode | p9.FileMode(fcall.UnixSpecial(perm)), nil
 	}
 	_, _, a, err := d.file.GetAttr(p9.AttrMask{Mode: true})
 	if err != nil {

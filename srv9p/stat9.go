@@ -1,7 +1,6 @@
 package srv9p
 
 import (
-	"fmt"
 	"os/user"
 	"strconv"
 	"sync"
@@ -70,7 +69,7 @@ func (c *conn) dirOf(file p9.File, name string, qid p9.QID, a p9.Attr) fcall.Dir
 		d.QID.Type &^= p9.TypeSymlink | p9.TypeLink
 		return d
 	}
-	d.Mode |= dmSpecialBits(uint32(a.Mode))
+	d.Mode |= fcall.DMSpecial(uint32(a.Mode))
 	switch ft {
 	case p9.ModeSymlink:
 		d.Mode |= fcall.DMSYMLINK
@@ -80,48 +79,13 @@ func (c *conn) dirOf(file p9.File, name string, qid p9.QID, a p9.Attr) fcall.Dir
 		}
 	case p9.ModeBlockDevice, p9.ModeCharacterDevice:
 		d.Mode |= fcall.DMDEVICE
-		kind := 'c'
-		if ft == p9.ModeBlockDevice {
-			kind = 'b'
-		}
-		d.Extension = fmt.Sprintf("%c %d %d", kind, unix.Major(uint64(a.RDev)), unix.Minor(uint64(a.RDev)))
+		d.Extension = fcall.DeviceExtension(ft == p9.ModeBlockDevice, unix.Major(uint64(a.RDev)), unix.Minor(uint64(a.RDev)))
 	case p9.ModeNamedPipe:
 		d.Mode |= fcall.DMNAMEDPIPE
 	case p9.ModeSocket:
 		d.Mode |= fcall.DMSOCKET
 	}
 	return d
-}
-
-// dmSpecialBits are the 9P2000.u bits of Linux's setuid, setgid and
-// sticky bits in mode.
-func dmSpecialBits(mode uint32) uint32 {
-	var b uint32
-	if mode&unix.S_ISUID != 0 {
-		b |= fcall.DMSETUID
-	}
-	if mode&unix.S_ISGID != 0 {
-		b |= fcall.DMSETGID
-	}
-	if mode&unix.S_ISVTX != 0 {
-		b |= fcall.DMSETVTX
-	}
-	return b
-}
-
-// unixSpecialBits is dmSpecialBits backwards.
-func unixSpecialBits(perm uint32) uint32 {
-	var b uint32
-	if perm&fcall.DMSETUID != 0 {
-		b |= unix.S_ISUID
-	}
-	if perm&fcall.DMSETGID != 0 {
-		b |= unix.S_ISGID
-	}
-	if perm&fcall.DMSETVTX != 0 {
-		b |= unix.S_ISVTX
-	}
-	return b
 }
 
 // wstat9 is Twstat: the fields that are not "don't touch" are set — mode
@@ -158,7 +122,7 @@ func (c *conn) wstat9(m *fcall.Twstat) (fcall.Msg, error) {
 		}
 		perm := d.Mode & 0o777
 		if c.dialect == fcall.U {
-			perm |= unixSpecialBits(d.Mode)
+			perm |= fcall.UnixSpecial(d.Mode)
 		} else {
 			// 9P2000 cannot say setuid, setgid or sticky: a chmod from
 			// it keeps the ones the file has.
@@ -288,13 +252,12 @@ func (c *conn) makeSpecial(d *fid, m *fcall.Tcreate, perm p9.FileMode) error {
 		defer src.release()
 		return d.file.Link(src.file, m.Name)
 	case m.Perm&fcall.DMDEVICE != 0:
-		var kind rune
-		var major, minor uint32
-		if _, err := fmt.Sscanf(m.Extension, "%c %d %d", &kind, &major, &minor); err != nil || (kind != 'b' && kind != 'c') {
+		block, major, minor, ok := fcall.ParseDevice(m.Extension)
+		if !ok {
 			return &wordError{linux.EINVAL, "bad device extension"}
 		}
 		ft := p9.ModeCharacterDevice
-		if kind == 'b' {
+		if block {
 			ft = p9.ModeBlockDevice
 		}
 		_, err := d.file.Mknod(m.Name, ft|perm, major, minor, d.uid, p9.NoGID)

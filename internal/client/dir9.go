@@ -1,7 +1,6 @@
 package client
 
 import (
-	"fmt"
 	"os/user"
 	"strconv"
 	"sync"
@@ -67,10 +66,8 @@ func (c *Conn) modeOfDir(d *fcall.Dir) (m p9.FileMode, rdev p9.Dev, isDev bool) 
 	case u && d.Mode&fcall.DMNAMEDPIPE != 0:
 		m |= p9.ModeNamedPipe
 	case u && d.Mode&fcall.DMDEVICE != 0:
-		var kind byte
-		var major, minor uint32
-		if n, _ := fmt.Sscanf(d.Extension, "%c %d %d", &kind, &major, &minor); n == 3 && (kind == 'b' || kind == 'c') {
-			if kind == 'b' {
+		if block, major, minor, ok := fcall.ParseDevice(d.Extension); ok {
+			if block {
 				m |= p9.ModeBlockDevice
 			} else {
 				m |= p9.ModeCharacterDevice
@@ -83,15 +80,7 @@ func (c *Conn) modeOfDir(d *fcall.Dir) (m p9.FileMode, rdev p9.Dev, isDev bool) 
 		m |= p9.ModeRegular
 	}
 	if u {
-		if d.Mode&fcall.DMSETUID != 0 {
-			m |= 0o4000
-		}
-		if d.Mode&fcall.DMSETGID != 0 {
-			m |= 0o2000
-		}
-		if d.Mode&fcall.DMSETVTX != 0 {
-			m |= 0o1000
-		}
+		m |= p9.FileMode(fcall.UnixSpecial(d.Mode))
 	}
 	return m, rdev, isDev
 }
@@ -155,15 +144,7 @@ func (c *Conn) dirOfSetAttr(isDir bool, valid p9.SetAttrMask, attr p9.SetAttr) (
 func (c *Conn) dirPerm(m p9.FileMode) uint32 {
 	perm := uint32(m & 0o777)
 	if c.dialect == fcall.U {
-		if m&0o4000 != 0 {
-			perm |= fcall.DMSETUID
-		}
-		if m&0o2000 != 0 {
-			perm |= fcall.DMSETGID
-		}
-		if m&0o1000 != 0 {
-			perm |= fcall.DMSETVTX
-		}
+		perm |= fcall.DMSpecial(uint32(m))
 	}
 	return perm
 }

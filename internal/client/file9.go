@@ -209,12 +209,9 @@ func (f *File) mknod9(name string, mode p9.FileMode, major, minor uint32) (p9.QI
 		perm |= fcall.DMNAMEDPIPE
 	case p9.ModeSocket:
 		perm |= fcall.DMSOCKET
-	case p9.ModeCharacterDevice:
+	case p9.ModeCharacterDevice, p9.ModeBlockDevice:
 		perm |= fcall.DMDEVICE
-		ext = fmt.Sprintf("c %d %d", major, minor)
-	case p9.ModeBlockDevice:
-		perm |= fcall.DMDEVICE
-		ext = fmt.Sprintf("b %d %d", major, minor)
+		ext = fcall.DeviceExtension(mode.FileType() == p9.ModeBlockDevice, major, minor)
 	default:
 		return p9.QID{}, linux.EINVAL
 	}

@@ -875,3 +875,33 @@ func TestErrorStrings(t *testing.T) {
 		}
 	}
 }
+
+func TestSpecialBitsAndDevices(t *testing.T) {
+	for _, tt := range []struct{ dm, unix uint32 }{
+		{DMSETUID, 0o4000}, {DMSETGID, 0o2000}, {DMSETVTX, 0o1000},
+		{DMSETUID | DMSETGID | DMSETVTX | 0o755, 0o7000}, {DMDIR | 0o777, 0},
+	} {
+		if got := UnixSpecial(tt.dm); got != tt.unix {
+			t.Errorf("UnixSpecial(%#x) = %#o, want %#o", tt.dm, got, tt.unix)
+		}
+		if got := DMSpecial(tt.unix | 0o644); got != tt.dm&(DMSETUID|DMSETGID|DMSETVTX) {
+			t.Errorf("DMSpecial(%#o) = %#x", tt.unix|0o644, got)
+		}
+	}
+	for _, tt := range []struct {
+		ext          string
+		block, ok    bool
+		major, minor uint32
+	}{
+		{"c 1 3", false, true, 1, 3}, {"b 8 17", true, true, 8, 17},
+		{"x 1 3", false, false, 0, 0}, {"c 1", false, false, 0, 0}, {"", false, false, 0, 0},
+	} {
+		block, major, minor, ok := ParseDevice(tt.ext)
+		if ok != tt.ok || (ok && (block != tt.block || major != tt.major || minor != tt.minor)) {
+			t.Errorf("ParseDevice(%q) = %v %d %d %v", tt.ext, block, major, minor, ok)
+		}
+		if ok && DeviceExtension(block, major, minor) != tt.ext {
+			t.Errorf("DeviceExtension(%v, %d, %d) = %q, want %q", block, major, minor, DeviceExtension(block, major, minor), tt.ext)
+		}
+	}
+}

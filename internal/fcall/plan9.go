@@ -5,6 +5,8 @@
 package fcall
 
 import (
+	"fmt"
+
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 )
@@ -401,3 +403,49 @@ func (m *Rwstat) String() string { return "Rwstat" }
 
 func (m *Rwstat) encode(*encoder, Dialect) {}
 func (m *Rwstat) decode(*decoder, Dialect) {}
+
+// UnixSpecial is the Linux setuid, setgid and sticky bits (04000, 02000,
+// 01000) of 9P2000.u's DMSETUID, DMSETGID and DMSETVTX in perm.
+func UnixSpecial(perm uint32) uint32 {
+	var b uint32
+	for _, s := range specialBits {
+		if perm&s.dm != 0 {
+			b |= s.unix
+		}
+	}
+	return b
+}
+
+// DMSpecial is UnixSpecial backwards.
+func DMSpecial(mode uint32) uint32 {
+	var b uint32
+	for _, s := range specialBits {
+		if mode&s.unix != 0 {
+			b |= s.dm
+		}
+	}
+	return b
+}
+
+var specialBits = [...]struct{ dm, unix uint32 }{
+	{DMSETUID, 0o4000}, {DMSETGID, 0o2000}, {DMSETVTX, 0o1000},
+}
+
+// DeviceExtension is the 9P2000.u extension of a device: "b major minor"
+// for a block device, "c major minor" for a character one.
+func DeviceExtension(block bool, major, minor uint32) string {
+	kind := "c"
+	if block {
+		kind = "b"
+	}
+	return kind + " " + itoa(int(major)) + " " + itoa(int(minor))
+}
+
+// ParseDevice reads a device's 9P2000.u extension.
+func ParseDevice(ext string) (block bool, major, minor uint32, ok bool) {
+	var kind byte
+	if n, _ := fmt.Sscanf(ext, "%c %d %d", &kind, &major, &minor); n != 3 || (kind != 'b' && kind != 'c') {
+		return false, 0, 0, false
+	}
+	return kind == 'b', major, minor, true
+}
