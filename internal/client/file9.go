@@ -95,6 +95,9 @@ func (f *File) walkGetAttr9(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.
 		q = w.QIDs[len(w.QIDs)-1]
 	}
 	nf := &File{c: c, fid: nfid, qid: q}
+	if serr == nil && s.Stat.QID.Path != q.Path {
+		serr = linux.ESTALE // answered halfway through the walk (see WalkGetAttr)
+	}
 	if serr != nil {
 		_, valid, attr, err := nf.getAttr9()
 		if err != nil {
