@@ -436,33 +436,40 @@ func (n *idNames) fresh() {
 
 // user returns the login name of uid, or its number.
 func (n *idNames) user(uid uint32) string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.fresh()
-	if s, ok := n.users[uid]; ok {
-		return s
-	}
-	s := strconv.FormatUint(uint64(uid), 10)
-	if u, err := user.LookupId(s); err == nil {
-		s = u.Username
-	}
-	n.users[uid] = s
-	return s
+	return n.name(func() map[uint32]string { return n.users }, uid, func(s string) (string, error) {
+		u, err := user.LookupId(s)
+		if err != nil {
+			return "", err
+		}
+		return u.Username, nil
+	})
 }
 
 // group returns the name of gid, or its number.
 func (n *idNames) group(gid uint32) string {
+	return n.name(func() map[uint32]string { return n.groups }, gid, func(s string) (string, error) {
+		g, err := user.LookupGroupId(s)
+		if err != nil {
+			return "", err
+		}
+		return g.Name, nil
+	})
+}
+
+// name looks id up in the cache table gives (after fresh) or with lookup.
+func (n *idNames) name(table func() map[uint32]string, id uint32, lookup func(string) (string, error)) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.fresh()
-	if s, ok := n.groups[gid]; ok {
+	t := table()
+	if s, ok := t[id]; ok {
 		return s
 	}
-	s := strconv.FormatUint(uint64(gid), 10)
-	if g, err := user.LookupGroupId(s); err == nil {
-		s = g.Name
+	s := strconv.FormatUint(uint64(id), 10)
+	if name, err := lookup(s); err == nil {
+		s = name
 	}
-	n.groups[gid] = s
+	t[id] = s
 	return s
 }
 

@@ -122,39 +122,47 @@ func DirSize(dl Dialect, d *Dir) int {
 
 // decodeDir reads one Dir whose size[2] must cover exactly its fields.
 func decodeDir(d *decoder, dl Dialect) Dir {
-	n := int(d.u16())
-	body := d.take(n)
+	var dir Dir
+	sized(d, func(s *decoder) {
+		dir.Type = s.u16()
+		dir.Dev = s.u32()
+		dir.QID = s.qid()
+		dir.Mode = s.u32()
+		dir.Atime = s.u32()
+		dir.Mtime = s.u32()
+		dir.Length = s.u64()
+		dir.Name = s.str()
+		dir.UID = s.str()
+		dir.GID = s.str()
+		dir.MUID = s.str()
+		if dl == U {
+			dir.Extension = s.str()
+			dir.NUID = s.u32()
+			dir.NGID = s.u32()
+			dir.NMUID = s.u32()
+		} else {
+			dir.NUID, dir.NGID, dir.NMUID = NoTouch32, NoTouch32, NoTouch32
+		}
+	})
+	return dir
+}
+
+// sized reads a count[2] and runs fields on exactly that many bytes: a
+// count that says more than the frame holds is ErrShort, fields that end
+// before the count does ErrTrailing.
+func sized(d *decoder, fields func(*decoder)) {
+	body := d.take(int(d.u16()))
 	if d.err != nil {
-		return Dir{}
+		return
 	}
 	s := decoder{b: body}
-	var dir Dir
-	dir.Type = s.u16()
-	dir.Dev = s.u32()
-	dir.QID = s.qid()
-	dir.Mode = s.u32()
-	dir.Atime = s.u32()
-	dir.Mtime = s.u32()
-	dir.Length = s.u64()
-	dir.Name = s.str()
-	dir.UID = s.str()
-	dir.GID = s.str()
-	dir.MUID = s.str()
-	if dl == U {
-		dir.Extension = s.str()
-		dir.NUID = s.u32()
-		dir.NGID = s.u32()
-		dir.NMUID = s.u32()
-	} else {
-		dir.NUID, dir.NGID, dir.NMUID = NoTouch32, NoTouch32, NoTouch32
-	}
+	fields(&s)
 	switch {
 	case s.err != nil:
 		d.err = s.err
 	case len(s.b) != 0:
 		d.err = ErrTrailing
 	}
-	return dir
 }
 
 // DecodeDirs parses the data of a 9P2000 directory Tread: whole entries
@@ -377,19 +385,8 @@ func (m *Twstat) decode(d *decoder, dl Dialect) {
 
 // decodeStatN reads stat[n]: a count[2] that must cover exactly one Dir.
 func decodeStatN(d *decoder, dl Dialect) Dir {
-	n := int(d.u16())
-	body := d.take(n)
-	if d.err != nil {
-		return Dir{}
-	}
-	s := decoder{b: body}
-	dir := decodeDir(&s, dl)
-	switch {
-	case s.err != nil:
-		d.err = s.err
-	case len(s.b) != 0:
-		d.err = ErrTrailing
-	}
+	var dir Dir
+	sized(d, func(s *decoder) { dir = decodeDir(s, dl) })
 	return dir
 }
 
