@@ -32,6 +32,7 @@ var legacyChecks = []check{
 	{name: "rm-rmdir", fn: chkLegacyRemove},
 	{name: "enoent", fn: chkLegacyENOENT},
 	{name: "symlink-readlink", fn: chkLegacySymlink},
+	{name: "link-fifo-device", fn: chkLegacySpecial},
 	{name: "owner-host", fn: chkLegacyOwnerHost},
 	{name: "owner-guest", fn: chkLegacyOwnerGuest},
 }
@@ -402,4 +403,42 @@ func chkLegacyOwnerGuest(e *env) {
 	hs, err = e.host.Stat(e.h("mine"))
 	ok(err, "host stat mine")
 	eq(owner(hs.UID, hs.GID), "1001:1002", "host owner after chown 1001:1002")
+}
+
+// chkLegacySpecial: in 9P2000.u a hard link (Tcreate DMLINK with the
+// source's fid), a fifo (DMNAMEDPIPE) and a character device (DMDEVICE
+// "c 1 3") reach the host as they are; 9P2000 has none of them.
+func chkLegacySpecial(e *env) {
+	if e.dialect() == dialectPlan9 {
+		writeFile(e.p("a"), []byte("x"), 0o644)
+		wantErr(unix.Link(e.p("a"), e.p("b")), unix.EPERM, "link in 9P2000")
+		wantErr(unix.Mkfifo(e.p("fifo"), 0o600), unix.EPERM, "mkfifo in 9P2000")
+		_, err := e.host.Stat(e.h("fifo"))
+		wantErr(err, unix.ENOENT, "host stat of the refused fifo")
+		skip("9P2000 has no hard links, fifos or devices (EPERM, checked)")
+	}
+	a, b := e.p("a"), e.p("b")
+	writeFile(a, []byte("linked"), 0o644)
+	ok(unix.Link(a, b), "link a b")
+	writeFile(b, []byte("through b"), 0o644)
+	wantContent(a, "through b")
+	hs, err := e.host.Stat(e.h("b"))
+	ok(err, "host stat b")
+	eq(hs.Nlink, uint64(2), "host nlink of b")
+	wantHostContent(e, "a", "through b")
+
+	ok(unix.Mkfifo(e.p("fifo"), 0o620), "mkfifo")
+	eq(lstat(e.p("fifo")).Mode, uint32(unix.S_IFIFO|0o620), "mode of the fifo")
+	hs, err = e.host.Stat(e.h("fifo"))
+	ok(err, "host stat fifo")
+	eq(hs.Mode, uint32(unix.S_IFIFO|0o620), "host mode of the fifo")
+
+	ok(unix.Mknod(e.p("null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))), "mknod c 1 3")
+	st := lstat(e.p("null"))
+	eq(st.Mode, uint32(unix.S_IFCHR|0o666), "mode of the device")
+	eq(unix.Major(st.Rdev), uint32(1), "major of the device")
+	eq(unix.Minor(st.Rdev), uint32(3), "minor of the device")
+	hs, err = e.host.Stat(e.h("null"))
+	ok(err, "host stat null")
+	eq(hs.Mode, uint32(unix.S_IFCHR|0o666), "host mode of the device")
 }
