@@ -74,3 +74,13 @@ type Inline interface {
 type LinkRoot interface {
 	LinkRoot(path []string) (depth int, dir string, ok bool)
 }
+
+// EntryStater is a directory that gives the attributes of one of its
+// entries without walking to it, for the directory reads of 9P2000 and
+// 9P2000.u, which carry every entry's stat. For an entry's name StatEntry
+// must answer what WalkGetAttr([]string{name}) would (refusing the same
+// names; "." and ".." are no entry's and are EINVAL); target is the
+// entry's symlink target when it is a symlink.
+type EntryStater interface {
+	StatEntry(name string) (qid p9.QID, attr p9.Attr, target string, err error)
+}

@@ -121,9 +121,15 @@ func (l *link) Readlink() (string, error) {
 	if l.mode != unix.S_IFLNK {
 		return "", linux.EINVAL
 	}
+	return readlinkat(l.fd, "")
+}
+
+// readlinkat reads the target of the symlink name below dfd (of dfd
+// itself when name is empty), however long.
+func readlinkat(dfd int, name string) (string, error) {
 	for size := 256; ; size *= 2 {
 		buf := make([]byte, size)
-		n, err := unix.Readlinkat(l.fd, "", buf)
+		n, err := unix.Readlinkat(dfd, name, buf)
 		if err != nil {
 			return "", errno(err)
 		}

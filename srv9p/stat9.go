@@ -35,13 +35,13 @@ func (c *conn) stat9(m *fcall.Tstat) (fcall.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fcall.Rstat{Stat: c.dirOf(f.file, name, qid, a)}, nil
+	return &fcall.Rstat{Stat: c.dirOf(f.file.Readlink, name, qid, a)}, nil
 }
 
-// dirOf is the Dir of file, named name, whose attributes are a. In
-// 9P2000.u a symlink's target (file must be the link) and a device's
-// numbers travel in the extension.
-func (c *conn) dirOf(file p9.File, name string, qid p9.QID, a p9.Attr) fcall.Dir {
+// dirOf is the Dir of a file named name whose attributes are a. In
+// 9P2000.u a symlink's target (from readlink) and a device's numbers
+// travel in the extension.
+func (c *conn) dirOf(readlink func() (string, error), name string, qid p9.QID, a p9.Attr) fcall.Dir {
 	d := fcall.Dir{
 		QID:    qid,
 		Mode:   uint32(a.Mode.Permissions()) & 0o777,
@@ -73,7 +73,7 @@ func (c *conn) dirOf(file p9.File, name string, qid p9.QID, a p9.Attr) fcall.Dir
 	switch ft {
 	case p9.ModeSymlink:
 		d.Mode |= fcall.DMSYMLINK
-		if t, err := file.Readlink(); err == nil {
+		if t, err := readlink(); err == nil {
 			d.Extension = t
 			d.Length = uint64(len(t))
 		}
@@ -376,15 +376,23 @@ func (c *conn) fillDir(f *fid, dr *dirReader, want int) error {
 // entryDir is the Dir of directory entry e of f; in 9P2000, of the file a
 // symlink that stays inside the attach leads to, under the link's name.
 func (c *conn) entryDir(f *fid, e p9.Dirent) (fcall.Dir, error) {
-	if c.dialect != fcall.Plan9 || e.QID.Type&p9.TypeSymlink == 0 {
-		// One call where the file system has it (the export does).
+	follow := c.dialect == fcall.Plan9 && e.QID.Type&p9.TypeSymlink != 0
+	if es, ok := f.file.(EntryStater); ok && !follow {
+		qid, a, target, err := es.StatEntry(e.Name)
+		if err != nil {
+			return fcall.Dir{}, err
+		}
+		return c.dirOf(func() (string, error) { return target, nil }, e.Name, qid, a), nil
+	}
+	if !follow {
+		// One call where the file system has it.
 		qids, nf, _, a, err := f.file.WalkGetAttr([]string{e.Name})
 		if err == nil {
 			defer nf.Close()
 			if len(qids) != 1 {
 				return fcall.Dir{}, linux.EIO
 			}
-			return c.dirOf(nf, e.Name, qids[0], a), nil
+			return c.dirOf(nf.Readlink, e.Name, qids[0], a), nil
 		}
 		if linux.ExtractErrno(err) != linux.ENOSYS {
 			return fcall.Dir{}, err
@@ -393,7 +401,7 @@ func (c *conn) entryDir(f *fid, e p9.Dirent) (fcall.Dir, error) {
 	var nf p9.File
 	var qid p9.QID
 	var err error
-	if c.dialect == fcall.Plan9 && e.QID.Type&p9.TypeSymlink != 0 {
+	if follow {
 		nf, _, qid, err = c.step(f.tree(), f.file, f.names(), e.Name, 0)
 	} else {
 		var qids []p9.QID
@@ -414,7 +422,7 @@ func (c *conn) entryDir(f *fid, e p9.Dirent) (fcall.Dir, error) {
 	if err != nil {
 		return fcall.Dir{}, err
 	}
-	return c.dirOf(nf, e.Name, qid, a), nil
+	return c.dirOf(nf.Readlink, e.Name, qid, a), nil
 }
 
 // idNames names uids and gids for Dirs and reads the names of Twstat,

@@ -199,3 +199,37 @@ func (d *dir) LinkRoot([]string) (int, string, bool) {
 	}
 	return 0, p, true
 }
+
+// StatEntry implements EntryStater with one statx of the name below the
+// directory's descriptor (the final name not followed, and a name is one
+// component: nothing else is resolved), as walkOne would find it.
+func (d *dir) StatEntry(name string) (p9.QID, p9.Attr, string, error) {
+	if name == "" || name == "." || name == ".." || strings.IndexByte(name, '/') >= 0 {
+		return p9.QID{}, p9.Attr{}, "", linux.EINVAL
+	}
+	if d.e.excluded(d.key, name) {
+		return p9.QID{}, p9.Attr{}, "", linux.ENOENT
+	}
+	var stx unix.Statx_t
+	for {
+		err := unix.Statx(d.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_SYNC_AS_STAT, statxMask, &stx)
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			return p9.QID{}, p9.Attr{}, "", errno(err)
+		}
+	}
+	_, attr := attrOf(&stx)
+	var target string
+	if stx.Mode&unix.S_IFMT == unix.S_IFLNK {
+		t, err := readlinkat(d.fd, name)
+		if err != nil {
+			return p9.QID{}, p9.Attr{}, "", err
+		}
+		target = t
+	}
+	return d.e.qidOf(&stx), attr, target, nil
+}
+
+var _ EntryStater = (*dir)(nil)
