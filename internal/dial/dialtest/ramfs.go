@@ -157,14 +157,16 @@ func (r *RAMFS) newNode(dir *ramNode, name string, perm plan9.Perm) (*ramNode, e
 	if perm&plan9.DMDIR != 0 {
 		n.kids = map[string]*ramNode{}
 	}
+	// The file is in the tree (a walk finds it) as soon as Create
+	// returns: n.file must be set before a handler can see n.
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	f, err := dir.file.Create(name, r.owner, perm, n)
 	if err != nil {
 		return nil, err
 	}
 	n.file = f
-	r.mu.Lock()
 	dir.kids[name] = n
-	r.mu.Unlock()
 	return n, nil
 }
 
