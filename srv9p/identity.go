@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/user"
-	"strconv"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
@@ -167,15 +165,10 @@ func (s *Server) resolve(p Peer, uname string, nuname p9.UID) (uint32, error) {
 }
 
 // lookupName returns the uid of a user name, or of a decimal uid, or the
-// anonymous uid.
+// anonymous uid (through the cache that names owners in stats).
 func (s *Server) lookupName(name string) uint32 {
-	if v, err := strconv.ParseUint(name, 10, 32); err == nil {
-		return uint32(v)
-	}
-	if u, err := user.Lookup(name); err == nil {
-		if v, err := strconv.ParseUint(u.Uid, 10, 32); err == nil {
-			return uint32(v)
-		}
+	if v, ok := s.names.userID(name); ok {
+		return v
 	}
 	return s.anonUID
 }

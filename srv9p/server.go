@@ -43,7 +43,8 @@ type Server struct {
 	anonUID  uint32
 	anonGID  uint32
 	creds    *creds
-	// names names owners in 9P2000 and 9P2000.u stats.
+	// names names owners in 9P2000 and 9P2000.u stats and looks up
+	// attaches' unames.
 	names idNames
 	// refusedOnce logs "not root: cannot act as other users" once.
 	refusedOnce sync.Once

@@ -425,8 +425,9 @@ func (c *conn) entryDir(f *fid, e p9.Dirent) (fcall.Dir, error) {
 	return c.dirOf(nf.Readlink, e.Name, qid, a), nil
 }
 
-// idNames names uids and gids for Dirs and reads the names of Twstat,
-// through the node's passwd and group databases, cached for credTTL.
+// idNames names uids and gids for Dirs and reads the names of Twstat and
+// of attaches, through the node's passwd and group databases, cached for
+// credTTL.
 type idNames struct {
 	mu     sync.Mutex
 	users  map[uint32]string
