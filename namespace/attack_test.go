@@ -146,13 +146,21 @@ func atkReadF(t *testing.T, r *srv9ptest.Raw) {
 	}
 }
 
-// atkHoldLock write-locks t/f from a connection of its own, as tg sees it.
+// atkHoldLock write-locks t/f from a connection of its own, as tg sees it,
+// and unlocks it when the test ends. The unlock is answered only once the
+// lock is gone; closing the connection alone releases it some time later,
+// and the next subtest's holder, on the same file, would find it BLOCKED.
 func atkHoldLock(t *testing.T, c *cluster, tg atkTarget) *srv9ptest.Raw {
 	t.Helper()
 	h := atkOpen(t, c, tg)
 	if st, err := h.Lock(2, p9.WriteLock, 0, 0, 0); st != p9.LockStatusOK || err != nil {
 		t.Fatalf("holder: %v, %v", st, err)
 	}
+	t.Cleanup(func() {
+		if st, err := h.Lock(2, p9.Unlock, 0, 0, 0); st != p9.LockStatusOK || err != nil {
+			t.Errorf("holder's unlock: %v, %v", st, err)
+		}
+	})
 	return h
 }
 
