@@ -170,12 +170,25 @@ func (r *RAMFS) newNode(dir *ramNode, name string, perm plan9.Perm) (*ramNode, e
 	return n, nil
 }
 
-func node(fid *srv9p.Fid) *ramNode { return fid.File().Aux.(*ramNode) }
+// node is fid's file. The server runs a connection's requests
+// concurrently, so a request pipelined behind the Twalk that makes its fid
+// (mfs's client sends Tstat so) can find the fid before the walk gives it
+// a file; it fails then, as a request for an unknown fid would.
+func node(fid *srv9p.Fid) (*ramNode, error) {
+	f := fid.File()
+	if f == nil {
+		return nil, errors.New("fid not yet walked")
+	}
+	return f.Aux.(*ramNode), nil
+}
 
 func (r *RAMFS) open(_ context.Context, fid *srv9p.Fid, mode uint8) error {
+	n, err := node(fid)
+	if err != nil {
+		return err
+	}
 	if mode&plan9.OTRUNC != 0 {
 		r.mu.Lock()
-		n := node(fid)
 		n.data = nil
 		n.file.Stat.Length = 0
 		r.mu.Unlock()
@@ -187,7 +200,11 @@ func (r *RAMFS) create(_ context.Context, fid *srv9p.Fid, name string, perm plan
 	if name == "." || name == ".." || strings.Contains(name, "/") {
 		return plan9.Qid{}, errors.New("illegal name")
 	}
-	n, err := r.newNode(node(fid), name, perm)
+	dir, err := node(fid)
+	if err != nil {
+		return plan9.Qid{}, err
+	}
+	n, err := r.newNode(dir, name, perm)
 	if err != nil {
 		return plan9.Qid{}, err
 	}
@@ -196,15 +213,22 @@ func (r *RAMFS) create(_ context.Context, fid *srv9p.Fid, name string, perm plan
 }
 
 func (r *RAMFS) read(_ context.Context, fid *srv9p.Fid, data []byte, off int64) (int, error) {
+	n, err := node(fid)
+	if err != nil {
+		return 0, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return fid.ReadBytes(data, off, node(fid).data)
+	return fid.ReadBytes(data, off, n.data)
 }
 
 func (r *RAMFS) write(_ context.Context, fid *srv9p.Fid, data []byte, off int64) (int, error) {
+	n, err := node(fid)
+	if err != nil {
+		return 0, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := node(fid)
 	if off < 0 || off > 1<<30 {
 		return 0, srv9p.ErrBadOffset
 	}
@@ -217,9 +241,12 @@ func (r *RAMFS) write(_ context.Context, fid *srv9p.Fid, data []byte, off int64)
 }
 
 func (r *RAMFS) remove(_ context.Context, fid *srv9p.Fid) error {
+	n, err := node(fid)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := node(fid)
 	switch {
 	case n.parent == nil:
 		return errors.New("cannot remove root")
@@ -231,18 +258,25 @@ func (r *RAMFS) remove(_ context.Context, fid *srv9p.Fid) error {
 }
 
 func (r *RAMFS) stat(_ context.Context, fid *srv9p.Fid) (*plan9.Dir, error) {
+	n, err := node(fid)
+	if err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	d := node(fid).file.Stat
+	d := n.file.Stat
 	return &d, nil
 }
 
 // wstat changes what d says, all of it or, if one change is refused,
 // nothing.
 func (r *RAMFS) wstat(_ context.Context, fid *srv9p.Fid, d *plan9.Dir) error {
+	n, err := node(fid)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := node(fid)
 	st := &n.file.Stat
 	isDir := st.Mode&plan9.DMDIR != 0
 	switch {
