@@ -41,6 +41,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/dial"
+	"mfs/internal/fcall"
 )
 
 const (
@@ -53,6 +54,7 @@ const (
 type benchPath struct {
 	name       string
 	addr, path string        // server, and path of the bench directory there
+	dialect    fcall.Dialect // spoken by the bench client (zero: 9P2000.L)
 	best       time.Duration // shortest iteration
 }
 
@@ -62,7 +64,7 @@ type benchPath struct {
 // tens of percent either way, so one connection per path would compare
 // placements, not paths.
 func (p *benchPath) open(b *testing.B) (p9.File, func()) {
-	cl, err := dial.Dial(b.Context(), p.addr, dial.Options{MSize: benchMSize})
+	cl, err := dial.Dial(b.Context(), p.addr, dial.Options{MSize: benchMSize, Dialect: p.dialect})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -208,6 +210,42 @@ func BenchmarkStat2000(b *testing.B) {
 			if attr.Size != 1 {
 				return fmt.Errorf("s%04d: size %d", i, attr.Size)
 			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkListU lists the bench directory (benchFiles + 1 entries) in
+// 9P2000.u, whose directory reads carry every entry's stat: what the
+// kernel's 9p2000.u mount and 9P2000 clients pay for ls.
+func BenchmarkListU(b *testing.B) {
+	_, paths := benchSetup(b)
+	for _, p := range paths {
+		p.dialect = fcall.U
+	}
+	runPaths(b, paths, benchFiles+1, "entries/s", func(dir p9.File) error {
+		_, d, err := dir.Walk(nil)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if _, _, err := d.Open(p9.ReadOnly); err != nil {
+			return err
+		}
+		n := 0
+		for off := uint64(0); ; {
+			ents, err := d.Readdir(off, 1<<20)
+			if err != nil {
+				return err
+			}
+			if len(ents) == 0 {
+				break
+			}
+			n += len(ents)
+			off = ents[len(ents)-1].Offset
+		}
+		if n != benchFiles+1 {
+			return fmt.Errorf("listed %d entries, want %d", n, benchFiles+1)
 		}
 		return nil
 	})

@@ -1,12 +1,14 @@
 package namespace
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"9fans.net/go/plan9"
 
+	"mfs/srv9p"
 	"mfs/srv9p/srv9ptest"
 )
 
@@ -53,5 +55,40 @@ func TestPlan9AbsoluteLinks(t *testing.T) {
 			continue
 		}
 		fid.Close()
+	}
+}
+
+// TestStatEntries: the stats a 9P2000 or 9P2000.u directory read carries
+// are, on /here (the export's, in-process) and on /2 (overlapped on the
+// peer connection), what a walk to each entry would find.
+func TestStatEntries(t *testing.T) {
+	c := newCluster(t, 2)
+	for _, dir := range c.dirs {
+		srv9ptest.Plan9Tree(t, dir)
+	}
+	root, err := c.ns[0].Attach()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for _, top := range []string{"here", "2"} {
+		t.Run(top, func(t *testing.T) {
+			_, dir, err := root.Walk([]string{top})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dir.Close()
+			srv9ptest.CheckStatEntries[srv9p.EntryStat](t, dir, "many")
+			_, sub, err := dir.Walk([]string{"many"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			many := make([]string, 100)
+			for i := range many {
+				many[i] = fmt.Sprintf("entry-with-a-long-name-%04d", i*10)
+			}
+			srv9ptest.CheckStatEntries[srv9p.EntryStat](t, sub, many...)
+		})
 	}
 }

@@ -23,10 +23,11 @@ type localFile struct {
 }
 
 var (
-	_ p9.File          = (*localFile)(nil)
-	_ srv9p.GetLocker  = (*localFile)(nil)
-	_ srv9p.LockWaiter = (*localFile)(nil)
-	_ srv9p.Inline     = (*localFile)(nil)
+	_ p9.File           = (*localFile)(nil)
+	_ srv9p.GetLocker   = (*localFile)(nil)
+	_ srv9p.LockWaiter  = (*localFile)(nil)
+	_ srv9p.Inline      = (*localFile)(nil)
+	_ srv9p.EntryStater = (*localFile)(nil)
 )
 
 func (l *localFile) id() int { return l.ns.here }
@@ -194,6 +195,25 @@ func (l *localFile) UnlinkAt(name string, flags uint32) error { return l.f.Unlin
 func (l *localFile) Readdir(off uint64, count uint32) (p9.Dirents, error) {
 	ds, err := l.f.Readdir(off, count)
 	return l.ns.fixDirents(l.id(), ds), err
+}
+
+// StatEntries implements srv9p.EntryStater through the export's file.
+func (l *localFile) StatEntries(names []string) []srv9p.EntryStat {
+	es, ok := l.f.(srv9p.EntryStater)
+	if !ok {
+		out := make([]srv9p.EntryStat, len(names))
+		for i := range out {
+			out[i].Err = linux.ENOSYS
+		}
+		return out
+	}
+	out := es.StatEntries(names)
+	for i := range out {
+		if out[i].Err == nil {
+			out[i].QID = l.ns.mapQID(l.id(), out[i].QID)
+		}
+	}
+	return out
 }
 
 // Readlink implements p9.File.Readlink.

@@ -3,6 +3,8 @@ package namespace
 import (
 	"context"
 	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hugelgupf/p9/linux"
@@ -24,9 +26,10 @@ type remoteFile struct {
 }
 
 var (
-	_ p9.File          = (*remoteFile)(nil)
-	_ srv9p.GetLocker  = (*remoteFile)(nil)
-	_ srv9p.LockWaiter = (*remoteFile)(nil)
+	_ p9.File           = (*remoteFile)(nil)
+	_ srv9p.GetLocker   = (*remoteFile)(nil)
+	_ srv9p.LockWaiter  = (*remoteFile)(nil)
+	_ srv9p.EntryStater = (*remoteFile)(nil)
 )
 
 func (r *remoteFile) qid(q p9.QID) p9.QID {
@@ -264,6 +267,50 @@ func (r *remoteFile) UnlinkAt(name string, flags uint32) error {
 func (r *remoteFile) Readdir(off uint64, count uint32) (ds p9.Dirents, err error) {
 	err = r.pc.call("readdir", func() (err error) { ds, err = r.f.Readdir(off, count); return })
 	return r.pc.ns.fixDirents(r.pc.node, ds), err
+}
+
+// statDepth is how many of a directory's entries StatEntries stats on the
+// peer at once.
+const statDepth = 16
+
+// StatEntries implements srv9p.EntryStater: a walk and getattr per entry,
+// as WalkGetAttr, up to statDepth of them in flight on the connection, so
+// a directory read of 9P2000 or 9P2000.u waits for a few round trips to
+// the peer rather than one per entry.
+func (r *remoteFile) StatEntries(names []string) []srv9p.EntryStat {
+	out := make([]srv9p.EntryStat, len(names))
+	sem := make(chan struct{}, statDepth)
+	var wg sync.WaitGroup
+	for i, name := range names {
+		if name == "" || name == "." || name == ".." || strings.IndexByte(name, '/') >= 0 {
+			out[i].Err = linux.EINVAL
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i] = r.statEntry(name)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// statEntry is one entry's answer of StatEntries.
+func (r *remoteFile) statEntry(name string) srv9p.EntryStat {
+	qids, f, _, a, err := r.WalkGetAttr([]string{name})
+	if err != nil {
+		return srv9p.EntryStat{Err: err}
+	}
+	defer f.Close()
+	if len(qids) != 1 {
+		return srv9p.EntryStat{Err: linux.EIO}
+	}
+	e := srv9p.EntryStat{QID: qids[0], Attr: a}
+	if a.Mode.IsSymlink() {
+		e.Target, e.Err = f.Readlink()
+	}
+	return e
 }
 
 // Readlink implements p9.File.Readlink.

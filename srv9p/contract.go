@@ -75,12 +75,22 @@ type LinkRoot interface {
 	LinkRoot(path []string) (depth int, dir string, ok bool)
 }
 
-// EntryStater is a directory that gives the attributes of one of its
-// entries without walking to it, for the directory reads of 9P2000 and
-// 9P2000.u, which carry every entry's stat. For an entry's name StatEntry
-// must answer what WalkGetAttr([]string{name}) would (refusing the same
-// names; "." and ".." are no entry's and are EINVAL); target is the
-// entry's symlink target when it is a symlink.
+// EntryStater is a directory that gives the attributes of its entries
+// without a walk to each, for the directory reads of 9P2000 and 9P2000.u,
+// which carry every entry's stat. StatEntries answers one EntryStat per
+// name, in order: what WalkGetAttr([]string{name}) would (refusing the
+// same names; "." and ".." are no entry's and are EINVAL), with the
+// target of a symlink. The server asks for a Readdir batch at once, so a
+// directory whose stats cost a round trip can overlap them. An Err of
+// ENOSYS makes the server walk to that entry instead.
 type EntryStater interface {
-	StatEntry(name string) (qid p9.QID, attr p9.Attr, target string, err error)
+	StatEntries(names []string) []EntryStat
+}
+
+// EntryStat is what StatEntries tells of one entry.
+type EntryStat struct {
+	QID    p9.QID
+	Attr   p9.Attr
+	Target string // a symlink's target
+	Err    error
 }

@@ -361,10 +361,10 @@ func TestDialectStalePaths(t *testing.T) {
 	}
 }
 
-// TestStatEntry: the export's StatEntry answers what WalkGetAttr of the
-// same name does, for every kind of entry, and refuses the same names
+// TestStatEntries: the export's StatEntries answers what WalkGetAttr of
+// the same name does, for every kind of entry, and refuses the same names
 // ("." and ".." it refuses: they are no entry's).
-func TestStatEntry(t *testing.T) {
+func TestStatEntries(t *testing.T) {
 	a, dir := newExport(t, Exclude("hidden"))
 	srv9ptest.Plan9Tree(t, dir)
 	if err := os.WriteFile(filepath.Join(dir, "hidden"), nil, 0o644); err != nil {
@@ -378,33 +378,5 @@ func TestStatEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	es := root.(EntryStater)
-	for _, name := range []string{".", ".."} {
-		if _, _, _, err := es.StatEntry(name); !errors.Is(err, linux.EINVAL) {
-			t.Errorf("StatEntry(%q): %v, want EINVAL", name, err)
-		}
-	}
-	for _, name := range []string{"hello.txt", "usr", "bin", "abs", "fifo", "null", "hidden", "missing", "a/b", ""} {
-		qid, attr, target, err := es.StatEntry(name)
-		wq, nf, _, wattr, werr := root.WalkGetAttr([]string{name})
-		if (err == nil) != (werr == nil) || (err != nil && linux.ExtractErrno(err) != linux.ExtractErrno(werr)) {
-			t.Errorf("%q: StatEntry error %v, WalkGetAttr error %v", name, err, werr)
-			continue
-		}
-		if err != nil {
-			continue
-		}
-		wantTarget := ""
-		if wattr.Mode.IsSymlink() {
-			wantTarget, _ = nf.Readlink()
-		}
-		nf.Close()
-		if wattr.Mode.IsSymlink() {
-			// StatEntry's readlink read the link after its statx.
-			attr.ATimeSeconds, attr.ATimeNanoSeconds = wattr.ATimeSeconds, wattr.ATimeNanoSeconds
-		}
-		if qid != wq[0] || attr != wattr || target != wantTarget {
-			t.Errorf("%q: StatEntry = %v %+v %q\nWalkGetAttr = %v %+v %q", name, qid, attr, target, wq[0], wattr, wantTarget)
-		}
-	}
+	srv9ptest.CheckStatEntries[EntryStat](t, root, "null", "hidden")
 }

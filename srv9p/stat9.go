@@ -2,6 +2,7 @@ package srv9p
 
 import (
 	"os/user"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -349,6 +350,7 @@ func entrySize(b []byte) int { return 2 + (int(b[0]) | int(b[1])<<8) }
 // fillDir makes entries until want bytes are pending or the directory
 // ends. An entry that vanished between Readdir and its stat is left out.
 func (c *conn) fillDir(f *fid, dr *dirReader, want int) error {
+	es, _ := f.file.(EntryStater)
 	for len(dr.pending) < want && !dr.eof {
 		ents, err := f.file.Readdir(dr.cookie, dirBatch)
 		if err != nil {
@@ -358,32 +360,51 @@ func (c *conn) fillDir(f *fid, dr *dirReader, want int) error {
 			dr.eof = true
 			break
 		}
+		dr.cookie = ents[len(ents)-1].Offset
+		ents = slices.DeleteFunc(ents, func(e p9.Dirent) bool { return e.Name == "." || e.Name == ".." })
+		var stats []EntryStat
+		if es != nil {
+			names := make([]string, 0, len(ents))
+			for _, e := range ents {
+				if !c.follows(e) {
+					names = append(names, e.Name)
+				}
+			}
+			if stats = es.StatEntries(names); len(stats) != len(names) {
+				stats = nil // a broken answer: walk to each
+			}
+		}
 		for _, e := range ents {
-			dr.cookie = e.Offset
-			if e.Name == "." || e.Name == ".." {
-				continue
+			var d fcall.Dir
+			var err error
+			st := EntryStat{Err: linux.ENOSYS}
+			if stats != nil && !c.follows(e) {
+				st, stats = stats[0], stats[1:]
 			}
-			d, err := c.entryDir(f, e)
-			if err != nil {
-				continue
+			if linux.ExtractErrno(st.Err) == linux.ENOSYS {
+				d, err = c.entryDir(f, e)
+			} else if err = st.Err; err == nil {
+				d = c.dirOf(func() (string, error) { return st.Target, nil }, e.Name, st.QID, st.Attr)
 			}
-			dr.pending = fcall.AppendDir(dr.pending, c.dialect, &d)
+			if err == nil {
+				dr.pending = fcall.AppendDir(dr.pending, c.dialect, &d)
+			}
 		}
 	}
 	return nil
 }
 
-// entryDir is the Dir of directory entry e of f; in 9P2000, of the file a
-// symlink that stays inside the attach leads to, under the link's name.
+// follows reports whether the server follows directory entry e: in
+// 9P2000, a symlink (to the file it leads to within the attach).
+func (c *conn) follows(e p9.Dirent) bool {
+	return c.dialect == fcall.Plan9 && e.QID.Type&p9.TypeSymlink != 0
+}
+
+// entryDir is the Dir of directory entry e of f found by a walk; in
+// 9P2000, of the file a symlink that stays inside the attach leads to,
+// under the link's name.
 func (c *conn) entryDir(f *fid, e p9.Dirent) (fcall.Dir, error) {
-	follow := c.dialect == fcall.Plan9 && e.QID.Type&p9.TypeSymlink != 0
-	if es, ok := f.file.(EntryStater); ok && !follow {
-		qid, a, target, err := es.StatEntry(e.Name)
-		if err != nil {
-			return fcall.Dir{}, err
-		}
-		return c.dirOf(func() (string, error) { return target, nil }, e.Name, qid, a), nil
-	}
+	follow := c.follows(e)
 	if !follow {
 		// One call where the file system has it.
 		qids, nf, _, a, err := f.file.WalkGetAttr([]string{e.Name})

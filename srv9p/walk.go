@@ -200,10 +200,21 @@ func (d *dir) LinkRoot([]string) (int, string, bool) {
 	return 0, p, true
 }
 
-// StatEntry implements EntryStater with one statx of the name below the
-// directory's descriptor (the final name not followed, and a name is one
-// component: nothing else is resolved), as walkOne would find it.
-func (d *dir) StatEntry(name string) (p9.QID, p9.Attr, string, error) {
+// StatEntries implements EntryStater with one statx of each name below the
+// directory's descriptor.
+func (d *dir) StatEntries(names []string) []EntryStat {
+	out := make([]EntryStat, len(names))
+	for i, name := range names {
+		e := &out[i]
+		e.QID, e.Attr, e.Target, e.Err = d.statEntry(name)
+	}
+	return out
+}
+
+// statEntry stats one name below the directory (the final name not
+// followed, and a name is one component: nothing else is resolved), as
+// walkOne would find it.
+func (d *dir) statEntry(name string) (p9.QID, p9.Attr, string, error) {
 	if name == "" || name == "." || name == ".." || strings.IndexByte(name, '/') >= 0 {
 		return p9.QID{}, p9.Attr{}, "", linux.EINVAL
 	}
