@@ -73,6 +73,11 @@ type conn struct {
 
 	wmu  sync.Mutex
 	wbuf []byte // reply encoding buffer, under wmu
+	held []byte // replies not yet written (see holds), under wmu
+
+	// holding is set by the reader when it left replies in held; only
+	// the reader reads or writes it.
+	holding bool
 
 	mu      sync.Mutex
 	tags    map[uint16]*request
@@ -90,6 +95,7 @@ type request struct {
 	cancel  context.CancelFunc
 	flushes []uint16 // tags of Tflushes to answer after the reply
 	queued  bool
+	inline  bool // runs on the reader
 }
 
 // newConn returns a connection of s on nc whose requests end when ctx,
@@ -153,6 +159,9 @@ func (c *conn) readLoop() error {
 			}
 			idleArmed = idle
 		}
+		if c.rd.Buffered() < fcall.HeaderSize {
+			c.release()
+		}
 		hdr, err := c.rd.Peek(fcall.HeaderSize)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -168,6 +177,9 @@ func (c *conn) readLoop() error {
 		size, _, _ := fcall.Header(hdr)
 		if size < fcall.HeaderSize || size > c.msize {
 			return fmt.Errorf("frame size %d outside 7..%d", size, c.msize)
+		}
+		if c.rd.Buffered() < int(size) {
+			c.release()
 		}
 		frame := getBuf(int(size))
 		if _, err := io.ReadFull(c.rd, frame); err != nil {
@@ -235,12 +247,14 @@ func (c *conn) dispatch(frame []byte) {
 	c.tags[tag] = r
 	if inline {
 		c.mu.Unlock()
+		r.inline = true
 		c.handle(r)
 		return
 	}
 	for c.running >= c.srv.maxInflight && len(c.queue) >= c.srv.maxInflight {
 		// Both full: stop reading until a handler takes from the queue.
 		c.mu.Unlock()
+		c.release()
 		select {
 		case <-c.room:
 		case <-c.ctx.Done():
@@ -385,15 +399,16 @@ func (c *conn) flush(frame []byte) {
 // finish ends r: its tag leaves the table and the frame is written, then
 // the Rflush of every Tflush that waited for it, all under wmu.
 func (c *conn) finish(r *request, frame []byte) {
+	hold := c.holds(r)
 	c.wmu.Lock()
 	c.mu.Lock()
 	delete(c.tags, r.tag)
 	flushes := r.flushes
 	c.mu.Unlock()
-	c.write(frame)
+	c.write(frame, hold)
 	for _, t := range flushes {
 		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, t, &fcall.Rflush{})
-		c.write(c.wbuf)
+		c.write(c.wbuf, hold)
 	}
 	c.wmu.Unlock()
 	r.cancel()
@@ -406,16 +421,17 @@ func (c *conn) reply(r *request, m fcall.Msg, err error) {
 	if err != nil {
 		m = c.errorMsg(err)
 	}
+	hold := c.holds(r)
 	c.wmu.Lock()
 	c.mu.Lock()
 	delete(c.tags, r.tag)
 	flushes := r.flushes
 	c.mu.Unlock()
 	c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, r.tag, m)
-	c.write(c.wbuf)
+	c.write(c.wbuf, hold)
 	for _, t := range flushes {
 		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, t, &fcall.Rflush{})
-		c.write(c.wbuf)
+		c.write(c.wbuf, hold)
 	}
 	c.shrinkWbuf()
 	c.wmu.Unlock()
@@ -428,7 +444,7 @@ func (c *conn) reply(r *request, m fcall.Msg, err error) {
 func (c *conn) respondMsg(tag uint16, m fcall.Msg) {
 	c.wmu.Lock()
 	c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, tag, m)
-	c.write(c.wbuf)
+	c.write(c.wbuf, false)
 	c.wmu.Unlock()
 }
 
@@ -446,11 +462,61 @@ func (c *conn) shrinkWbuf() {
 	}
 }
 
-// write sends one whole frame; a failure ends the connection (the reader
+// heldMax is how many bytes of replies held may gather before they go.
+const heldMax = 64 << 10
+
+// holds reports whether r's reply may wait in held instead of going out
+// at once: r ran on the reader, and more of the client's requests are
+// already read in, so their replies can go out in the same write (a
+// pipelining client, as the namespace's peer connections, gets a burst of
+// replies in one segment, and the server saves a syscall per reply). The
+// reader writes what is held before it waits for input (release); any
+// other write sends held first, so replies leave in the order made.
+func (c *conn) holds(r *request) bool {
+	if r.inline && c.rd.Buffered() > 0 {
+		c.holding = true
+		return true
+	}
+	return false
+}
+
+// release writes the replies the reader held back. Called by the reader.
+func (c *conn) release() {
+	if !c.holding {
+		return
+	}
+	c.holding = false
+	c.wmu.Lock()
+	if len(c.held) > 0 {
+		c.write(nil, false)
+	}
+	c.wmu.Unlock()
+}
+
+// write sends one whole frame, after the held ones; with hold it joins
+// them instead, until heldMax. A failure ends the connection (the reader
 // then fails too). Called under wmu.
-func (c *conn) write(frame []byte) {
+func (c *conn) write(frame []byte, hold bool) {
+	if hold {
+		c.held = append(c.held, frame...)
+		if len(c.held) < heldMax {
+			return
+		}
+		frame = nil
+	}
 	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := c.nc.Write(frame); err != nil {
+	var err error
+	if len(c.held) > 0 {
+		bufs := net.Buffers{c.held, frame}
+		_, err = bufs.WriteTo(c.nc)
+		c.held = c.held[:0]
+		if cap(c.held) > 2*heldMax {
+			c.held = nil // a big reply was held: do not keep its room
+		}
+	} else {
+		_, err = c.nc.Write(frame)
+	}
+	if err != nil {
 		c.log.Debug("9p: write failed", slog.String("error", err.Error()))
 		c.nc.Close()
 	}
