@@ -42,7 +42,8 @@ var (
 
 // Conn is one client connection.
 //
-// Concurrency: wmu serializes frame writes; mu guards the call table, the
+// Concurrency: wmu guards the write queue (one caller writes at a time);
+// mu guards the call table, the
 // tag and fid allocators and err. Only the reader goroutine reads nc.
 type Conn struct {
 	nc      net.Conn
@@ -53,8 +54,13 @@ type Conn struct {
 	old     bool    // dialect is 9P2000 or 9P2000.u: File takes the paths of file9.go
 	ids     idCache // names of users and groups (9P2000), resolved here
 
-	wmu  sync.Mutex
-	wbuf []byte
+	// Writes: requests wait in queued while a caller is writing (see
+	// send); spare is the other buffer; wdone signals the end of a write.
+	wmu     sync.Mutex
+	wdone   sync.Cond
+	writing bool
+	queued  []byte
+	spare   []byte
 
 	mu       sync.Mutex
 	calls    map[uint16]*call
@@ -111,6 +117,7 @@ func New(nc net.Conn, opts Options) (*Conn, error) {
 		nextFid: 1,
 		done:    make(chan struct{}),
 	}
+	c.wdone.L = &c.wmu
 	go c.read()
 	return c, nil
 }
@@ -299,37 +306,75 @@ func (c *Conn) start(m fcall.Msg, dst []byte) (*call, error) {
 	return cl, nil
 }
 
-// send writes one request; a failed write kills the connection (the call
-// then fails through the reader).
+// send writes one request, or leaves it for the caller that is writing:
+// requests sent during a write go out together in the next one, so a
+// burst of pipelined requests costs a few syscalls, not one each. A big
+// Twrite's data is not copied: its caller waits its turn and writes it
+// with what is queued in one writev. A failed write kills the connection
+// (the calls then fail through the reader).
 func (c *Conn) send(tag uint16, m fcall.Msg) {
+	w, big := m.(*fcall.Twrite)
+	big = big && len(w.Data) > 4096
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if !big {
+		c.queued = fcall.Append(c.queued, c.dialect, tag, m)
+		if c.writing {
+			return
+		}
+	}
+	for c.writing {
+		c.wdone.Wait()
+	}
+	var data []byte
+	if big {
+		at := len(c.queued)
+		c.queued = fcall.Append(c.queued, c.dialect, tag, &fcall.Twrite{Fid: w.Fid, Offset: w.Offset})
+		hdr := c.queued[at:]
+		n := len(w.Data)
+		size := len(hdr) + n
+		hdr[0], hdr[1], hdr[2], hdr[3] = byte(size), byte(size>>8), byte(size>>16), byte(size>>24)
+		cnt := hdr[len(hdr)-4:]
+		cnt[0], cnt[1], cnt[2], cnt[3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
+		data = w.Data
+	}
+	c.writing = true
+	for len(c.queued) > 0 {
+		out := c.queued
+		c.queued = c.spare[:0]
+		c.wmu.Unlock()
+		err := c.write(out, data)
+		c.wmu.Lock()
+		data = nil
+		if cap(out) > 64<<10 {
+			out = nil
+		}
+		c.spare = out[:0]
+		if err != nil {
+			c.queued = c.queued[:0]
+			c.fail(fmt.Errorf("write: %w", err))
+			break
+		}
+	}
+	c.writing = false
+	c.wdone.Broadcast()
+}
+
+// write sends frames, then data (the rest of the last frame) if any.
+func (c *Conn) write(frames, data []byte) error {
 	if c.timeout > 0 {
 		// A peer that takes nothing in for two timeouts is dead, as one
-		// that answers nothing is; the callers queued on wmu must not wait
-		// for it forever (their timers start once their frame is out).
+		// that answers nothing is; a caller waiting to write its Twrite
+		// must not wait for it forever.
 		c.nc.SetWriteDeadline(time.Now().Add(2 * c.timeout))
 	}
-	var err error
-	if w, ok := m.(*fcall.Twrite); ok && len(w.Data) > 4096 {
-		// Header and data in one writev, the data not copied.
-		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, tag, &fcall.Twrite{Fid: w.Fid, Offset: w.Offset})
-		hdr := c.wbuf[:len(c.wbuf)-4]
-		hdr = append(hdr, byte(len(w.Data)), byte(len(w.Data)>>8), byte(len(w.Data)>>16), byte(len(w.Data)>>24))
-		size := len(hdr) + len(w.Data)
-		hdr[0], hdr[1], hdr[2], hdr[3] = byte(size), byte(size>>8), byte(size>>16), byte(size>>24)
-		bufs := net.Buffers{hdr, w.Data}
-		_, err = bufs.WriteTo(c.nc)
-	} else {
-		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, tag, m)
-		_, err = c.nc.Write(c.wbuf)
+	if data == nil {
+		_, err := c.nc.Write(frames)
+		return err
 	}
-	if cap(c.wbuf) > 64<<10 {
-		c.wbuf = nil
-	}
-	if err != nil {
-		c.fail(fmt.Errorf("write: %w", err))
-	}
+	bufs := net.Buffers{frames, data}
+	_, err := bufs.WriteTo(c.nc)
+	return err
 }
 
 // rpc sends m and waits for its reply, within the connection's timeout.
