@@ -17,7 +17,7 @@ import (
 type gatedConn struct {
 	net.Conn
 	mu      sync.Mutex
-	writes  []int // frames per Write (whole frames: the client's are)
+	writes  []int         // frames per Write (whole frames: the client's are)
 	gate    chan struct{} // while not nil, a Write waits for it to close
 	entered chan struct{} // closed when a Write waits at the gate
 }
