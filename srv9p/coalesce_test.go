@@ -84,3 +84,38 @@ func TestRepliesCoalesce(t *testing.T) {
 		t.Errorf("%d replies in %d writes, want them in at most 2", n+1, w)
 	}
 }
+
+// TestRepliesBeforeBadFrame: requests pipelined ahead of a frame that
+// ends the connection (a size beyond msize) are answered before it ends,
+// although their replies were held for the rest of the burst.
+func TestRepliesBeforeBadFrame(t *testing.T) {
+	a, _ := newExport(t)
+	cn, sn := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { NewServer(a, TrustClaims()).ServeConn(ctx, sn); close(done) }()
+	t.Cleanup(func() { cancel(); cn.Close(); <-done })
+
+	r := &srv9ptest.Raw{T: t, Conn: cn}
+	if _, err := r.RPCTag(fcall.NoTag, &fcall.Tversion{Msize: 64 << 10, Version: "9P2000.L"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Attach(1); err != nil {
+		t.Fatal(err)
+	}
+	var burst []byte
+	for tag := uint16(1); tag <= 2; tag++ {
+		burst = fcall.Append(burst, fcall.L, tag, &fcall.Tgetattr{Fid: 1, Mask: p9.AttrMaskAll})
+	}
+	burst = append(burst, 0xff, 0xff, 0xff, 0x7f, byte(fcall.MsgTgetattr), 3, 0)
+	r.SendFrame(burst)
+	for want := uint16(1); want <= 2; want++ {
+		tag, m, err := r.Recv(srv9ptest.Timeout)
+		if _, ok := m.(*fcall.Rgetattr); err != nil || !ok || tag != want {
+			t.Fatalf("reply %v (tag %d), %v; want Rgetattr (tag %d)", m, tag, err, want)
+		}
+	}
+	if _, m, err := r.Recv(srv9ptest.Timeout); err == nil {
+		t.Fatalf("after the bad frame: %v, want the connection closed", m)
+	}
+}

@@ -132,6 +132,7 @@ func (c *conn) serve() {
 	}
 	c.peer = peer
 	err = c.readLoop()
+	c.release() // the replies to what came before a bad frame
 	c.nc.Close()
 	c.stop()
 	c.dropQueue()
