@@ -1,6 +1,8 @@
 package namespace
 
 import (
+	"time"
+
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
@@ -88,19 +90,37 @@ func (ns *Namespace) walkNode(id int, names []string, entry string, uid p9.UID, 
 		if err != nil {
 			return nil, nil, valid, attr, err
 		}
-		var rf p9.File
-		err = pc.call("walk", func() error {
+		var (
+			rf     p9.File
+			walked *walkAttr
+		)
+		gen := pc.gen.Load()
+		err = pc.query("walk", func() error {
 			root, err := pc.root(uid)
 			if err != nil {
 				return err
 			}
-			qids, rf, err = walk(root)
+			if getattr || len(names) == 0 {
+				qids, rf, err = walk(root)
+				return err
+			}
+			// For the getattr that follows (see walkAttr).
+			var (
+				m p9.AttrMask
+				a p9.Attr
+			)
+			qids, rf, m, a, err = root.WalkGetAttr(names)
+			if err == nil {
+				walked = &walkAttr{gen: gen, at: time.Now(), qid: qids[len(qids)-1], mask: m, attr: a}
+			}
 			return err
 		})
 		if err != nil {
 			return nil, nil, valid, attr, err
 		}
-		qids, f = ns.mapQIDs(id, qids), &remoteFile{pc: pc, f: rf.(*client.File), top: len(names) == 0}
+		r := &remoteFile{pc: pc, f: rf.(*client.File), top: len(names) == 0}
+		r.walked.Store(walked)
+		qids, f = ns.mapQIDs(id, qids), r
 	}
 	return append([]p9.QID{nodeDirQID(id)}, qids...), f, valid, attr, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hugelgupf/p9/linux"
@@ -164,6 +165,10 @@ type peerConn struct {
 	// it is a cluster member or root's).
 	mu    sync.Mutex
 	roots map[p9.UID]*client.File
+
+	// gen moves on around every call that may change attributes on the
+	// peer (see walkAttr).
+	gen atomic.Uint64
 }
 
 // root returns the peer's root attached as uid, attaching on first use.
@@ -230,11 +235,20 @@ func (c *peerConn) dead() bool { return c.c.Err() != nil }
 // close ends the connection: files opened through it fail from now on.
 func (c *peerConn) close() { c.c.Close() }
 
-// call runs fn, one operation on the peer, and says what its failure
-// means to the kernel: the peer's errno as it is, ETIMEDOUT for a call
-// the client flushed after the timeout (the connection lives on), and
-// EHOSTDOWN once the connection is dead.
+// call runs fn, one operation on the peer that may change what a getattr
+// there reports (anything but the lookups query runs), and says what its
+// failure means to the kernel: the peer's errno as it is, ETIMEDOUT for a
+// call the client flushed after the timeout (the connection lives on),
+// and EHOSTDOWN once the connection is dead. It moves gen on before and
+// after, so attributes learnt meanwhile are not taken for current.
 func (c *peerConn) call(op string, fn func() error) error {
+	c.gen.Add(1)
+	defer c.gen.Add(1)
+	return c.query(op, fn)
+}
+
+// query is call for an operation that changes nothing a getattr reports.
+func (c *peerConn) query(op string, fn func() error) error {
 	if c.dead() {
 		return linux.EHOSTDOWN
 	}

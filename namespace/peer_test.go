@@ -16,12 +16,13 @@ import (
 )
 
 // hooked wraps an export so a test can slow down or hold its FSync and
-// ReadAt. Its files are not srv9p.Inline, so every request of a peer
+// ReadAt, or count its GetAttrs. Its files are not srv9p.Inline, so every request of a peer
 // runs on a goroutine of its own.
 type hooked struct {
 	p9.Attacher
-	fsync func()
-	read  func()
+	fsync   func()
+	read    func()
+	getattr func()
 }
 
 func (h *hooked) Attach() (p9.File, error) {
@@ -43,6 +44,13 @@ func (f *hookedFile) Walk(names []string) ([]p9.QID, p9.File, error) {
 		return nil, nil, err
 	}
 	return q, &hookedFile{File: nf, h: f.h}, nil
+}
+
+func (f *hookedFile) GetAttr(req p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
+	if f.h.getattr != nil {
+		f.h.getattr()
+	}
+	return f.File.GetAttr(req)
 }
 
 func (f *hookedFile) FSync() error {

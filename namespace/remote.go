@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
@@ -23,7 +24,28 @@ type remoteFile struct {
 	f      *client.File
 	top    bool
 	opened atomic.Bool // Open or Create ran: the fid may hold locks
+	walked atomic.Pointer[walkAttr]
 }
+
+// walkAttr is what the walk that made a file learnt of it. The kernel
+// follows every lookup's Twalk with a Tgetattr of the new fid; the walk
+// asks the peer for both in one round trip (Twalk and Tgetattr back to
+// back), and the Tgetattr here is answered from it, once, if nothing that
+// could change attributes went to the peer on this connection since the
+// walk was sent (gen) and the answer is fresh (walkAttrTTL). What other
+// clients of the peer did meanwhile it may miss, as it would have missed
+// it had the Tgetattr been sent with the walk.
+type walkAttr struct {
+	gen  uint64
+	at   time.Time
+	qid  p9.QID
+	mask p9.AttrMask
+	attr p9.Attr
+}
+
+// walkAttrTTL bounds how old a walk's attributes may be to answer a
+// getattr (a variable for tests on a loaded machine).
+var walkAttrTTL = 100 * time.Millisecond
 
 var (
 	_ p9.File           = (*remoteFile)(nil)
@@ -56,17 +78,30 @@ func (r *remoteFile) same(other p9.File) (*remoteFile, error) {
 	return o, nil
 }
 
-// Walk implements p9.File.Walk.
+// Walk implements p9.File.Walk. A walk to a name also fetches the new
+// file's attributes for the getattr that follows (see walkAttr).
 func (r *remoteFile) Walk(names []string) ([]p9.QID, p9.File, error) {
 	var (
 		q []p9.QID
 		f p9.File
+		m p9.AttrMask
+		a p9.Attr
 	)
-	err := r.pc.call("walk", func() (err error) { q, f, err = r.f.Walk(names); return })
+	if len(names) == 0 {
+		err := r.pc.query("walk", func() (err error) { q, f, err = r.f.Walk(names); return })
+		if err != nil {
+			return nil, nil, err
+		}
+		return r.pc.ns.mapQIDs(r.pc.node, q), r.wrap(f, r.top), nil
+	}
+	gen := r.pc.gen.Load()
+	err := r.pc.query("walk", func() (err error) { q, f, m, a, err = r.f.WalkGetAttr(names); return })
 	if err != nil {
 		return nil, nil, err
 	}
-	return r.pc.ns.mapQIDs(r.pc.node, q), r.wrap(f, r.top && len(names) == 0), nil
+	nf := r.wrap(f, false)
+	nf.walked.Store(&walkAttr{gen: gen, at: time.Now(), qid: q[len(q)-1], mask: m, attr: a})
+	return r.pc.ns.mapQIDs(r.pc.node, q), nf, nil
 }
 
 // WalkGetAttr implements p9.File.WalkGetAttr.
@@ -77,7 +112,7 @@ func (r *remoteFile) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask
 		m p9.AttrMask
 		a p9.Attr
 	)
-	err := r.pc.call("walkgetattr", func() (err error) { q, f, m, a, err = r.f.WalkGetAttr(names); return })
+	err := r.pc.query("walkgetattr", func() (err error) { q, f, m, a, err = r.f.WalkGetAttr(names); return })
 	if err != nil {
 		return nil, nil, m, a, err
 	}
@@ -86,13 +121,17 @@ func (r *remoteFile) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask
 
 // StatFS implements p9.File.StatFS.
 func (r *remoteFile) StatFS() (st p9.FSStat, err error) {
-	err = r.pc.call("statfs", func() (err error) { st, err = r.f.StatFS(); return })
+	err = r.pc.query("statfs", func() (err error) { st, err = r.f.StatFS(); return })
 	return st, err
 }
 
-// GetAttr implements p9.File.GetAttr.
+// GetAttr implements p9.File.GetAttr; the first one after the walk may
+// be answered from the walk (see walkAttr).
 func (r *remoteFile) GetAttr(req p9.AttrMask) (q p9.QID, m p9.AttrMask, a p9.Attr, err error) {
-	err = r.pc.call("getattr", func() (err error) { q, m, a, err = r.f.GetAttr(req); return })
+	if w := r.walked.Swap(nil); w != nil && w.gen == r.pc.gen.Load() && time.Since(w.at) < walkAttrTTL && !r.pc.dead() {
+		return r.qid(w.qid), w.mask, w.attr, nil
+	}
+	err = r.pc.query("getattr", func() (err error) { q, m, a, err = r.f.GetAttr(req); return })
 	return r.qid(q), m, a, err
 }
 
@@ -109,7 +148,7 @@ func (r *remoteFile) Close() error {
 		return nil
 	}
 	clunk := func() {
-		if err := r.pc.call("clunk", r.f.Close); err != nil {
+		if err := r.pc.query("clunk", r.f.Close); err != nil {
 			r.pc.log.Debug("namespace: peer clunk failed", slog.Int("node", r.pc.node), slog.String("error", err.Error()))
 		}
 	}
@@ -152,13 +191,13 @@ func (r *remoteFile) SetXattr(attr string, data []byte, flags p9.XattrFlags) err
 
 // GetXattr implements p9.File.GetXattr; a failure is the peer's errno.
 func (r *remoteFile) GetXattr(attr string) (b []byte, err error) {
-	err = r.pc.call("getxattr", func() (err error) { b, err = r.f.GetXattr(attr); return })
+	err = r.pc.query("getxattr", func() (err error) { b, err = r.f.GetXattr(attr); return })
 	return b, err
 }
 
 // ListXattrs implements p9.File.ListXattrs.
 func (r *remoteFile) ListXattrs() (names []string, err error) {
-	err = r.pc.call("listxattr", func() (err error) { names, err = r.f.ListXattrs(); return })
+	err = r.pc.query("listxattr", func() (err error) { names, err = r.f.ListXattrs(); return })
 	return names, err
 }
 
@@ -172,7 +211,7 @@ func (r *remoteFile) FSync() error { return r.pc.call("fsync", r.f.FSync) }
 
 // Lock implements p9.File.Lock with a Tlock on the file's own fid.
 func (r *remoteFile) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (st p9.LockStatus, err error) {
-	err = r.pc.call("lock", func() (err error) { st, err = r.f.Lock(pid, typ, flags, start, length, client); return })
+	err = r.pc.query("lock", func() (err error) { st, err = r.f.Lock(pid, typ, flags, start, length, client); return })
 	return st, err
 }
 
@@ -181,14 +220,14 @@ func (r *remoteFile) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, l
 // flushes the request here (ctx; the client flushes it on the peer), or
 // the connection ends.
 func (r *remoteFile) LockWait(ctx context.Context, pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (st p9.LockStatus, err error) {
-	err = r.pc.call("lock", func() (err error) { st, err = r.f.LockWait(ctx, pid, typ, flags, start, length, client); return })
+	err = r.pc.query("lock", func() (err error) { st, err = r.f.LockWait(ctx, pid, typ, flags, start, length, client); return })
 	return st, err
 }
 
 // GetLock implements srv9p.GetLocker with a Tgetlock to the peer.
 func (r *remoteFile) GetLock(want srv9p.LockInfo) (srv9p.LockInfo, error) {
 	var g client.LockInfo
-	err := r.pc.call("getlock", func() (err error) {
+	err := r.pc.query("getlock", func() (err error) {
 		g, err = r.f.GetLock(client.LockInfo(want))
 		return
 	})
@@ -315,7 +354,7 @@ func (r *remoteFile) statEntry(name string) srv9p.EntryStat {
 
 // Readlink implements p9.File.Readlink.
 func (r *remoteFile) Readlink() (s string, err error) {
-	err = r.pc.call("readlink", func() (err error) { s, err = r.f.Readlink(); return })
+	err = r.pc.query("readlink", func() (err error) { s, err = r.f.Readlink(); return })
 	return s, err
 }
 
