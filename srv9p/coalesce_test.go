@@ -32,19 +32,17 @@ func (w *writeCounter) count() int {
 	return w.writes
 }
 
-// TestRepliesCoalesce: the replies to a burst of pipelined requests that
-// the reader answers itself leave in one or two writes, not one each; the
-// Rflush of a Tflush for one of them still comes after its reply, and
-// each request gets its own reply.
-func TestRepliesCoalesce(t *testing.T) {
+// pipeSession serves a fresh export on one end of a pipe (wrapped by
+// wrap) and returns a Raw on the other, in 9P2000.L, attached as fid 1.
+func pipeSession(t *testing.T, wrap func(net.Conn) net.Conn) *srv9ptest.Raw {
+	t.Helper()
 	a, _ := newExport(t)
 	cn, sn := net.Pipe()
-	wc := &writeCounter{Conn: sn}
+	sc := wrap(sn)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { NewServer(a, TrustClaims()).ServeConn(ctx, wc); close(done) }()
+	go func() { NewServer(a, TrustClaims()).ServeConn(ctx, sc); close(done) }()
 	t.Cleanup(func() { cancel(); cn.Close(); <-done })
-
 	r := &srv9ptest.Raw{T: t, Conn: cn}
 	if _, err := r.RPCTag(fcall.NoTag, &fcall.Tversion{Msize: 64 << 10, Version: "9P2000.L"}); err != nil {
 		t.Fatal(err)
@@ -52,6 +50,16 @@ func TestRepliesCoalesce(t *testing.T) {
 	if err := r.Attach(1); err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// TestRepliesCoalesce: the replies to a burst of pipelined requests that
+// the reader answers itself leave in one or two writes, not one each; the
+// Rflush of a Tflush for one of them still comes after its reply, and
+// each request gets its own reply.
+func TestRepliesCoalesce(t *testing.T) {
+	var wc *writeCounter
+	r := pipeSession(t, func(sn net.Conn) net.Conn { wc = &writeCounter{Conn: sn}; return wc })
 	const n = 32
 	var burst []byte
 	for tag := uint16(1); tag <= n; tag++ {
@@ -89,20 +97,7 @@ func TestRepliesCoalesce(t *testing.T) {
 // ends the connection (a size beyond msize) are answered before it ends,
 // although their replies were held for the rest of the burst.
 func TestRepliesBeforeBadFrame(t *testing.T) {
-	a, _ := newExport(t)
-	cn, sn := net.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { NewServer(a, TrustClaims()).ServeConn(ctx, sn); close(done) }()
-	t.Cleanup(func() { cancel(); cn.Close(); <-done })
-
-	r := &srv9ptest.Raw{T: t, Conn: cn}
-	if _, err := r.RPCTag(fcall.NoTag, &fcall.Tversion{Msize: 64 << 10, Version: "9P2000.L"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Attach(1); err != nil {
-		t.Fatal(err)
-	}
+	r := pipeSession(t, func(sn net.Conn) net.Conn { return sn })
 	var burst []byte
 	for tag := uint16(1); tag <= 2; tag++ {
 		burst = fcall.Append(burst, fcall.L, tag, &fcall.Tgetattr{Fid: 1, Mask: p9.AttrMaskAll})
