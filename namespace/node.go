@@ -90,37 +90,31 @@ func (ns *Namespace) walkNode(id int, names []string, entry string, uid p9.UID, 
 		if err != nil {
 			return nil, nil, valid, attr, err
 		}
-		var (
-			rf     p9.File
-			walked *walkAttr
-		)
+		var rf p9.File
 		gen := pc.gen.Load()
 		err = pc.query("walk", func() error {
 			root, err := pc.root(uid)
 			if err != nil {
 				return err
 			}
-			if getattr || len(names) == 0 {
+			if len(names) == 0 {
 				qids, rf, err = walk(root)
 				return err
 			}
-			// For the getattr that follows (see walkAttr).
-			var (
-				m p9.AttrMask
-				a p9.Attr
-			)
-			qids, rf, m, a, err = root.WalkGetAttr(names)
-			if err == nil {
-				walked = &walkAttr{gen: gen, at: time.Now(), qid: qids[len(qids)-1], mask: m, attr: a}
-			}
+			// A walk to a name fetches the attributes in the same round
+			// trip: for the caller, or for the getattr that follows.
+			qids, rf, valid, attr, err = root.WalkGetAttr(names)
 			return err
 		})
 		if err != nil {
 			return nil, nil, valid, attr, err
 		}
+		qids = ns.mapQIDs(id, qids)
 		r := &remoteFile{pc: pc, f: rf.(*client.File), top: len(names) == 0}
-		r.walked.Store(walked)
-		qids, f = ns.mapQIDs(id, qids), r
+		if len(names) > 0 && !getattr {
+			r.walked.Store(&walkAttr{gen: gen, at: time.Now(), qid: qids[len(qids)-1], mask: valid, attr: attr})
+		}
+		f = r
 	}
 	return append([]p9.QID{nodeDirQID(id)}, qids...), f, valid, attr, nil
 }

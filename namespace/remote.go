@@ -38,7 +38,7 @@ type remoteFile struct {
 type walkAttr struct {
 	gen  uint64
 	at   time.Time
-	qid  p9.QID
+	qid  p9.QID // as the namespace shows it
 	mask p9.AttrMask
 	attr p9.Attr
 }
@@ -81,13 +81,11 @@ func (r *remoteFile) same(other p9.File) (*remoteFile, error) {
 // Walk implements p9.File.Walk. A walk to a name also fetches the new
 // file's attributes for the getattr that follows (see walkAttr).
 func (r *remoteFile) Walk(names []string) ([]p9.QID, p9.File, error) {
-	var (
-		q []p9.QID
-		f p9.File
-		m p9.AttrMask
-		a p9.Attr
-	)
 	if len(names) == 0 {
+		var (
+			q []p9.QID
+			f p9.File
+		)
 		err := r.pc.query("walk", func() (err error) { q, f, err = r.f.Walk(names); return })
 		if err != nil {
 			return nil, nil, err
@@ -95,13 +93,12 @@ func (r *remoteFile) Walk(names []string) ([]p9.QID, p9.File, error) {
 		return r.pc.ns.mapQIDs(r.pc.node, q), r.wrap(f, r.top), nil
 	}
 	gen := r.pc.gen.Load()
-	err := r.pc.query("walk", func() (err error) { q, f, m, a, err = r.f.WalkGetAttr(names); return })
+	q, f, m, a, err := r.WalkGetAttr(names)
 	if err != nil {
 		return nil, nil, err
 	}
-	nf := r.wrap(f, false)
-	nf.walked.Store(&walkAttr{gen: gen, at: time.Now(), qid: q[len(q)-1], mask: m, attr: a})
-	return r.pc.ns.mapQIDs(r.pc.node, q), nf, nil
+	f.(*remoteFile).walked.Store(&walkAttr{gen: gen, at: time.Now(), qid: q[len(q)-1], mask: m, attr: a})
+	return q, f, nil
 }
 
 // WalkGetAttr implements p9.File.WalkGetAttr.
@@ -129,7 +126,7 @@ func (r *remoteFile) StatFS() (st p9.FSStat, err error) {
 // be answered from the walk (see walkAttr).
 func (r *remoteFile) GetAttr(req p9.AttrMask) (q p9.QID, m p9.AttrMask, a p9.Attr, err error) {
 	if w := r.walked.Swap(nil); w != nil && w.gen == r.pc.gen.Load() && time.Since(w.at) < walkAttrTTL && !r.pc.dead() {
-		return r.qid(w.qid), w.mask, w.attr, nil
+		return w.qid, w.mask, w.attr, nil
 	}
 	err = r.pc.query("getattr", func() (err error) { q, m, a, err = r.f.GetAttr(req); return })
 	return r.qid(q), m, a, err

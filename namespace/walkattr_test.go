@@ -67,6 +67,23 @@ func TestWalkAttr(t *testing.T) {
 			return size(5)
 		}, 5, 3},
 	}
+	// The QID of an answer from the walk is the walk's, as the peer's is.
+	t.Run("qid", func(t *testing.T) {
+		rep, err := r.RPC(&fcall.Twalk{Fid: 1, NewFid: 7, Names: []string{"2", "w", "f"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		qids := rep.(*fcall.Rwalk).QIDs
+		for _, from := range []string{"the walk", "the peer"} {
+			rep, err := r.RPC(&fcall.Tgetattr{Fid: 7, Mask: p9.AttrMaskAll})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q := rep.(*fcall.Rgetattr).QID; q != qids[len(qids)-1] {
+				t.Errorf("QID from %s %v, walk %v", from, q, qids[len(qids)-1])
+			}
+		}
+	})
 	for _, st := range steps {
 		before := peerGetattrs.Load()
 		if got := st.do(); got != st.size {
