@@ -43,8 +43,8 @@ var (
 // Conn is one client connection.
 //
 // Concurrency: wmu guards the write queue (one caller writes at a time);
-// mu guards the call table, the
-// tag and fid allocators and err. Only the reader goroutine reads nc.
+// mu guards the call table, the tag and fid allocators and err. Only the
+// reader goroutine reads nc.
 type Conn struct {
 	nc      net.Conn
 	rd      *bufio.Reader
