@@ -56,6 +56,9 @@ func frames(b []byte) int {
 	n := 0
 	for ; len(b) >= fcall.HeaderSize; n++ {
 		size, _, _ := fcall.Header(b)
+		if size < fcall.HeaderSize {
+			break
+		}
 		b = b[min(int(size), len(b)):]
 	}
 	return n
