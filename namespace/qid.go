@@ -96,3 +96,15 @@ func synthQID(path uint64, dir bool) p9.QID {
 	}
 	return p9.QID{Type: p9.TypeRegular, Path: path}
 }
+
+// NodeDir reports which node's directory q is the QID of (/N, and home,
+// here or selected when they present node N).
+func NodeDir(q p9.QID) (int, bool) {
+	if q.Path <= qidNode0 || q.Path > qidNode0+MaxNodeID {
+		return 0, false
+	}
+	return int(q.Path - qidNode0), true
+}
+
+// Here returns the serving node's number.
+func (ns *Namespace) Here() int { return ns.here }
