@@ -234,7 +234,8 @@ func (h *ctlHandle) Read(ctx gocontext.Context, dest []byte, off int64) (fuse.Re
 	if off >= int64(len(h.text)) {
 		return fuse.ReadResultData(nil), 0
 	}
-	return fuse.ReadResultData(h.text[off:]), 0
+	end := min(off+int64(len(dest)), int64(len(h.text)))
+	return fuse.ReadResultData(h.text[off:end]), 0
 }
 
 // Write implements fs.FileWriter: one command per line, for the writing
