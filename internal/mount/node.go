@@ -210,13 +210,10 @@ func (n *node) Create(ctx gocontext.Context, name string, flags uint32, mode uin
 	var in *fs.Inode
 	var h *handle
 	e := n.with(ctx, func(c *caller, f p9.File) error {
-		_, nf, err := f.Walk(nil)
+		// Create leaves the directory's file as it was (the client
+		// creates on a clone of it) and returns the new file, open.
+		of, _, _, err := f.Create(name, openFlags(flags), p9.FileMode(mode&0o7777), p9.UID(c.uid), p9.GID(c.gid))
 		if err != nil {
-			return err
-		}
-		of, _, _, err := nf.Create(name, openFlags(flags), p9.FileMode(mode&0o7777), p9.UID(c.uid), p9.GID(c.gid))
-		if err != nil {
-			nf.Close()
 			return err
 		}
 		q, _, a, err := of.GetAttr(allAttrs)
