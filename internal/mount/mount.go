@@ -87,12 +87,13 @@ func Start(dir string, ns *namespace.Namespace, opts ...Option) (*Mount, error) 
 		AttrTimeout:     &zero,
 		NegativeTimeout: &zero,
 		MountOptions: fuse.MountOptions{
-			AllowOther:  m.switchCreds,
-			FsName:      "mfs",
-			Name:        "mfs",
-			DirectMount: m.switchCreds,
-			MaxWrite:    1 << 20,
-			EnableLocks: true,
+			AllowOther:   m.switchCreds,
+			FsName:       "mfs",
+			Name:         "mfs",
+			DirectMount:  m.switchCreds,
+			MaxWrite:     1 << 20,
+			MaxReadAhead: 1 << 20,
+			EnableLocks:  true,
 		},
 	}
 	srv, err := fs.Mount(dir, &root{m: m}, o)
