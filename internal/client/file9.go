@@ -15,24 +15,9 @@ import (
 
 // dialect9 is the dialect of 9P2000 and 9P2000.u: File's methods on the
 // messages 9P2000.L replaced, as Linux's v9fs maps them
-// (fs/9p/vfs_inode.c):
-//
-//   - GetAttr is Tstat (see attrOfDir); WalkGetAttr sends the Twalk and
-//     the Tstat back to back.
-//   - SetAttr is one Twstat (see dirOfSetAttr); FSync is a Twstat that
-//     changes nothing.
-//   - Open is Topen; Create and Mkdir are Tcreate on a clone of the
-//     directory; Symlink, Mknod and Link are 9P2000.u's Tcreate with
-//     DMSYMLINK, DMNAMEDPIPE, DMSOCKET, DMDEVICE or DMLINK and the
-//     extension.
-//   - Readdir is a Tread of the open directory at a byte offset.
-//   - UnlinkAt is a walk and Tremove; RenameAt within one directory is a
-//     Twstat of the name, across directories EXDEV (as is Rename, whose
-//     fid's directory is unknown).
-//   - Readlink is the Tstat's extension (9P2000.u).
-//   - What the dialect has no message for (StatFS, xattrs, locks; in
-//     9P2000 symlinks, special files and hard links) fails with a
-//     dialectError.
+// (fs/9p/vfs_inode.c). What the dialect has no message for (StatFS,
+// xattrs, locks; in 9P2000 symlinks, special files and hard links) fails
+// with a dialectError and sends nothing.
 type dialect9 struct {
 	dialect fcall.Dialect // fcall.Plan9 or fcall.U
 	u       bool          // dialect is 9P2000.u
@@ -66,6 +51,7 @@ func (d *dialect9) stat(f *File) (*fcall.Dir, error) {
 	return &r.Stat, nil
 }
 
+// getAttr is Tstat, whose Dir attr converts (see attrOfDir).
 func (d *dialect9) getAttr(fid uint32, _ p9.AttrMask) fcall.Msg { return &fcall.Tstat{Fid: fid} }
 
 func (d *dialect9) attr(rep fcall.Msg, err error) (p9.QID, p9.AttrMask, p9.Attr, error) {
