@@ -397,39 +397,32 @@ func (c *conn) flush(frame []byte) {
 	c.respondMsg(tag, &fcall.Rflush{})
 }
 
-// finish ends r: its tag leaves the table and the frame is written, then
-// the Rflush of every Tflush that waited for it, all under wmu.
-func (c *conn) finish(r *request, frame []byte) {
-	hold := c.holds(r)
-	c.wmu.Lock()
-	c.mu.Lock()
-	delete(c.tags, r.tag)
-	flushes := r.flushes
-	c.mu.Unlock()
-	c.write(frame, hold)
-	for _, t := range flushes {
-		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, t, &fcall.Rflush{})
-		c.write(c.wbuf, hold)
-	}
-	c.wmu.Unlock()
-	r.cancel()
-	putBuf(r.frame)
-	r.frame = nil
-}
+// finish ends r with its encoded reply frame: see send.
+func (c *conn) finish(r *request, frame []byte) { c.send(r, frame, nil) }
 
 // reply ends r with message m, or with the errno of err if err is not nil.
 func (c *conn) reply(r *request, m fcall.Msg, err error) {
 	if err != nil {
 		m = c.errorMsg(err)
 	}
+	c.send(r, nil, m)
+}
+
+// send ends r: its tag leaves the table and its reply is written (frame,
+// or m encoded when frame is nil), then the Rflush of every Tflush that
+// waited for it, all under wmu.
+func (c *conn) send(r *request, frame []byte, m fcall.Msg) {
 	hold := c.holds(r)
 	c.wmu.Lock()
 	c.mu.Lock()
 	delete(c.tags, r.tag)
 	flushes := r.flushes
 	c.mu.Unlock()
-	c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, r.tag, m)
-	c.write(c.wbuf, hold)
+	if frame == nil {
+		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, r.tag, m)
+		frame = c.wbuf
+	}
+	c.write(frame, hold)
 	for _, t := range flushes {
 		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, t, &fcall.Rflush{})
 		c.write(c.wbuf, hold)

@@ -7,6 +7,7 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
+	"mfs/internal/cred"
 	"mfs/internal/fcall"
 )
 
@@ -40,6 +41,15 @@ var (
 	errRoot    = &wordError{linux.EBUSY, "cannot remove root"}
 	errNoAuth  = &wordError{linux.ENOENT, "authentication not required"}
 	errDirMode = &wordError{linux.EISDIR, "is a directory"}
+)
+
+// The 9P2000.L open flags and Tunlinkat flag that 9P2000 requests become
+// (include/net/9p/9p.h: P9_DOTL_TRUNC, P9_DOTL_APPEND,
+// P9_DOTL_AT_REMOVEDIR).
+const (
+	dotlTrunc   = 0o1000
+	dotlAppend  = 0o2000
+	atRemoveDir = 0x200
 )
 
 // maxHops bounds the symlinks followed in one walk element (Linux's
@@ -554,7 +564,7 @@ func (c *conn) dropFids() {
 			if !f.takeRclose() {
 				return
 			}
-			if err := runAs(f.cred, func() { c.unlink(f) }); err != nil {
+			if err := cred.RunAs(f.cred, func() { c.unlink(f) }); err != nil {
 				c.log.Error("9p: switching credentials failed", "error", err.Error())
 			}
 		})

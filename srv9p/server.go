@@ -11,6 +11,7 @@ import (
 
 	"github.com/hugelgupf/p9/p9"
 
+	"mfs/internal/cred"
 	"mfs/internal/fcall"
 )
 
@@ -42,7 +43,7 @@ type Server struct {
 	squash   Squash
 	anonUID  uint32
 	anonGID  uint32
-	creds    *creds
+	creds    *cred.Cache
 	// names names owners in 9P2000 and 9P2000.u stats and looks up
 	// attaches' unames.
 	names idNames
@@ -126,7 +127,7 @@ func NewServer(a p9.Attacher, opts ...ServerOption) *Server {
 		s.maxMsize = DefaultMaxMsize
 	}
 	s.maxMsize = max(s.maxMsize, fcall.MinMsize)
-	s.creds = newCreds(s.anonGID)
+	s.creds = cred.NewCache(s.anonGID)
 	return s
 }
 

@@ -446,9 +446,13 @@ func (c *conn) entryDir(f *fid, e p9.Dirent) (fcall.Dir, error) {
 	return c.dirOf(nf.Readlink, e.Name, qid, a), nil
 }
 
+// namesTTL is how long names are cached, as long as internal/cred keeps a
+// user's groups.
+const namesTTL = 30 * time.Second
+
 // idNames names uids and gids for Dirs and reads the names of Twstat and
 // of attaches, through the node's passwd and group databases, cached for
-// credTTL.
+// namesTTL.
 type idNames struct {
 	mu     sync.Mutex
 	users  map[uint32]string
@@ -458,7 +462,7 @@ type idNames struct {
 }
 
 func (n *idNames) fresh() {
-	if n.users == nil || time.Since(n.at) > credTTL {
+	if n.users == nil || time.Since(n.at) > namesTTL {
 		n.users, n.groups, n.byName = make(map[uint32]string), make(map[uint32]string), make(map[string]uint32)
 		n.at = time.Now()
 	}

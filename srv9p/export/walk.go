@@ -1,4 +1,4 @@
-package srv9p
+package export
 
 import (
 	"os"
@@ -7,6 +7,8 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 	"golang.org/x/sys/unix"
+
+	"mfs/srv9p"
 )
 
 // walkHow opens one name below a directory descriptor without following
@@ -202,8 +204,8 @@ func (d *dir) LinkRoot([]string) (int, string, bool) {
 
 // StatEntries implements EntryStater with one statx of each name below the
 // directory's descriptor.
-func (d *dir) StatEntries(names []string) []EntryStat {
-	out := make([]EntryStat, len(names))
+func (d *dir) StatEntries(names []string) []srv9p.EntryStat {
+	out := make([]srv9p.EntryStat, len(names))
 	for i, name := range names {
 		e := &out[i]
 		e.QID, e.Attr, e.Target, e.Err = d.statEntry(name)
@@ -243,4 +245,4 @@ func (d *dir) statEntry(name string) (p9.QID, p9.Attr, string, error) {
 	return d.e.qidOf(&stx), attr, target, nil
 }
 
-var _ EntryStater = (*dir)(nil)
+var _ srv9p.EntryStater = (*dir)(nil)
