@@ -1,6 +1,9 @@
 package srv9p
 
 import (
+	"context"
+	"net"
+
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/fcall"
@@ -51,3 +54,9 @@ func (f *FidConn) Clunk(n uint32) error { return f.c.clunk(n) }
 // ShutdownGrace bounds how long Serve waits for busy connections once its
 // context is done.
 const ShutdownGrace = shutdownGrace
+
+// DefaultMaxMsize is the largest msize the server agrees to.
+const DefaultMaxMsize = defaultMaxMsize
+
+// ServeConn serves one connection as Serve does each it accepts.
+func ServeConn(s *Server, ctx context.Context, nc net.Conn) { s.serveConn(ctx, nc) }

@@ -74,7 +74,7 @@ func FuzzServeConn(f *testing.F) {
 		srv := srv9p.NewServer(a, srv9p.MaxInflight(4), srv9p.IdleTimeout(time.Second), srv9p.TrustClaims())
 		done := make(chan struct{})
 		go func() {
-			srv.ServeConn(context.Background(), server)
+			srv9p.ServeConn(srv, context.Background(), server)
 			close(done)
 		}()
 		go io.Copy(io.Discard, client)

@@ -99,10 +99,5 @@ func setLock(fd int, lk unix.Flock_t) (p9.LockStatus, error) {
 }
 
 func fcntlLock(fd, cmd int, lk *unix.Flock_t) error {
-	for {
-		err := unix.FcntlFlock(uintptr(fd), cmd, lk)
-		if err != unix.EINTR {
-			return err
-		}
-	}
+	return ignoringEINTR(func() error { return unix.FcntlFlock(uintptr(fd), cmd, lk) })
 }

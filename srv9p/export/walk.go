@@ -224,14 +224,10 @@ func (d *dir) statEntry(name string) (p9.QID, p9.Attr, string, error) {
 		return p9.QID{}, p9.Attr{}, "", linux.ENOENT
 	}
 	var stx unix.Statx_t
-	for {
-		err := unix.Statx(d.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_SYNC_AS_STAT, statxMask, &stx)
-		if err == nil {
-			break
-		}
-		if err != unix.EINTR {
-			return p9.QID{}, p9.Attr{}, "", errno(err)
-		}
+	if err := ignoringEINTR(func() error {
+		return unix.Statx(d.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_SYNC_AS_STAT, statxMask, &stx)
+	}); err != nil {
+		return p9.QID{}, p9.Attr{}, "", errno(err)
 	}
 	_, attr := attrOf(&stx)
 	var target string
