@@ -175,6 +175,11 @@ func (c *conn) bind(fid, newfid uint32, n *fid) bool {
 	return c.fids.add(newfid, n)
 }
 
+// walk answers Twalk (walk(5)): an unknown fid is EBADF, a newfid in use
+// (other than fid itself) EBADF; a walk with names from a non-directory
+// is ENOTDIR; "", ".", ".." and names with '/' or NUL are EINVAL here and
+// in every request that names a directory entry (at most 16 names: the
+// codec refuses more). In 9P2000 and 9P2000.u, ".." is allowed (walk9).
 func (c *conn) walk(m *fcall.Twalk) (fcall.Msg, error) {
 	f, err := c.file(m.Fid)
 	if err != nil {
@@ -543,7 +548,8 @@ func withDir(c *conn, n uint32, name string, fn func(*fid) (fcall.Msg, error)) (
 }
 
 // xattrWalk reads an attribute (or, for an empty name, the list of names)
-// into a new xattr fid; the file's own fid is untouched.
+// into a new xattr fid; the file's own fid is untouched. A value above
+// XATTR_SIZE_MAX (a list above XATTR_LIST_MAX) is E2BIG.
 func (c *conn) xattrWalk(m *fcall.Txattrwalk) (fcall.Msg, error) {
 	f, err := c.file(m.Fid)
 	if err != nil {
@@ -585,7 +591,8 @@ func (c *conn) xattrWalk(m *fcall.Txattrwalk) (fcall.Msg, error) {
 }
 
 // xattrCreate turns the fid into one that collects an attribute's value,
-// set when the fid is clunked.
+// at most attr_size bytes (at most XATTR_SIZE_MAX, 64 KiB: E2BIG beyond),
+// set when the fid is clunked (see clunk).
 func (c *conn) xattrCreate(m *fcall.Txattrcreate) (fcall.Msg, error) {
 	f, err := c.file(m.Fid)
 	if err != nil {

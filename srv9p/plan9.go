@@ -316,7 +316,11 @@ func openable(qid p9.QID, fl p9.OpenFlags) error {
 	return nil
 }
 
-// open9 is Topen.
+// open9 is Topen, with Plan 9 modes (OTRUNC, ORCLOSE; OAPPEND in .u). In
+// 9P2000, whose clients cannot follow symlinks, walk9 has followed a link
+// whose target stays inside the attach; other symlinks, devices, fifos
+// and sockets are listed but cannot be opened ("no access to special
+// file").
 func (c *conn) open9(m *fcall.Topen) (fcall.Msg, error) {
 	f, err := c.file(m.Fid)
 	if err != nil {
@@ -355,6 +359,8 @@ func isRegular(f p9.File) bool {
 }
 
 // create9 is Tcreate: the fid, a directory, becomes the new file, open.
+// DMAPPEND and DMEXCL have no Linux form and are refused; 9P2000.u makes
+// symlinks, devices, pipes, sockets and hard links from the extension.
 func (c *conn) create9(m *fcall.Tcreate) (fcall.Msg, error) {
 	f, err := c.dir(m.Fid, m.Name)
 	if err != nil {

@@ -295,7 +295,9 @@ type dirReader struct {
 // dirBatch is how many entries one Readdir call asks for.
 const dirBatch = 64
 
-// readDir9 is a Tread of an open directory.
+// readDir9 is a Tread of an open directory: whole stat entries at byte
+// offsets that stay good (a read at 0 starts again, at another offset
+// handed out continues there, inside an entry is ESPIPE).
 func (c *conn) readDir9(f *fid, m *fcall.Tread) (fcall.Msg, error) {
 	count := int(min(m.Count, c.msize-fcall.RreadHeaderSize))
 	f.mu.Lock()

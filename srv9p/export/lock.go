@@ -101,3 +101,10 @@ func setLock(fd int, lk unix.Flock_t) (p9.LockStatus, error) {
 func fcntlLock(fd, cmd int, lk *unix.Flock_t) error {
 	return ignoringEINTR(func() error { return unix.FcntlFlock(uintptr(fd), cmd, lk) })
 }
+
+var (
+	_ srv9p.GetLocker  = (*file)(nil)
+	_ srv9p.LockWaiter = (*file)(nil)
+	_ srv9p.Inline     = (*dir)(nil)
+	_ srv9p.LinkRoot   = (*dir)(nil)
+)
