@@ -259,39 +259,25 @@ func TestAttackXattrcreateSize(t *testing.T) {
 	host := filepath.Join(c.dirs[1], "t", "f")
 	const name = "user.attack"
 	for _, tg := range atkTargets {
-		for _, tc := range []struct {
-			name      string
-			size      uint64
-			createErr error
-			write     int
-			writeErr  error
-			clunkErr  error
-			set       bool
-		}{
-			{"2^40", 1 << 40, linux.E2BIG, 0, nil, nil, false},
-			{"65537", 65537, linux.E2BIG, 0, nil, nil, false},
-			{"write beyond", 100, nil, 200, linux.E2BIG, linux.EINVAL, false},
-			{"short write", 100, nil, 50, nil, linux.EINVAL, false},
-			{"exact (control)", 100, nil, 100, nil, nil, true},
-		} {
-			t.Run(tg.name+"/"+tc.name, func(t *testing.T) {
+		for _, tc := range srv9ptest.XattrSizeCases {
+			t.Run(tg.name+"/"+tc.Name, func(t *testing.T) {
 				unix.Removexattr(host, name)
 				r := atkDial(t, c, tg)
-				_, err := r.RPC(&fcall.Txattrcreate{Fid: 2, Name: name, Size: tc.size})
-				if err != tc.createErr {
-					t.Fatalf("Txattrcreate size %d: %v, want %v", tc.size, err, tc.createErr)
+				_, err := r.RPC(&fcall.Txattrcreate{Fid: 2, Name: name, Size: tc.Size})
+				if err != tc.CreateErr {
+					t.Fatalf("Txattrcreate size %d: %v, want %v", tc.Size, err, tc.CreateErr)
 				}
 				if err == nil {
-					if err := r.Write(2, 0, bytes.Repeat([]byte("v"), tc.write)); err != tc.writeErr {
-						t.Fatalf("Twrite of %d bytes: %v, want %v", tc.write, err, tc.writeErr)
+					if err := r.Write(2, 0, bytes.Repeat([]byte("v"), tc.Write)); err != tc.WriteErr {
+						t.Fatalf("Twrite of %d bytes: %v, want %v", tc.Write, err, tc.WriteErr)
 					}
-					if err := r.Clunk(2); err != tc.clunkErr {
-						t.Fatalf("Tclunk: %v, want %v", err, tc.clunkErr)
+					if err := r.Clunk(2); err != tc.ClunkErr {
+						t.Fatalf("Tclunk: %v, want %v", err, tc.ClunkErr)
 					}
 				}
 				_, err = unix.Getxattr(host, name, nil)
-				if set := err == nil; set != tc.set {
-					t.Fatalf("attribute set: %v (%v), want %v", set, err, tc.set)
+				if set := err == nil; set != tc.Set {
+					t.Fatalf("attribute set: %v (%v), want %v", set, err, tc.Set)
 				}
 			})
 		}

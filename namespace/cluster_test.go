@@ -20,6 +20,7 @@ import (
 
 	"mfs/internal/dial"
 	"mfs/srv9p"
+	"mfs/srv9p/export"
 )
 
 // testLog logs through t, tagged with the test name.
@@ -38,7 +39,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 // exportOf returns the srv9p export of dir.
 func exportOf(t testing.TB, dir string) p9.Attacher {
 	t.Helper()
-	a, err := srv9p.New(dir)
+	a, err := export.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package srv9p
+package srv9p_test
 
 // Attacks on the server loop: each test sends what a hostile or broken
 // client would, and asserts that the harm does not happen (a descriptor
@@ -27,6 +27,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mfs/internal/fcall"
+	"mfs/srv9p"
+	"mfs/srv9p/export"
 	"mfs/srv9p/srv9ptest"
 )
 
@@ -55,9 +57,9 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// attackServer is a Server on a loopback listener, with its log at hand.
+// attackServer is a srv9p.Server on a loopback listener, with its log at hand.
 type attackServer struct {
-	srv    *Server
+	srv    *srv9p.Server
 	addr   string
 	log    *logBuffer
 	cancel context.CancelFunc
@@ -68,9 +70,9 @@ type attackServer struct {
 	err     error
 }
 
-// startServer serves a with NewServer(a, opts...) on ln (a fresh loopback
+// startServer serves a with srv9p.NewServer(a, opts...) on ln (a fresh loopback
 // listener if nil) until the test ends.
-func startServer(t *testing.T, a p9.Attacher, ln net.Listener, opts ...ServerOption) *attackServer {
+func startServer(t *testing.T, a p9.Attacher, ln net.Listener, opts ...srv9p.ServerOption) *attackServer {
 	t.Helper()
 	if ln == nil {
 		var err error
@@ -81,7 +83,7 @@ func startServer(t *testing.T, a p9.Attacher, ln net.Listener, opts ...ServerOpt
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &attackServer{addr: ln.Addr().String(), log: &logBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.LevelInfo})).With("test", t.Name())
-	s.srv = NewServer(a, append([]ServerOption{ServerLogger(log), TrustClaims()}, opts...)...)
+	s.srv = srv9p.NewServer(a, append([]srv9p.ServerOption{srv9p.ServerLogger(log), srv9p.TrustClaims()}, opts...)...)
 	go func() { s.done <- s.srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		if _, err := s.stop(); err != nil {
@@ -91,7 +93,7 @@ func startServer(t *testing.T, a p9.Attacher, ln net.Listener, opts ...ServerOpt
 	return s
 }
 
-// stop cancels Serve and returns how long it took to return (at most
+// stop cancels srv9p.Serve and returns how long it took to return (at most
 // 10 s) and its error.
 func (s *attackServer) stop() (time.Duration, error) {
 	s.once.Do(func() {
@@ -109,19 +111,11 @@ func (s *attackServer) stop() (time.Duration, error) {
 
 // tagsInFlight returns the number of tags in flight on the server's
 // connections: running, queued, or read and waiting for room.
-func (s *attackServer) tagsInFlight() int {
-	s.srv.mu.Lock()
-	defer s.srv.mu.Unlock()
-	n := 0
-	for c := range s.srv.conns {
-		n += c.inflight()
-	}
-	return n
-}
+func (s *attackServer) tagsInFlight() int { return srv9p.TagsInFlight(s.srv) }
 
 // attackExport exports a fresh directory holding "f" (attackData) and the
 // directory "d".
-func attackExport(t *testing.T, opts ...Option) (p9.Attacher, string) {
+func attackExport(t *testing.T, opts ...export.Option) (p9.Attacher, string) {
 	t.Helper()
 	a, dir := newExport(t, opts...)
 	if err := os.WriteFile(filepath.Join(dir, "f"), []byte(attackData), 0o644); err != nil {
@@ -300,7 +294,7 @@ func TestAttackGetlockTokenLock(t *testing.T) {
 }
 
 // TestAttackSelfFlush: a Tflush of its own tag, or of an unknown tag, is
-// answered at once, 50 of them leave the connection working, and Serve
+// answered at once, 50 of them leave the connection working, and srv9p.Serve
 // still stops promptly with that connection open.
 func TestAttackSelfFlush(t *testing.T) {
 	a, _ := attackExport(t)
@@ -335,14 +329,15 @@ func TestAttackSelfFlush(t *testing.T) {
 	serverCloses(t, r.Conn, 5*time.Second)
 }
 
-// TestAttackServeStopsWhileReaderWaits: Serve stops promptly, without
+// TestAttackServeStopsWhileReaderWaits: srv9p.Serve stops promptly, without
 // leaving the connection behind, while a connection's reader waits for
-// room (MaxInflight(1): a blocking Tlock on a lock the host holds running,
+// room (srv9p.MaxInflight(1): a blocking Tlock on a lock the host holds running,
 // one request queued, one more read).
 func TestAttackServeStopsWhileReaderWaits(t *testing.T) {
 	a, dir := attackExport(t)
 	hostLock(t, filepath.Join(dir, "f"))
-	s := startServer(t, a, nil, MaxInflight(1))
+	a, pendingWaits := srv9ptest.LockWaits(a)
+	s := startServer(t, a, nil, srv9p.MaxInflight(1))
 	w := openRaw(t, s.addr)
 	w.Send(10, srv9ptest.TlockOf(2, wrlck, lockFlagBlock, 0, 0))
 	waitFor(t, "the blocking Tlock to wait", func() bool { return pendingWaits() == 1 })
@@ -350,7 +345,7 @@ func TestAttackServeStopsWhileReaderWaits(t *testing.T) {
 	w.Send(12, &fcall.Tread{Fid: 2, Count: 10}) // the reader waits for room
 	waitFor(t, "the reader to wait for room", func() bool { return s.tagsInFlight() == 3 })
 	took, err := s.stop()
-	if err != nil || took >= shutdownGrace {
+	if err != nil || took >= srv9p.ShutdownGrace {
 		t.Fatalf("Serve returned after %v: %v", took, err)
 	}
 	if strings.Contains(s.log.String(), "still busy") {
@@ -381,23 +376,8 @@ func TestAttackXattrcreateSize(t *testing.T) {
 	a, dir := attackExport(t)
 	addr := startServer(t, a, nil).addr
 	const name = "user.attack"
-	cases := []struct {
-		name      string
-		size      uint64
-		createErr error
-		write     int
-		writeErr  error
-		clunkErr  error
-		set       bool
-	}{
-		{"2^40", 1 << 40, linux.E2BIG, 0, nil, nil, false},
-		{"65537", 65537, linux.E2BIG, 0, nil, nil, false},
-		{"write beyond", 100, nil, 200, linux.E2BIG, linux.EINVAL, false},
-		{"short write", 100, nil, 50, nil, linux.EINVAL, false},
-		{"exact (control)", 100, nil, 100, nil, nil, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range srv9ptest.XattrSizeCases {
+		t.Run(tc.Name, func(t *testing.T) {
 			unix.Removexattr(filepath.Join(dir, "f"), name)
 			r := dialRaw(t, addr)
 			if err := r.Attach(1); err != nil {
@@ -406,21 +386,21 @@ func TestAttackXattrcreateSize(t *testing.T) {
 			if err := r.Walk(1, 2, "f"); err != nil {
 				t.Fatal(err)
 			}
-			_, err := r.RPC(&fcall.Txattrcreate{Fid: 2, Name: name, Size: tc.size})
-			if err != tc.createErr {
-				t.Fatalf("Txattrcreate size %d: %v, want %v", tc.size, err, tc.createErr)
+			_, err := r.RPC(&fcall.Txattrcreate{Fid: 2, Name: name, Size: tc.Size})
+			if err != tc.CreateErr {
+				t.Fatalf("Txattrcreate size %d: %v, want %v", tc.Size, err, tc.CreateErr)
 			}
 			if err == nil {
-				if err := r.Write(2, 0, bytes.Repeat([]byte("v"), tc.write)); err != tc.writeErr {
-					t.Fatalf("Twrite of %d bytes: %v, want %v", tc.write, err, tc.writeErr)
+				if err := r.Write(2, 0, bytes.Repeat([]byte("v"), tc.Write)); err != tc.WriteErr {
+					t.Fatalf("Twrite of %d bytes: %v, want %v", tc.Write, err, tc.WriteErr)
 				}
-				if err := r.Clunk(2); err != tc.clunkErr {
-					t.Fatalf("Tclunk: %v, want %v", err, tc.clunkErr)
+				if err := r.Clunk(2); err != tc.ClunkErr {
+					t.Fatalf("Tclunk: %v, want %v", err, tc.ClunkErr)
 				}
 			}
 			_, err = unix.Getxattr(filepath.Join(dir, "f"), name, nil)
-			if set := err == nil; set != tc.set {
-				t.Fatalf("attribute set: %v (%v), want %v", set, err, tc.set)
+			if set := err == nil; set != tc.Set {
+				t.Fatalf("attribute set: %v (%v), want %v", set, err, tc.Set)
 			}
 		})
 	}
@@ -432,11 +412,11 @@ func TestAttackXattrcreateSize(t *testing.T) {
 func TestAttackXattrcreateMemory(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		opts     []Option
+		opts     []export.Option
 		clunkErr error // nil: whatever the host's file system says
 	}{
 		{"rw", nil, nil},
-		{"ro", []Option{ReadOnly()}, linux.EROFS},
+		{"ro", []export.Option{export.ReadOnly()}, linux.EROFS},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, _ := attackExport(t, tc.opts...)
@@ -452,10 +432,10 @@ func TestAttackXattrcreateMemory(t *testing.T) {
 				if err := r.Walk(1, fid, "f"); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := r.RPC(&fcall.Txattrcreate{Fid: fid, Name: "user.big", Size: xattrSizeMax}); err != nil {
+				if _, err := r.RPC(&fcall.Txattrcreate{Fid: fid, Name: "user.big", Size: srv9p.XattrSizeMax}); err != nil {
 					t.Fatalf("Txattrcreate %d: %v", i, err)
 				}
-				for off := 0; off < xattrSizeMax; off += len(chunk) {
+				for off := 0; off < srv9p.XattrSizeMax; off += len(chunk) {
 					if err := r.Write(fid, uint64(off), chunk); err != nil {
 						t.Fatalf("Twrite %d at %d: %v", i, off, err)
 					}
@@ -534,22 +514,20 @@ func TestAttackXattrWriteClunkRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer file.Close()
-	c := &conn{fids: fidTable{fids: make(map[uint32]*fid)}}
+	c := srv9p.NewFidConn()
 	sets := 0
 	for i := range 20000 {
-		f := &fid{file: file, xattr: &xattrState{create: true, name: "user.race", size: size}}
-		f.refs.Add(1) // the test's own: the clunk must not close file
-		c.fids.add(2, f)
+		c.AddXattrCreate(2, file, "user.race", size) // the clunk must not close file
 		start := make(chan struct{})
 		wrote, clunked := make(chan error, 1), make(chan error, 1)
 		go func() {
 			<-start
-			_, err := c.writeFile(&fcall.Twrite{Fid: 2, Data: val})
+			_, err := c.Write(&fcall.Twrite{Fid: 2, Data: val})
 			wrote <- err
 		}()
 		go func() {
 			<-start
-			clunked <- c.clunk(2)
+			clunked <- c.Clunk(2)
 		}()
 		close(start)
 		werr, cerr := <-wrote, <-clunked
@@ -568,11 +546,11 @@ func TestAttackXattrWriteClunkRace(t *testing.T) {
 	}
 }
 
-// TestAttackConnLimit: with MaxConns(5) a sixth connection is closed at
+// TestAttackConnLimit: with srv9p.MaxConns(5) a sixth connection is closed at
 // once, and a slot that frees up is usable again.
 func TestAttackConnLimit(t *testing.T) {
 	a, _ := attackExport(t)
-	s := startServer(t, a, nil, MaxConns(5))
+	s := startServer(t, a, nil, srv9p.MaxConns(5))
 	var conns []*rawConn
 	for i := range 5 {
 		r := dialRaw(t, s.addr)
@@ -634,7 +612,7 @@ func (l *emfileListener) Accept() (net.Conn, error) {
 	return l.Listener.Accept()
 }
 
-// TestAttackAcceptEMFILE: Serve goes on serving after accept fails with
+// TestAttackAcceptEMFILE: srv9p.Serve goes on serving after accept fails with
 // EMFILE.
 func TestAttackAcceptEMFILE(t *testing.T) {
 	a, _ := attackExport(t)
@@ -739,8 +717,8 @@ func TestAttackVersionFlood(t *testing.T) {
 	r := dialRaw(t, startServer(t, a, nil).addr)
 	live0, total0 := heap()
 	for i := range 2000 {
-		rep, err := r.RPCTag(fcall.NoTag, &fcall.Tversion{Msize: DefaultMaxMsize, Version: "9P2000.L"})
-		if err != nil || rep.(*fcall.Rversion).Msize != DefaultMaxMsize {
+		rep, err := r.RPCTag(fcall.NoTag, &fcall.Tversion{Msize: srv9p.DefaultMaxMsize, Version: "9P2000.L"})
+		if err != nil || rep.(*fcall.Rversion).Msize != srv9p.DefaultMaxMsize {
 			t.Fatalf("Tversion %d: %v, %v", i, rep, err)
 		}
 	}
@@ -756,11 +734,11 @@ func TestAttackVersionFlood(t *testing.T) {
 	}
 }
 
-// TestAttackIdle: with IdleTimeout(200ms), a connection without fids is
+// TestAttackIdle: with srv9p.IdleTimeout(200ms), a connection without fids is
 // closed however much it sends, one holding a fid is not.
 func TestAttackIdle(t *testing.T) {
 	a, _ := attackExport(t)
-	s := startServer(t, a, nil, IdleTimeout(200*time.Millisecond))
+	s := startServer(t, a, nil, srv9p.IdleTimeout(200*time.Millisecond))
 	t.Run("version only", func(t *testing.T) {
 		serverCloses(t, dialRaw(t, s.addr).Conn, 5*time.Second)
 	})
@@ -803,6 +781,7 @@ func TestAttackIdle(t *testing.T) {
 // lock is not taken.
 func TestAttackFlushBlockingLock(t *testing.T) {
 	a, _ := attackExport(t)
+	a, pendingWaits := srv9ptest.LockWaits(a)
 	addr := startServer(t, a, nil).addr
 	holder, w := openRaw(t, addr), openRaw(t, addr)
 	if st, err := holder.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
@@ -827,12 +806,13 @@ func TestAttackFlushBlockingLock(t *testing.T) {
 	}
 }
 
-// TestAttackFlushQueued: with MaxInflight(1) taken by a waiting lock, a
+// TestAttackFlushQueued: with srv9p.MaxInflight(1) taken by a waiting lock, a
 // Tflush of the queued request is still read and answered, the queued
 // request never.
 func TestAttackFlushQueued(t *testing.T) {
 	a, _ := attackExport(t)
-	addr := startServer(t, a, nil, MaxInflight(1)).addr
+	a, pendingWaits := srv9ptest.LockWaits(a)
+	addr := startServer(t, a, nil, srv9p.MaxInflight(1)).addr
 	holder, w := openRaw(t, addr), openRaw(t, addr)
 	if st, err := holder.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
 		t.Fatalf("holder: %d, %v", st, err)
@@ -861,6 +841,7 @@ func TestAttackFlushQueued(t *testing.T) {
 // the msize closes the connection.
 func TestAttackTags(t *testing.T) {
 	a, _ := attackExport(t)
+	a, pendingWaits := srv9ptest.LockWaits(a)
 	addr := startServer(t, a, nil).addr
 	t.Run("tag in use", func(t *testing.T) {
 		holder, w := openRaw(t, addr), openRaw(t, addr)

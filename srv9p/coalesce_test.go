@@ -1,4 +1,4 @@
-package srv9p
+package srv9p_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/fcall"
+	"mfs/srv9p"
 	"mfs/srv9p/srv9ptest"
 )
 
@@ -41,7 +42,7 @@ func pipeSession(t *testing.T, wrap func(net.Conn) net.Conn) *srv9ptest.Raw {
 	sc := wrap(sn)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { NewServer(a, TrustClaims()).ServeConn(ctx, sc); close(done) }()
+	go func() { srv9p.ServeConn(srv9p.NewServer(a, srv9p.TrustClaims()), ctx, sc); close(done) }()
 	t.Cleanup(func() { cancel(); cn.Close(); <-done })
 	r := &srv9ptest.Raw{T: t, Conn: cn}
 	if _, err := r.RPCTag(fcall.NoTag, &fcall.Tversion{Msize: 64 << 10, Version: "9P2000.L"}); err != nil {

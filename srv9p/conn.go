@@ -198,7 +198,12 @@ func (c *conn) inflight() int {
 	return len(c.tags)
 }
 
-// dispatch decodes one frame and answers or starts it.
+// dispatch decodes one frame and answers or starts it. Anything but
+// Tversion before a session is EPROTO. A well-sized frame whose body does
+// not parse exactly, trailing bytes included, is EINVAL; an unknown type,
+// or an R-message sent as a request, ENOSYS; a tag in use (or NOTAG)
+// EINVAL. (A size field below 7 or above the msize has already closed the
+// connection, in readLoop.)
 func (c *conn) dispatch(frame []byte) {
 	_, typ, tag := fcall.Header(frame)
 	switch {
@@ -323,9 +328,13 @@ func (c *conn) dropQueue() {
 // has refused the types the connection's dialect lacks).
 func isRequest(typ uint8) bool { return typ%2 == 0 && typ != fcall.MsgRlerror-1 }
 
-// version answers a Tversion: every request in flight is cancelled and
-// waited for, every fid clunked, and a new session starts with the
-// dialect and msize agreed.
+// version answers a Tversion (version(5)): a client string beginning
+// "9P2000.L" is answered "9P2000.L", one beginning "9P2000.u" "9P2000.u",
+// any other "9P2000" or "9P2000.…" "9P2000", anything else "unknown"; the
+// msize is the smaller of the client's and the server's (4 MiB), and
+// below fcall.MinMsize the version is "unknown". Every request in flight
+// is cancelled and waited for, every fid clunked, and a new session
+// starts with the dialect and msize agreed.
 func (c *conn) version(frame []byte) {
 	tag, m, err := fcall.Decode(fcall.L, frame)
 	if err != nil {
@@ -397,39 +406,32 @@ func (c *conn) flush(frame []byte) {
 	c.respondMsg(tag, &fcall.Rflush{})
 }
 
-// finish ends r: its tag leaves the table and the frame is written, then
-// the Rflush of every Tflush that waited for it, all under wmu.
-func (c *conn) finish(r *request, frame []byte) {
-	hold := c.holds(r)
-	c.wmu.Lock()
-	c.mu.Lock()
-	delete(c.tags, r.tag)
-	flushes := r.flushes
-	c.mu.Unlock()
-	c.write(frame, hold)
-	for _, t := range flushes {
-		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, t, &fcall.Rflush{})
-		c.write(c.wbuf, hold)
-	}
-	c.wmu.Unlock()
-	r.cancel()
-	putBuf(r.frame)
-	r.frame = nil
-}
+// finish ends r with its encoded reply frame: see send.
+func (c *conn) finish(r *request, frame []byte) { c.send(r, frame, nil) }
 
 // reply ends r with message m, or with the errno of err if err is not nil.
 func (c *conn) reply(r *request, m fcall.Msg, err error) {
 	if err != nil {
 		m = c.errorMsg(err)
 	}
+	c.send(r, nil, m)
+}
+
+// send ends r: its tag leaves the table and its reply is written (frame,
+// or m encoded when frame is nil), then the Rflush of every Tflush that
+// waited for it, all under wmu.
+func (c *conn) send(r *request, frame []byte, m fcall.Msg) {
 	hold := c.holds(r)
 	c.wmu.Lock()
 	c.mu.Lock()
 	delete(c.tags, r.tag)
 	flushes := r.flushes
 	c.mu.Unlock()
-	c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, r.tag, m)
-	c.write(c.wbuf, hold)
+	if frame == nil {
+		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, r.tag, m)
+		frame = c.wbuf
+	}
+	c.write(frame, hold)
 	for _, t := range flushes {
 		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, t, &fcall.Rflush{})
 		c.write(c.wbuf, hold)

@@ -1,4 +1,4 @@
-package srv9p
+package srv9p_test
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package srv9p
+package srv9p_test
 
 import (
 	"errors"
@@ -13,6 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mfs/internal/fcall"
+	"mfs/srv9p"
+	"mfs/srv9p/export"
 	"mfs/srv9p/srv9ptest"
 )
 
@@ -365,7 +367,7 @@ func TestDialectStalePaths(t *testing.T) {
 // the same name does, for every kind of entry, and refuses the same names
 // ("." and ".." it refuses: they are no entry's).
 func TestStatEntries(t *testing.T) {
-	a, dir := newExport(t, Exclude("hidden"))
+	a, dir := newExport(t, export.Exclude("hidden"))
 	srv9ptest.Plan9Tree(t, dir)
 	if err := os.WriteFile(filepath.Join(dir, "hidden"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -378,5 +380,5 @@ func TestStatEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	srv9ptest.CheckStatEntries[EntryStat](t, root, "null", "hidden")
+	srv9ptest.CheckStatEntries[srv9p.EntryStat](t, root, "null", "hidden")
 }

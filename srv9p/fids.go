@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/cred"
 )
 
 // fid is the server's state of one client fid. The File is closed when the
@@ -22,7 +24,7 @@ type fid struct {
 	// its credentials: every request on the fid runs as that user, and
 	// what is made through it belongs to that uid.
 	uid  p9.UID
-	cred *cred
+	cred *cred.Cred
 	// root is the attach fid this fid was walked from, for 9P2000 and
 	// 9P2000.u, whose ".." and Tremove need a way back from the top (nil
 	// for the attach fid itself and in 9P2000.L). The fid holds one

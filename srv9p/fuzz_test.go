@@ -1,4 +1,4 @@
-package srv9p
+package srv9p_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/fcall"
+	"mfs/srv9p"
 )
 
 // FuzzServeConn feeds arbitrary bytes to a live server connection, after a
@@ -70,10 +71,10 @@ func FuzzServeConn(f *testing.F) {
 		msg(0, &fcall.Tattach{Fid: 1, Afid: fcall.NoFid, NUname: p9.NoUID}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		client, server := net.Pipe()
-		srv := NewServer(a, MaxInflight(4), IdleTimeout(time.Second), TrustClaims())
+		srv := srv9p.NewServer(a, srv9p.MaxInflight(4), srv9p.IdleTimeout(time.Second), srv9p.TrustClaims())
 		done := make(chan struct{})
 		go func() {
-			srv.ServeConn(context.Background(), server)
+			srv9p.ServeConn(srv, context.Background(), server)
 			close(done)
 		}()
 		go io.Copy(io.Discard, client)

@@ -9,6 +9,7 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
+	"mfs/internal/cred"
 	"mfs/internal/fcall"
 )
 
@@ -20,212 +21,36 @@ const (
 	xattrListMax = 64 << 10
 )
 
-// msgFid returns the fid a request acts on (the directory for requests
-// that name an entry), if it has one.
-func msgFid(m fcall.Msg) (uint32, bool) {
-	switch m := m.(type) {
-	case *fcall.Twalk:
-		return m.Fid, true
-	case *fcall.Tgetattr:
-		return m.Fid, true
-	case *fcall.Tsetattr:
-		return m.Fid, true
-	case *fcall.Tclunk:
-		return m.Fid, true
-	case *fcall.Tremove:
-		return m.Fid, true
-	case *fcall.Tlopen:
-		return m.Fid, true
-	case *fcall.Tlcreate:
-		return m.Fid, true
-	case *fcall.Tmkdir:
-		return m.Dfid, true
-	case *fcall.Tsymlink:
-		return m.Fid, true
-	case *fcall.Tmknod:
-		return m.Dfid, true
-	case *fcall.Tunlinkat:
-		return m.Dfid, true
-	case *fcall.Trenameat:
-		return m.OldDfid, true
-	case *fcall.Trename:
-		return m.Fid, true
-	case *fcall.Tlink:
-		return m.Dfid, true
-	case *fcall.Treadlink:
-		return m.Fid, true
-	case *fcall.Tstatfs:
-		return m.Fid, true
-	case *fcall.Txattrwalk:
-		return m.Fid, true
-	case *fcall.Txattrcreate:
-		return m.Fid, true
-	case *fcall.Tread:
-		return m.Fid, true
-	case *fcall.Twrite:
-		return m.Fid, true
-	case *fcall.Treaddir:
-		return m.Fid, true
-	case *fcall.Tfsync:
-		return m.Fid, true
-	case *fcall.Tlock:
-		return m.Fid, true
-	case *fcall.Tgetlock:
-		return m.Fid, true
-	case *fcall.Topen:
-		return m.Fid, true
-	case *fcall.Tcreate:
-		return m.Fid, true
-	case *fcall.Tstat:
-		return m.Fid, true
-	case *fcall.Twstat:
-		return m.Fid, true
-	}
-	return 0, false
-}
+// auth answers Tauth: no authentication here; diod's clients take
+// ENOENT to mean "none needed", Plan 9's lib9pclient any Rerror.
+func (c *conn) auth(*fcall.Tauth) (fcall.Msg, error) { return nil, errNoAuth }
 
-// inlineOK reports whether m may run on the reader: a metadata request on
-// a file that is Inline (see contract.go).
-func (c *conn) inlineOK(m fcall.Msg) bool {
-	switch m.(type) {
-	case *fcall.Tread, *fcall.Twrite, *fcall.Treaddir, *fcall.Tfsync, *fcall.Tlock, *fcall.Tgetlock, *fcall.Txattrcreate, *fcall.Tremove, *fcall.Trename, *fcall.Tlink,
-		*fcall.Tcreate, *fcall.Twstat:
-		return false
-	}
-	n, ok := msgFid(m)
-	if !ok {
-		return false
-	}
-	f := c.fids.get(n)
-	if f == nil {
-		return true // answered at once: EBADF
-	}
-	defer f.release()
-	if !isInline(f.file) {
-		return false
-	}
-	switch m.(type) {
-	case *fcall.Twalk, *fcall.Tclunk:
-		// In 9P2000 and 9P2000.u these may walk from the attach root
-		// ("..", symlinks, ORCLOSE), which must be Inline too.
-		if c.legacy() && f.root != nil {
-			return isInline(f.root.file)
-		}
-	}
-	return true
-}
-
-// isInline reports whether f is Inline and keeps its promise.
-func isInline(f p9.File) bool {
-	in, ok := f.(Inline)
-	return ok && in.Inline()
-}
-
-// credOf returns the credentials a request runs with: its fid's, except
-// for requests that only read what the fid's descriptor already tells
-// (fstat, fstatfs, readlinkat of the descriptor itself, close): the kernel
-// checks no permission for those, so they run as the server and save the
-// switch. The clunk of a Txattrcreate fid sets the attribute, and
-// switches. A walk switches fsuid, fsgid and groups but keeps the
-// capabilities (see cred.keepCaps): a lookup consults only the
-// file-system ones, which the switch of fsuid drops by itself.
-func (c *conn) credOf(m fcall.Msg) *cred {
-	n, ok := msgFid(m)
-	if !ok {
-		return nil
-	}
-	f := c.fids.get(n)
-	if f == nil {
-		return nil
-	}
-	defer f.release()
-	switch m.(type) {
-	case *fcall.Tgetattr, *fcall.Treadlink, *fcall.Tstatfs, *fcall.Tstat:
-		return nil
-	case *fcall.Tclunk:
-		// The clunk of a Txattrcreate fid sets the attribute, and that of
-		// an ORCLOSE fid removes the file.
-		f.mu.Lock()
-		x, rclose := f.xattr, f.rclose
-		f.mu.Unlock()
-		if (x == nil || !x.create) && !rclose {
-			return nil
-		}
-	case *fcall.Twalk:
-		if f.cred != nil {
-			return f.cred.fsOnly
-		}
-	}
-	return f.cred
-}
-
-// handle runs one request as the user of its fid and writes its reply.
-func (c *conn) handle(r *request) {
-	if err := runAs(c.credOf(r.msg), func() { c.handleAs(r) }); err != nil {
-		c.log.Error("9p: switching credentials failed", slog.String("error", err.Error()))
-		if r.frame != nil {
-			c.reply(r, nil, linux.EPERM)
-		}
-	}
-}
-
-// handleAs runs one request and writes its reply.
-func (c *conn) handleAs(r *request) {
-	var rep fcall.Msg
+// clunkMsg answers Tclunk.
+func (c *conn) clunkMsg(m *fcall.Tclunk) (fcall.Msg, error) {
 	var err error
-	switch m := r.msg.(type) {
-	case *fcall.Tread:
-		c.read(r, m)
-		return
-	case *fcall.Treaddir:
-		c.readdir(r, m)
-		return
-	case *fcall.Tauth:
-		// No authentication here; diod's clients take ENOENT to mean
-		// "none needed", Plan 9's lib9pclient any Rerror.
-		err = errNoAuth
-	case *fcall.Tattach:
-		rep, err = c.attach(m)
-	case *fcall.Twalk:
-		rep, err = c.walk(m)
-	case *fcall.Tclunk:
-		if c.legacy() {
-			err = c.clunk9(m.Fid)
-		} else {
-			err = c.clunk(m.Fid)
-		}
-		rep = &fcall.Rclunk{}
-	case *fcall.Tremove:
-		if c.legacy() {
-			if err = c.remove9(m.Fid); err == nil {
-				rep = &fcall.Rremove{}
-			}
-			break
-		}
-		// p9.File cannot remove itself (it does not know its name); the
-		// Linux client uses Tunlinkat. The fid is clunked as the protocol
-		// says.
-		if err = c.clunk(m.Fid); err == nil {
-			err = linux.EOPNOTSUPP
-		}
-	case *fcall.Tlopen:
-		rep, err = c.open(m)
-	case *fcall.Tlcreate:
-		rep, err = c.create(m)
-	case *fcall.Twrite:
-		rep, err = c.writeFile(m)
-	case *fcall.Topen:
-		rep, err = c.open9(m)
-	case *fcall.Tcreate:
-		rep, err = c.create9(m)
-	case *fcall.Tstat:
-		rep, err = c.stat9(m)
-	case *fcall.Twstat:
-		rep, err = c.wstat9(m)
-	default:
-		rep, err = c.fileOp(r, m)
+	if c.legacy() {
+		err = c.clunk9(m.Fid)
+	} else {
+		err = c.clunk(m.Fid)
 	}
-	c.reply(r, rep, err)
+	return &fcall.Rclunk{}, err
+}
+
+// remove answers Tremove.
+func (c *conn) remove(m *fcall.Tremove) (fcall.Msg, error) {
+	if c.legacy() {
+		if err := c.remove9(m.Fid); err != nil {
+			return nil, err
+		}
+		return &fcall.Rremove{}, nil
+	}
+	// p9.File cannot remove itself (it does not know its name); the
+	// Linux client uses Tunlinkat. The fid is clunked as the protocol
+	// says.
+	if err := c.clunk(m.Fid); err != nil {
+		return nil, err
+	}
+	return nil, linux.EOPNOTSUPP
 }
 
 // validName reports whether name can be one path element: not empty, not
@@ -277,16 +102,16 @@ func (c *conn) attach(m *fcall.Tattach) (fcall.Msg, error) {
 		c.log.Info("9p: attach refused", slog.String("proof", c.peer.Proof.String()), slog.Uint64("peer_uid", uint64(c.peer.UID)), slog.String("uname", m.Uname), slog.Uint64("n_uname", uint64(m.NUname)))
 		return nil, refuse
 	}
-	cr := c.srv.creds.of(uid)
-	if !cr.self && c.srv.creds.euid != 0 {
+	cr := c.srv.creds.Of(uid)
+	if !cr.Self() && c.srv.creds.EUID() != 0 {
 		c.srv.refusedOnce.Do(func() {
-			c.srv.log.Warn("9p: the server does not run as root and cannot act as other users; their attaches are refused", slog.Uint64("euid", uint64(c.srv.creds.euid)))
+			c.srv.log.Warn("9p: the server does not run as root and cannot act as other users; their attaches are refused", slog.Uint64("euid", uint64(c.srv.creds.EUID())))
 		})
 		return nil, refuse
 	}
 	var f p9.File
 	var qid p9.QID
-	ran := runAs(cr, func() {
+	ran := cred.RunAs(cr, func() {
 		if a, ok := c.srv.attacher.(Attacher); ok {
 			f, err = a.AttachWith(Attach{Name: m.Aname, User: m.Uname, UID: p9.UID(uid)})
 		} else {
@@ -350,6 +175,11 @@ func (c *conn) bind(fid, newfid uint32, n *fid) bool {
 	return c.fids.add(newfid, n)
 }
 
+// walk answers Twalk (walk(5)): an unknown fid is EBADF, a newfid in use
+// (other than fid itself) EBADF; a walk with names from a non-directory
+// is ENOTDIR; "", ".", ".." and names with '/' or NUL are EINVAL here and
+// in every request that names a directory entry (at most 16 names: the
+// codec refuses more). In 9P2000 and 9P2000.u, ".." is allowed (walk9).
 func (c *conn) walk(m *fcall.Twalk) (fcall.Msg, error) {
 	f, err := c.file(m.Fid)
 	if err != nil {
@@ -586,95 +416,115 @@ func (c *conn) writeFile(m *fcall.Twrite) (fcall.Msg, error) {
 	return &fcall.Rwrite{Count: uint32(n)}, nil
 }
 
-// fileOp runs the requests that call one p9.File method.
-func (c *conn) fileOp(r *request, m fcall.Msg) (fcall.Msg, error) {
-	switch m := m.(type) {
-	case *fcall.Tgetattr:
+func (c *conn) getattr(m *fcall.Tgetattr) (fcall.Msg, error) {
+	return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+		qid, valid, attr, err := f.file.GetAttr(m.Mask)
+		return &fcall.Rgetattr{Valid: valid, QID: qid, Attr: attr}, err
+	})
+}
+
+func (c *conn) setattr(m *fcall.Tsetattr) (fcall.Msg, error) {
+	return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+		return &fcall.Rsetattr{}, f.file.SetAttr(m.Valid, m.Attr)
+	})
+}
+
+func (c *conn) statfs(m *fcall.Tstatfs) (fcall.Msg, error) {
+	return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+		st, err := f.file.StatFS()
+		return &fcall.Rstatfs{Stat: st}, err
+	})
+}
+
+func (c *conn) readlink(m *fcall.Treadlink) (fcall.Msg, error) {
+	return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+		t, err := f.file.Readlink()
+		return &fcall.Rreadlink{Target: t}, err
+	})
+}
+
+func (c *conn) fsync(m *fcall.Tfsync) (fcall.Msg, error) {
+	return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+		return &fcall.Rfsync{}, f.file.FSync()
+	})
+}
+
+// lock answers Tlock; a blocking one waits in LockWait where the file has
+// it, until the request is flushed or the connection ends (r's context).
+func (c *conn) lock(r *request, m *fcall.Tlock) {
+	rep, err := withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+		var st p9.LockStatus
+		var err error
+		if w, ok := f.file.(LockWaiter); ok && m.Flags&p9.LockFlagsBlock != 0 {
+			st, err = w.LockWait(r.ctx, int(m.PID), m.LockType, m.Flags, m.Start, m.Length, m.Client)
+		} else {
+			st, err = f.file.Lock(int(m.PID), m.LockType, m.Flags, m.Start, m.Length, m.Client)
+		}
+		return &fcall.Rlock{Status: st}, err
+	})
+	c.reply(r, rep, err)
+}
+
+func (c *conn) getlock(m *fcall.Tgetlock) (fcall.Msg, error) {
+	return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
+		g, ok := f.file.(GetLocker)
+		if !ok {
+			return nil, linux.ENOSYS
+		}
+		got, err := g.GetLock(LockInfo{Type: m.LockType, Start: m.Start, Length: m.Length, PID: m.PID, Client: m.Client})
+		return &fcall.Rgetlock{LockType: got.Type, Start: got.Start, Length: got.Length, PID: got.PID, Client: got.Client}, err
+	})
+}
+
+func (c *conn) mkdir(m *fcall.Tmkdir) (fcall.Msg, error) {
+	return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
+		q, err := d.file.Mkdir(m.Name, m.Mode, d.uid, m.GID)
+		return &fcall.Rmkdir{QID: q}, err
+	})
+}
+
+func (c *conn) symlink(m *fcall.Tsymlink) (fcall.Msg, error) {
+	return withDir(c, m.Fid, m.Name, func(d *fid) (fcall.Msg, error) {
+		q, err := d.file.Symlink(m.Target, m.Name, d.uid, m.GID)
+		return &fcall.Rsymlink{QID: q}, err
+	})
+}
+
+func (c *conn) mknod(m *fcall.Tmknod) (fcall.Msg, error) {
+	return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
+		q, err := d.file.Mknod(m.Name, m.Mode, m.Major, m.Minor, d.uid, m.GID)
+		return &fcall.Rmknod{QID: q}, err
+	})
+}
+
+func (c *conn) unlinkat(m *fcall.Tunlinkat) (fcall.Msg, error) {
+	return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
+		return &fcall.Runlinkat{}, d.file.UnlinkAt(m.Name, m.Flags)
+	})
+}
+
+func (c *conn) link(m *fcall.Tlink) (fcall.Msg, error) {
+	return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
 		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
-			qid, valid, attr, err := f.file.GetAttr(m.Mask)
-			return &fcall.Rgetattr{Valid: valid, QID: qid, Attr: attr}, err
+			return &fcall.Rlink{}, d.file.Link(f.file, m.Name)
 		})
-	case *fcall.Tsetattr:
+	})
+}
+
+func (c *conn) renameat(m *fcall.Trenameat) (fcall.Msg, error) {
+	return withDir(c, m.OldDfid, m.OldName, func(od *fid) (fcall.Msg, error) {
+		return withDir(c, m.NewDfid, m.NewName, func(nd *fid) (fcall.Msg, error) {
+			return &fcall.Rrenameat{}, od.file.RenameAt(m.OldName, nd.file, m.NewName)
+		})
+	})
+}
+
+func (c *conn) rename(m *fcall.Trename) (fcall.Msg, error) {
+	return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
 		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
-			return &fcall.Rsetattr{}, f.file.SetAttr(m.Valid, m.Attr)
+			return &fcall.Rrename{}, f.file.Rename(d.file, m.Name)
 		})
-	case *fcall.Tstatfs:
-		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
-			st, err := f.file.StatFS()
-			return &fcall.Rstatfs{Stat: st}, err
-		})
-	case *fcall.Treadlink:
-		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
-			t, err := f.file.Readlink()
-			return &fcall.Rreadlink{Target: t}, err
-		})
-	case *fcall.Tfsync:
-		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
-			return &fcall.Rfsync{}, f.file.FSync()
-		})
-	case *fcall.Tlock:
-		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
-			var st p9.LockStatus
-			var err error
-			if w, ok := f.file.(LockWaiter); ok && m.Flags&p9.LockFlagsBlock != 0 {
-				st, err = w.LockWait(r.ctx, int(m.PID), m.LockType, m.Flags, m.Start, m.Length, m.Client)
-			} else {
-				st, err = f.file.Lock(int(m.PID), m.LockType, m.Flags, m.Start, m.Length, m.Client)
-			}
-			return &fcall.Rlock{Status: st}, err
-		})
-	case *fcall.Tgetlock:
-		return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
-			g, ok := f.file.(GetLocker)
-			if !ok {
-				return nil, linux.ENOSYS
-			}
-			got, err := g.GetLock(LockInfo{Type: m.LockType, Start: m.Start, Length: m.Length, PID: m.PID, Client: m.Client})
-			return &fcall.Rgetlock{LockType: got.Type, Start: got.Start, Length: got.Length, PID: got.PID, Client: got.Client}, err
-		})
-	case *fcall.Txattrwalk:
-		return c.xattrWalk(m)
-	case *fcall.Txattrcreate:
-		return c.xattrCreate(m)
-	case *fcall.Tmkdir:
-		return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
-			q, err := d.file.Mkdir(m.Name, m.Mode, d.uid, m.GID)
-			return &fcall.Rmkdir{QID: q}, err
-		})
-	case *fcall.Tsymlink:
-		return withDir(c, m.Fid, m.Name, func(d *fid) (fcall.Msg, error) {
-			q, err := d.file.Symlink(m.Target, m.Name, d.uid, m.GID)
-			return &fcall.Rsymlink{QID: q}, err
-		})
-	case *fcall.Tmknod:
-		return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
-			q, err := d.file.Mknod(m.Name, m.Mode, m.Major, m.Minor, d.uid, m.GID)
-			return &fcall.Rmknod{QID: q}, err
-		})
-	case *fcall.Tunlinkat:
-		return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
-			return &fcall.Runlinkat{}, d.file.UnlinkAt(m.Name, m.Flags)
-		})
-	case *fcall.Tlink:
-		return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
-			return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
-				return &fcall.Rlink{}, d.file.Link(f.file, m.Name)
-			})
-		})
-	case *fcall.Trenameat:
-		return withDir(c, m.OldDfid, m.OldName, func(od *fid) (fcall.Msg, error) {
-			return withDir(c, m.NewDfid, m.NewName, func(nd *fid) (fcall.Msg, error) {
-				return &fcall.Rrenameat{}, od.file.RenameAt(m.OldName, nd.file, m.NewName)
-			})
-		})
-	case *fcall.Trename:
-		return withDir(c, m.Dfid, m.Name, func(d *fid) (fcall.Msg, error) {
-			return withFile(c, m.Fid, func(f *fid) (fcall.Msg, error) {
-				return &fcall.Rrename{}, f.file.Rename(d.file, m.Name)
-			})
-		})
-	}
-	return nil, linux.ENOSYS
+	})
 }
 
 // withFile runs fn on file fid n.
@@ -698,7 +548,8 @@ func withDir(c *conn, n uint32, name string, fn func(*fid) (fcall.Msg, error)) (
 }
 
 // xattrWalk reads an attribute (or, for an empty name, the list of names)
-// into a new xattr fid; the file's own fid is untouched.
+// into a new xattr fid; the file's own fid is untouched. A value above
+// XATTR_SIZE_MAX (a list above XATTR_LIST_MAX) is E2BIG.
 func (c *conn) xattrWalk(m *fcall.Txattrwalk) (fcall.Msg, error) {
 	f, err := c.file(m.Fid)
 	if err != nil {
@@ -740,7 +591,8 @@ func (c *conn) xattrWalk(m *fcall.Txattrwalk) (fcall.Msg, error) {
 }
 
 // xattrCreate turns the fid into one that collects an attribute's value,
-// set when the fid is clunked.
+// at most attr_size bytes (at most XATTR_SIZE_MAX, 64 KiB: E2BIG beyond),
+// set when the fid is clunked (see clunk).
 func (c *conn) xattrCreate(m *fcall.Txattrcreate) (fcall.Msg, error) {
 	f, err := c.file(m.Fid)
 	if err != nil {

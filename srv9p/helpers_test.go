@@ -1,4 +1,4 @@
-package srv9p
+package srv9p_test
 
 import (
 	"context"
@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"mfs/internal/dial"
+	"mfs/srv9p"
+	"mfs/srv9p/export"
 
 	"github.com/hugelgupf/p9/p9"
 )
 
-// serve starts Serve for a on a fresh listener of the given network ("tcp"
+// serve starts srv9p.Serve for a on a fresh listener of the given network ("tcp"
 // on loopback or "unix") and returns its mfs address. The server stops when
 // the test ends.
 func serve(t testing.TB, network string, a p9.Attacher) string {
@@ -36,7 +38,7 @@ func serve(t testing.TB, network string, a p9.Attacher) string {
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("test", t.Name())
 	// The tests' clients connect from ordinary ports: a trusted listener
 	// believes them, as --tcp-trust all does.
-	go func() { done <- NewServer(a, ServerLogger(log), TrustClaims()).Serve(ctx, ln) }()
+	go func() { done <- srv9p.NewServer(a, srv9p.ServerLogger(log), srv9p.TrustClaims()).Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -67,10 +69,10 @@ func attachRemote(t testing.TB, addr string) (*dial.Conn, p9.File) {
 }
 
 // newExport exports a fresh temporary directory.
-func newExport(t testing.TB, opts ...Option) (p9.Attacher, string) {
+func newExport(t testing.TB, opts ...export.Option) (p9.Attacher, string) {
 	t.Helper()
 	dir := t.TempDir()
-	a, err := New(dir, opts...)
+	a, err := export.New(dir, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,4 +84,45 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// promptly bounds how long a blocking Tlock may take once the lock is
+// free or the request is flushed: generous, but far below the 30 s the
+// Linux client waits before it retries a BLOCKED answer.
+const promptly = 10 * time.Second
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(promptly)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Lock types and status on the wire.
+const (
+	rdlck, wrlck, unlck        = 0, 1, 2
+	lockOK, lockBlocked        = 0, 1
+	lockFlagBlock              = 1
+	rdwr                uint32 = 2
+)
+
+// openRaw attaches fid 1 to the root and opens "f" as fid 2.
+func openRaw(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	r := dialRaw(t, addr)
+	if err := r.Attach(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Walk(1, 2, "f"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Lopen(2, rdwr); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
+	"mfs/internal/cred"
 	"mfs/internal/fcall"
 )
 
@@ -40,6 +41,15 @@ var (
 	errRoot    = &wordError{linux.EBUSY, "cannot remove root"}
 	errNoAuth  = &wordError{linux.ENOENT, "authentication not required"}
 	errDirMode = &wordError{linux.EISDIR, "is a directory"}
+)
+
+// The 9P2000.L open flags and Tunlinkat flag that 9P2000 requests become
+// (include/net/9p/9p.h: P9_DOTL_TRUNC, P9_DOTL_APPEND,
+// P9_DOTL_AT_REMOVEDIR).
+const (
+	dotlTrunc   = 0o1000
+	dotlAppend  = 0o2000
+	atRemoveDir = 0x200
 )
 
 // maxHops bounds the symlinks followed in one walk element (Linux's
@@ -306,7 +316,11 @@ func openable(qid p9.QID, fl p9.OpenFlags) error {
 	return nil
 }
 
-// open9 is Topen.
+// open9 is Topen, with Plan 9 modes (OTRUNC, ORCLOSE; OAPPEND in .u). In
+// 9P2000, whose clients cannot follow symlinks, walk9 has followed a link
+// whose target stays inside the attach; other symlinks, devices, fifos
+// and sockets are listed but cannot be opened ("no access to special
+// file").
 func (c *conn) open9(m *fcall.Topen) (fcall.Msg, error) {
 	f, err := c.file(m.Fid)
 	if err != nil {
@@ -345,6 +359,8 @@ func isRegular(f p9.File) bool {
 }
 
 // create9 is Tcreate: the fid, a directory, becomes the new file, open.
+// DMAPPEND and DMEXCL have no Linux form and are refused; 9P2000.u makes
+// symlinks, devices, pipes, sockets and hard links from the extension.
 func (c *conn) create9(m *fcall.Tcreate) (fcall.Msg, error) {
 	f, err := c.dir(m.Fid, m.Name)
 	if err != nil {
@@ -554,7 +570,7 @@ func (c *conn) dropFids() {
 			if !f.takeRclose() {
 				return
 			}
-			if err := runAs(f.cred, func() { c.unlink(f) }); err != nil {
+			if err := cred.RunAs(f.cred, func() { c.unlink(f) }); err != nil {
 				c.log.Error("9p: switching credentials failed", "error", err.Error())
 			}
 		})

@@ -1,4 +1,4 @@
-package srv9p
+package srv9p_test
 
 import (
 	"context"
@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"mfs/internal/dial"
+	"mfs/srv9p"
 )
 
 // TestServeStops checks that cancelling Serve's context closes the
-// listener and live connections and makes Serve return nil.
+// listener and live connections and makes srv9p.Serve return nil.
 func TestServeStops(t *testing.T) {
 	a, _ := newExport(t)
 	ln, err := dial.Listen("127.0.0.1:0")
@@ -19,7 +20,7 @@ func TestServeStops(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, a, nil) }()
+	go func() { done <- srv9p.Serve(ctx, ln, a, nil) }()
 	c, err := dial.Dial(context.Background(), ln.Addr().String(), dial.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +57,7 @@ func TestServeListenerError(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.Close()
-	if err := Serve(context.Background(), ln, a, nil); err == nil {
+	if err := srv9p.Serve(context.Background(), ln, a, nil); err == nil {
 		t.Fatal("Serve on a closed listener returned nil")
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/hugelgupf/p9/p9"
 
-	"mfs/internal/fcall"
+	"mfs/internal/cred"
 )
 
 // Defaults of a Server's limits.
@@ -19,8 +19,8 @@ const (
 	DefaultMaxConns    = 512
 	DefaultMaxInflight = 64
 	DefaultIdleTimeout = time.Minute
-	// DefaultMaxMsize is the largest msize the server agrees to.
-	DefaultMaxMsize = 4 << 20
+	// defaultMaxMsize is the largest msize the server agrees to.
+	defaultMaxMsize = 4 << 20
 	// shutdownGrace bounds how long Serve waits, once its context is done,
 	// for connections whose requests are stuck in the file system.
 	shutdownGrace = 3 * time.Second
@@ -42,7 +42,7 @@ type Server struct {
 	squash   Squash
 	anonUID  uint32
 	anonGID  uint32
-	creds    *creds
+	creds    *cred.Cache
 	// names names owners in 9P2000 and 9P2000.u stats and looks up
 	// attaches' unames.
 	names idNames
@@ -78,10 +78,6 @@ func MaxInflight(n int) ServerOption { return func(s *Server) { s.maxInflight = 
 // IdleTimeout closes a connection that has had no fid for that long. 0 or
 // less means DefaultIdleTimeout.
 func IdleTimeout(d time.Duration) ServerOption { return func(s *Server) { s.idleTimeout = d } }
-
-// MaxMsize caps the msize agreed in Tversion (at least fcall.MinMsize).
-// 0 means DefaultMaxMsize.
-func MaxMsize(n uint32) ServerOption { return func(s *Server) { s.maxMsize = n } }
 
 // Identifier sets how a connection's peer is identified (default:
 // Identify, the kernel's proof: SO_PEERCRED, privileged ports). It runs
@@ -122,11 +118,8 @@ func NewServer(a p9.Attacher, opts ...ServerOption) *Server {
 	if s.idleTimeout <= 0 {
 		s.idleTimeout = DefaultIdleTimeout
 	}
-	if s.maxMsize == 0 {
-		s.maxMsize = DefaultMaxMsize
-	}
-	s.maxMsize = max(s.maxMsize, fcall.MinMsize)
-	s.creds = newCreds(s.anonGID)
+	s.maxMsize = defaultMaxMsize
+	s.creds = cred.NewCache(s.anonGID)
 	return s
 }
 
@@ -179,7 +172,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.ServeConn(ctx, nc)
+			s.serveConn(ctx, nc)
 			mu.Lock()
 			open--
 			mu.Unlock()
@@ -200,10 +193,10 @@ func isTemporary(err error) bool {
 	return errors.As(err, &ne) && ne.Temporary()
 }
 
-// ServeConn serves one connection until the client closes it, it breaks
+// serveConn serves one connection until the client closes it, it breaks
 // the protocol's framing, it stays without fids for the idle timeout, or
 // ctx is done. It closes nc before it returns.
-func (s *Server) ServeConn(ctx context.Context, nc net.Conn) {
+func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	c := newConn(ctx, s, nc)
 	s.mu.Lock()
 	s.conns[c] = true

@@ -295,7 +295,9 @@ type dirReader struct {
 // dirBatch is how many entries one Readdir call asks for.
 const dirBatch = 64
 
-// readDir9 is a Tread of an open directory.
+// readDir9 is a Tread of an open directory: whole stat entries at byte
+// offsets that stay good (a read at 0 starts again, at another offset
+// handed out continues there, inside an entry is ESPIPE).
 func (c *conn) readDir9(f *fid, m *fcall.Tread) (fcall.Msg, error) {
 	count := int(min(m.Count, c.msize-fcall.RreadHeaderSize))
 	f.mu.Lock()
@@ -446,9 +448,13 @@ func (c *conn) entryDir(f *fid, e p9.Dirent) (fcall.Dir, error) {
 	return c.dirOf(nf.Readlink, e.Name, qid, a), nil
 }
 
+// namesTTL is how long names are cached, as long as internal/cred keeps a
+// user's groups.
+const namesTTL = 30 * time.Second
+
 // idNames names uids and gids for Dirs and reads the names of Twstat and
 // of attaches, through the node's passwd and group databases, cached for
-// credTTL.
+// namesTTL.
 type idNames struct {
 	mu     sync.Mutex
 	users  map[uint32]string
@@ -458,7 +464,7 @@ type idNames struct {
 }
 
 func (n *idNames) fresh() {
-	if n.users == nil || time.Since(n.at) > credTTL {
+	if n.users == nil || time.Since(n.at) > namesTTL {
 		n.users, n.groups, n.byName = make(map[uint32]string), make(map[uint32]string), make(map[string]uint32)
 		n.at = time.Now()
 	}

@@ -14,6 +14,7 @@ import (
 
 	"mfs/internal/dial"
 	"mfs/srv9p"
+	"mfs/srv9p/export"
 )
 
 // exportCommand serves one local directory over 9P (9P2000.L, .u, 9P2000), without a
@@ -77,15 +78,15 @@ func runExport(c *cli.Context) error {
 	} else if !fi.IsDir() {
 		return fmt.Errorf("root %s: not a directory", root)
 	}
-	opts := []srv9p.Option{srv9p.WithLogger(log)}
+	opts := []export.Option{export.WithLogger(log)}
 	if c.Bool("read-only") {
-		opts = append(opts, srv9p.ReadOnly())
+		opts = append(opts, export.ReadOnly())
 	}
-	excl := append(srv9p.DefaultExcludes(root), c.StringSlice("exclude")...)
+	excl := append(export.DefaultExcludes(root), c.StringSlice("exclude")...)
 	if len(excl) > 0 {
-		opts = append(opts, srv9p.Exclude(excl...))
+		opts = append(opts, export.Exclude(excl...))
 	}
-	a, err := srv9p.New(root, opts...)
+	a, err := export.New(root, opts...)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"mfs/internal/dial/dialtest"
 	"mfs/srv9p"
+	"mfs/srv9p/export"
 )
 
 // ranMFS is what a run of mfs in this process printed and exited with.
@@ -90,7 +91,7 @@ func serveRAMFS(t *testing.T) (*dialtest.RAMFS, string) {
 func serveExport(t *testing.T) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	a, err := srv9p.New(dir)
+	a, err := export.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

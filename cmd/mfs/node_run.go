@@ -21,6 +21,7 @@ import (
 	"mfs/membership"
 	"mfs/namespace"
 	"mfs/srv9p"
+	"mfs/srv9p/export"
 )
 
 // DefaultExportPort is the export's port when --export-listen is not given;
@@ -170,11 +171,11 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 		nsLns = append(nsLns, ln)
 	}
 
-	opts := []srv9p.Option{srv9p.WithLogger(log), srv9p.Exclude(srv9p.DefaultExcludes(cfg.Root)...)}
+	opts := []export.Option{export.WithLogger(log), export.Exclude(export.DefaultExcludes(cfg.Root)...)}
 	if cfg.ReadOnly {
-		opts = append(opts, srv9p.ReadOnly())
+		opts = append(opts, export.ReadOnly())
 	}
-	export, err := srv9p.New(cfg.Root, opts...)
+	export, err := export.New(cfg.Root, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", cfg.Root, err)
 	}

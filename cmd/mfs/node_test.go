@@ -19,7 +19,7 @@ import (
 
 	"mfs/membership"
 	"mfs/namespace"
-	"mfs/srv9p"
+	"mfs/srv9p/export"
 )
 
 func TestSplitList(t *testing.T) {
@@ -102,7 +102,7 @@ func TestNodeConfigCheck(t *testing.T) {
 }
 
 func TestNSTable(t *testing.T) {
-	export, err := srv9p.New(t.TempDir())
+	export, err := export.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,15 +147,15 @@ func testWalk(t *testing.T, e *env) {
 	if got, want := inode(t, nf.(*File)), lstat(t, e.path("a/b/c/f")).Ino; got != want {
 		t.Errorf("walked to inode %d, host has %d", got, want)
 	}
-	if q := nf.(*File).QID(); q != qids[3] {
+	if q := nf.(*File).qid; q != qids[3] {
 		t.Errorf("File.QID %v, want the last walked %v", q, qids[3])
 	}
 
 	// A walk of no names clones the fid.
 	qids, clone, err := e.dir.Walk(nil)
 	check(t, "clone", err)
-	if len(qids) != 0 || clone.(*File).fid == e.dir.fid || clone.(*File).QID() != e.dir.QID() {
-		t.Errorf("clone: %d qids, fid %d (dir %d), qid %v (dir %v)", len(qids), clone.(*File).fid, e.dir.fid, clone.(*File).QID(), e.dir.QID())
+	if len(qids) != 0 || clone.(*File).fid == e.dir.fid || clone.(*File).qid != e.dir.qid {
+		t.Errorf("clone: %d qids, fid %d (dir %d), qid %v (dir %v)", len(qids), clone.(*File).fid, e.dir.fid, clone.(*File).qid, e.dir.qid)
 	}
 	check(t, "clone close", clone.Close())
 
@@ -789,7 +789,7 @@ func testLockWait(t *testing.T, e *env) {
 	writeHost(t, e.path("f"), nil)
 	f1 := openAt(t, e.dir, "f", p9.ReadWrite)
 	f2 := openAt(t, e.second(t), "f", p9.ReadWrite)
-	c2 := f2.Conn()
+	c2 := f2.c
 	hold := func() {
 		t.Helper()
 		if st, err := f1.Lock(1, p9.WriteLock, 0, 0, 0, "one"); st != p9.LockStatusOK || err != nil {

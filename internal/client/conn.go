@@ -17,12 +17,12 @@ import (
 	"mfs/internal/fcall"
 )
 
-// DefaultMSize is the msize asked for when Options.MSize is 0.
-const DefaultMSize = 1 << 20
+// defaultMSize is the msize asked for when Options.MSize is 0.
+const defaultMSize = 1 << 20
 
 // Options configures a connection.
 type Options struct {
-	// MSize is the largest message size to ask for; 0 means DefaultMSize.
+	// MSize is the largest message size to ask for; 0 means 1 MiB.
 	MSize uint32
 	// Timeout bounds each call (see the package doc); 0 means none.
 	Timeout time.Duration
@@ -40,7 +40,10 @@ var (
 	ErrTimeout = fmt.Errorf("9p call timed out: %w", linux.ETIMEDOUT)
 )
 
-// Conn is one client connection.
+// Conn is one client connection. Each call writes its frame whole (see
+// send) and waits for the reply with its tag, while one reader goroutine
+// reads every reply and hands it to its caller (a Tread's data straight
+// into the caller's buffer).
 //
 // Concurrency: wmu guards the write queue (one caller writes at a time);
 // mu guards the call table, the tag and fid allocators and err. Only the
@@ -51,8 +54,7 @@ type Conn struct {
 	msize   uint32
 	timeout time.Duration
 	dialect fcall.Dialect
-	old     bool    // dialect is 9P2000 or 9P2000.u: File takes the paths of file9.go
-	ids     idCache // names of users and groups (9P2000), resolved here
+	ops     dialect // the messages of File's methods in the dialect
 
 	// Writes: requests wait in queued while a caller is writing (see
 	// send); spare is the other buffer; wdone signals the end of a write.
@@ -86,7 +88,7 @@ type call struct {
 // now on, also when New fails.
 func New(nc net.Conn, opts Options) (*Conn, error) {
 	if opts.MSize == 0 {
-		opts.MSize = DefaultMSize
+		opts.MSize = defaultMSize
 	}
 	switch opts.Dialect {
 	case fcall.Unknown:
@@ -112,7 +114,7 @@ func New(nc net.Conn, opts Options) (*Conn, error) {
 		msize:   msize,
 		timeout: opts.Timeout,
 		dialect: opts.Dialect,
-		old:     opts.Dialect != fcall.L,
+		ops:     newDialect(opts.Dialect),
 		calls:   make(map[uint16]*call),
 		nextFid: 1,
 		done:    make(chan struct{}),
@@ -224,7 +226,11 @@ func (c *Conn) read() {
 	close(c.done)
 }
 
-// readLoop reads replies until the connection fails. A reply's call leaves
+// readLoop reads replies until the connection fails. A reply that breaks
+// the protocol (a bad size, a tag no call has, an Rread longer than asked
+// for, a body that does not decode) kills the connection, as the Linux
+// client does; one of the wrong type only fails its call (see expect).
+// A reply's call leaves
 // the table when its header is read: from then on only the reader touches
 // it (flush relies on that). The call whose reply was being read when the
 // connection failed is returned, to be failed with the others.
@@ -412,12 +418,14 @@ func (c *Conn) wait(ctx context.Context, cl *call, timeout time.Duration) (fcall
 }
 
 // flush gives up on cl: a Tflush, then whichever comes first: cl's reply
-// (honoured), the Rflush (cl fails with why), or another timeout. With a
-// timeout, a probe goes out with the Tflush: a Tflush of no request,
-// which a live server answers at once even while the flushed request is
-// stuck in its file system. If the probe was answered by the end of the
-// timeout, the peer is alive and cl is abandoned (it fails with why);
-// otherwise the peer is dead.
+// (honoured), the Rflush (cl fails with why), or another timeout. A
+// server answers a Tflush only once the request is done, and a request
+// can be stuck in the server's file system; so, with a timeout, a probe
+// goes out with the Tflush: a Tflush of no request, which a live server
+// answers at once. If the probe was answered by the end of probeWait (or
+// the timeout, if shorter), the peer is alive and cl is abandoned (it
+// fails with why, and its tag stays taken until the server's last word on
+// it); otherwise the peer is dead and every call fails with ErrDead.
 func (c *Conn) flush(cl *call, why error) (fcall.Msg, error) {
 	fl, err := c.start(&fcall.Tflush{OldTag: cl.tag}, nil)
 	if err != nil {
@@ -533,7 +541,9 @@ func result(cl *call) (fcall.Msg, error) {
 	return cl.reply, nil
 }
 
-// expect checks that a reply has the type of the answer to req.
+// expect checks that a reply has the type of the answer to the request:
+// one of another type fails the call with EPROTO, and the connection goes
+// on.
 func expect[R fcall.Msg](rep fcall.Msg, err error) (R, error) {
 	var zero R
 	if err != nil {

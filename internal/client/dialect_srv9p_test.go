@@ -37,7 +37,7 @@ func (e *dialectEnv) walk(t *testing.T, p string) *File {
 // TestDialectSrv9p runs File's methods in each dialect against mfs's own
 // server (srv9p, which speaks all three) and compares with the host disk:
 // what 9P2000.L does, 9P2000.u and 9P2000 do on their messages, or fail
-// with a DialectError where they have none.
+// with a dialectError where they have none.
 func TestDialectSrv9p(t *testing.T) {
 	cases := []struct {
 		name string
@@ -248,9 +248,9 @@ func testDialectLinks(t *testing.T, e *dialectEnv) {
 	lerr := e.root.Link(f, "h")
 	if e.dl == fcall.Plan9 {
 		for what, err := range map[string]error{"symlinks": serr, "special files": merr, "hard links": lerr} {
-			var de *DialectError
+			var de *dialectError
 			if !errors.As(err, &de) || err.Error() != "no "+what+" in 9P2000" {
-				t.Errorf("%s: %v, want a DialectError", what, err)
+				t.Errorf("%s: %v, want a dialectError", what, err)
 			}
 		}
 		return
@@ -295,7 +295,7 @@ func testDialectLinks(t *testing.T, e *dialectEnv) {
 func testDialectErrors(t *testing.T, e *dialectEnv) {
 	_, _, err := e.root.Walk([]string{"missing"})
 	wantErrno(t, "walk missing", err, linux.ENOENT)
-	var se *ServerError
+	var se *serverError
 	switch e.dl {
 	case fcall.Plan9:
 		if !errors.As(err, &se) || err.Error() != "file does not exist" {

@@ -154,8 +154,8 @@ func testPlan9Walk(t *testing.T, e *plan9Env) {
 	check(t, "walk", err)
 	defer f.Close()
 	want, _ := e.lookup(t, "a/b/f")
-	if len(qids) != 3 || qids[0].Type != p9.TypeDir || qids[2].Path != want.Qid.Path || f.(*File).QID().Path != want.Qid.Path {
-		t.Errorf("walk a/b/f: qids %v, file qid %v; want the file's path %d last", qids, f.(*File).QID(), want.Qid.Path)
+	if len(qids) != 3 || qids[0].Type != p9.TypeDir || qids[2].Path != want.Qid.Path || f.(*File).qid.Path != want.Qid.Path {
+		t.Errorf("walk a/b/f: qids %v, file qid %v; want the file's path %d last", qids, f.(*File).qid, want.Qid.Path)
 	}
 	// A walk that stops after its first name is ENOENT and leaves no fid.
 	before := fidsInUse(e.c)
@@ -270,7 +270,7 @@ func testPlan9Create(t *testing.T, e *plan9Env) {
 		t.Fatalf("write the new file: %v", err)
 	}
 	d, data := e.lookup(t, "new")
-	if d.Mode != 0o640 || string(data) != "made" || qid.Path != d.Qid.Path || f.(*File).QID() != qid {
+	if d.Mode != 0o640 || string(data) != "made" || qid.Path != d.Qid.Path || f.(*File).qid != qid {
 		t.Errorf("created: mode %v data %q qid %v (server %v)", d.Mode, data, qid, d.Qid)
 	}
 	// The root is still the directory: it creates again.
@@ -481,7 +481,7 @@ func atoi(s string) int {
 
 func testPlan9Errors(t *testing.T, e *plan9Env) {
 	_, _, err := e.root.Walk([]string{"missing"})
-	var se *ServerError
+	var se *serverError
 	if !errors.As(err, &se) || se.Ename != "file not found" || err.Error() != "file not found" {
 		t.Errorf("walk missing: %v (%T), want the server's \"file not found\"", err, err)
 	}
@@ -528,7 +528,7 @@ func testPlan9Lacks(t *testing.T, e *plan9Env) {
 		}()},
 	}
 	for _, tt := range tests {
-		var de *DialectError
+		var de *dialectError
 		want := "no " + tt.what + " in 9P2000"
 		if !errors.As(tt.err, &de) || tt.err.Error() != want || !errors.Is(tt.err, tt.errno) {
 			t.Errorf("%s: %v, want %q wrapping %v", tt.what, tt.err, want, tt.errno)

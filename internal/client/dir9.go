@@ -21,28 +21,28 @@ import (
 // numbers or, where there are none, from the names as this host knows
 // them, size and the times to the second. NLink is 1 and Blocks the size in
 // 512-byte blocks, as v9fs makes them up, but neither is marked valid.
-func (c *Conn) attrOfDir(d *fcall.Dir) (p9.AttrMask, p9.Attr) {
-	u := c.dialect == fcall.U
+func (d *dialect9) attrOfDir(dir *fcall.Dir) (p9.AttrMask, p9.Attr) {
+	u := d.u
 	valid := p9.AttrMask{Mode: true, Size: true, ATime: true, MTime: true}
 	a := p9.Attr{
 		NLink:        1,
-		Size:         d.Length,
-		Blocks:       (d.Length + 511) / 512,
-		ATimeSeconds: uint64(d.Atime),
-		MTimeSeconds: uint64(d.Mtime),
+		Size:         dir.Length,
+		Blocks:       (dir.Length + 511) / 512,
+		ATimeSeconds: uint64(dir.Atime),
+		MTimeSeconds: uint64(dir.Mtime),
 	}
 	var rdev bool
-	a.Mode, a.RDev, rdev = c.modeOfDir(d)
+	a.Mode, a.RDev, rdev = d.modeOfDir(dir)
 	valid.RDev = rdev
 	a.UID, a.GID = p9.NoUID, p9.NoGID
-	if u && d.NUID != fcall.NoTouch32 {
-		a.UID = p9.UID(d.NUID)
-	} else if id, ok := c.ids.uid(d.UID); ok {
+	if u && dir.NUID != fcall.NoTouch32 {
+		a.UID = p9.UID(dir.NUID)
+	} else if id, ok := d.ids.uid(dir.UID); ok {
 		a.UID = p9.UID(id)
 	}
-	if u && d.NGID != fcall.NoTouch32 {
-		a.GID = p9.GID(d.NGID)
-	} else if id, ok := c.ids.gid(d.GID); ok {
+	if u && dir.NGID != fcall.NoTouch32 {
+		a.GID = p9.GID(dir.NGID)
+	} else if id, ok := d.ids.gid(dir.GID); ok {
 		a.GID = p9.GID(id)
 	}
 	valid.UID, valid.GID = a.UID != p9.NoUID, a.GID != p9.NoGID
@@ -53,20 +53,20 @@ func (c *Conn) attrOfDir(d *fcall.Dir) (p9.AttrMask, p9.Attr) {
 // in 9P2000.u from DMSYMLINK, DMSOCKET, DMNAMEDPIPE, DMDEVICE with the
 // extension's "b|c major minor", which also gives rdev), and in 9P2000.u
 // its setuid, setgid and sticky bits.
-func (c *Conn) modeOfDir(d *fcall.Dir) (m p9.FileMode, rdev p9.Dev, isDev bool) {
-	u := c.dialect == fcall.U
-	m = p9.FileMode(d.Mode & 0o777)
+func (d *dialect9) modeOfDir(dir *fcall.Dir) (m p9.FileMode, rdev p9.Dev, isDev bool) {
+	u := d.u
+	m = p9.FileMode(dir.Mode & 0o777)
 	switch {
-	case d.Mode&fcall.DMDIR != 0:
+	case dir.Mode&fcall.DMDIR != 0:
 		m |= p9.ModeDirectory
-	case u && d.Mode&fcall.DMSYMLINK != 0:
+	case u && dir.Mode&fcall.DMSYMLINK != 0:
 		m |= p9.ModeSymlink
-	case u && d.Mode&fcall.DMSOCKET != 0:
+	case u && dir.Mode&fcall.DMSOCKET != 0:
 		m |= p9.ModeSocket
-	case u && d.Mode&fcall.DMNAMEDPIPE != 0:
+	case u && dir.Mode&fcall.DMNAMEDPIPE != 0:
 		m |= p9.ModeNamedPipe
-	case u && d.Mode&fcall.DMDEVICE != 0:
-		if block, major, minor, ok := fcall.ParseDevice(d.Extension); ok {
+	case u && dir.Mode&fcall.DMDEVICE != 0:
+		if block, major, minor, ok := fcall.ParseDevice(dir.Extension); ok {
 			if block {
 				m |= p9.ModeBlockDevice
 			} else {
@@ -80,7 +80,7 @@ func (c *Conn) modeOfDir(d *fcall.Dir) (m p9.FileMode, rdev p9.Dev, isDev bool) 
 		m |= p9.ModeRegular
 	}
 	if u {
-		m |= p9.FileMode(fcall.UnixSpecial(d.Mode))
+		m |= p9.FileMode(fcall.UnixSpecial(dir.Mode))
 	}
 	return m, rdev, isDev
 }
@@ -91,59 +91,59 @@ func (c *Conn) modeOfDir(d *fcall.Dir) (m p9.FileMode, rdev p9.Dev, isDev bool) 
 // (9P2000 has none); a time "now" is this host's now (9P2000 has no word
 // for the server's); owner and group go as numbers in 9P2000.u and as
 // names in 9P2000. It reports false when valid sets nothing 9P2000 has.
-func (c *Conn) dirOfSetAttr(isDir bool, valid p9.SetAttrMask, attr p9.SetAttr) (fcall.Dir, bool) {
-	d := fcall.NoTouchDir()
+func (d *dialect9) dirOfSetAttr(isDir bool, valid p9.SetAttrMask, attr p9.SetAttr) (fcall.Dir, bool) {
+	st := fcall.NoTouchDir()
 	touched := false
 	if valid.Permissions {
-		d.Mode = c.dirPerm(attr.Permissions)
+		st.Mode = d.dirPerm(attr.Permissions)
 		if isDir {
-			d.Mode |= fcall.DMDIR
+			st.Mode |= fcall.DMDIR
 		}
 		touched = true
 	}
 	if valid.Size {
-		d.Length = attr.Size
+		st.Length = attr.Size
 		touched = true
 	}
 	now := uint32(time.Now().Unix())
 	if valid.ATime {
-		d.Atime = now
+		st.Atime = now
 		if valid.ATimeNotSystemTime {
-			d.Atime = uint32(attr.ATimeSeconds)
+			st.Atime = uint32(attr.ATimeSeconds)
 		}
 		touched = true
 	}
 	if valid.MTime {
-		d.Mtime = now
+		st.Mtime = now
 		if valid.MTimeNotSystemTime {
-			d.Mtime = uint32(attr.MTimeSeconds)
+			st.Mtime = uint32(attr.MTimeSeconds)
 		}
 		touched = true
 	}
 	if valid.UID {
-		if c.dialect == fcall.U {
-			d.NUID = uint32(attr.UID)
+		if d.u {
+			st.NUID = uint32(attr.UID)
 		} else {
-			d.UID = userName(uint32(attr.UID))
+			st.UID = userName(uint32(attr.UID))
 		}
 		touched = true
 	}
 	if valid.GID {
-		if c.dialect == fcall.U {
-			d.NGID = uint32(attr.GID)
+		if d.u {
+			st.NGID = uint32(attr.GID)
 		} else {
-			d.GID = groupName(uint32(attr.GID))
+			st.GID = groupName(uint32(attr.GID))
 		}
 		touched = true
 	}
-	return d, touched
+	return st, touched
 }
 
 // dirPerm is the 9P2000 permission of a mode: its rwx bits, and in
 // 9P2000.u its setuid, setgid and sticky bits.
-func (c *Conn) dirPerm(m p9.FileMode) uint32 {
+func (d *dialect9) dirPerm(m p9.FileMode) uint32 {
 	perm := uint32(m & 0o777)
-	if c.dialect == fcall.U {
+	if d.u {
 		perm |= fcall.DMSpecial(uint32(m))
 	}
 	return perm
@@ -151,12 +151,12 @@ func (c *Conn) dirPerm(m p9.FileMode) uint32 {
 
 // openMode is the Topen and Tcreate mode of Linux open flags: the access
 // mode, O_TRUNC as OTRUNC, and in 9P2000.u O_APPEND as OAPPEND.
-func (c *Conn) openMode(flags p9.OpenFlags) uint8 {
+func (d *dialect9) openMode(flags p9.OpenFlags) uint8 {
 	m := uint8(flags & p9.OpenFlagsModeMask)
 	if flags&unix.O_TRUNC != 0 {
 		m |= fcall.OTRUNC
 	}
-	if c.dialect == fcall.U && flags&unix.O_APPEND != 0 {
+	if d.u && flags&unix.O_APPEND != 0 {
 		m |= fcall.OAPPEND
 	}
 	return m

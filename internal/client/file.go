@@ -19,7 +19,7 @@ type File struct {
 	fid    uint32
 	qid    p9.QID
 	closed atomic.Bool
-	o9     atomic.Pointer[open9] // 9P2000 and 9P2000.u: set by Open and Create
+	o9     atomic.Pointer[open9] // set by Open and Create in 9P2000 and 9P2000.u only
 }
 
 var _ p9.File = (*File)(nil)
@@ -32,12 +32,6 @@ type LockInfo struct {
 	PID           int32
 	Client        string
 }
-
-// Conn returns the file's connection.
-func (f *File) Conn() *Conn { return f.c }
-
-// QID returns the QID the file had when it was reached.
-func (f *File) QID() p9.QID { return f.qid }
 
 func (f *File) rpc(m fcall.Msg) (fcall.Msg, error) {
 	if f.closed.Load() {
@@ -61,10 +55,7 @@ func (f *File) walk(names []string) ([]p9.QID, *File, error) {
 		return nil, nil, linux.EBADF
 	}
 	nfid := f.c.newFid()
-	from := f.fid
-	if f.c.old {
-		from = f.walkFid()
-	}
+	from := f.walkFid()
 	var qids []p9.QID
 	for first := true; first || len(names) > 0; first = false {
 		n := min(len(names), fcall.MaxWalk)
@@ -91,28 +82,30 @@ func (f *File) walk(names []string) ([]p9.QID, *File, error) {
 	return qids, &File{c: f.c, fid: nfid, qid: q}, nil
 }
 
-// WalkGetAttr implements p9.File.WalkGetAttr: a Twalk and a Tgetattr of
-// the new fid sent back to back, in one round trip. A server that runs
-// the two out of order answers the Tgetattr EBADF (the fid is not there
-// yet); then a second Tgetattr follows the walk.
+// WalkGetAttr implements p9.File.WalkGetAttr: a Twalk and a request for
+// the new fid's attributes (Tgetattr; Tstat in 9P2000 and 9P2000.u) sent
+// back to back, in one round trip. A server that runs the two out of order
+// answers the second EBADF (the fid is not there yet); then a second
+// request follows the walk.
 func (f *File) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
-	if f.c.old {
-		return f.walkGetAttr9(names)
-	}
 	if len(names) > fcall.MaxWalk || f.closed.Load() {
 		return f.walkThenGetAttr(names)
 	}
 	c := f.c
 	nfid := c.newFid()
-	wcl, err := c.start(&fcall.Twalk{Fid: f.fid, NewFid: nfid, Names: names}, nil)
+	wcl, err := c.start(&fcall.Twalk{Fid: f.walkFid(), NewFid: nfid, Names: names}, nil)
 	if err != nil {
 		return nil, nil, p9.AttrMask{}, p9.Attr{}, err
 	}
-	gcl, gerr := c.start(&fcall.Tgetattr{Fid: nfid, Mask: p9.AttrMaskAll}, nil)
+	gcl, gerr := c.start(c.ops.getAttr(nfid, p9.AttrMaskAll), nil)
 	w, err := expect[*fcall.Rwalk](c.wait(context.Background(), wcl, c.timeout))
-	var g *fcall.Rgetattr
+	var (
+		gq    p9.QID
+		valid p9.AttrMask
+		attr  p9.Attr
+	)
 	if gerr == nil {
-		g, gerr = expect[*fcall.Rgetattr](c.wait(context.Background(), gcl, c.timeout))
+		gq, valid, attr, gerr = c.ops.attr(c.wait(context.Background(), gcl, c.timeout))
 	}
 	if err == nil && len(w.QIDs) != len(names) {
 		err = linux.ENOENT // the walk stopped short: newfid was not made
@@ -126,21 +119,20 @@ func (f *File) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.A
 		q = w.QIDs[len(w.QIDs)-1]
 	}
 	nf := &File{c: c, fid: nfid, qid: q}
-	if gerr == nil && g.QID.Path != q.Path {
+	if gerr == nil && gq.Path != q.Path {
 		// A server that makes newfid first and walks it name by name
-		// (diod does) may answer the Tgetattr halfway: the attributes of
-		// a directory on the way, not of the file walked to.
+		// (diod does) may answer the attributes halfway: those of a
+		// directory on the way, not of the file walked to.
 		gerr = linux.ESTALE
 	}
 	if gerr != nil {
-		_, valid, attr, err := nf.GetAttr(p9.AttrMaskAll)
+		_, valid, attr, err = nf.GetAttr(p9.AttrMaskAll)
 		if err != nil {
 			nf.Close()
 			return nil, nil, p9.AttrMask{}, p9.Attr{}, err
 		}
-		return w.QIDs, nf, valid, attr, nil
 	}
-	return w.QIDs, nf, g.Valid, g.Attr, nil
+	return w.QIDs, nf, valid, attr, nil
 }
 
 // walkThenGetAttr is WalkGetAttr in two round trips.
@@ -158,37 +150,17 @@ func (f *File) walkThenGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, 
 }
 
 // StatFS implements p9.File.StatFS.
-func (f *File) StatFS() (p9.FSStat, error) {
-	if f.c.old {
-		return p9.FSStat{}, f.c.lacks("statfs")
-	}
-	r, err := expect[*fcall.Rstatfs](f.rpc(&fcall.Tstatfs{Fid: f.fid}))
-	if err != nil {
-		return p9.FSStat{}, err
-	}
-	return r.Stat, nil
-}
+func (f *File) StatFS() (p9.FSStat, error) { return f.c.ops.statFS(f) }
 
 // GetAttr implements p9.File.GetAttr.
 func (f *File) GetAttr(req p9.AttrMask) (p9.QID, p9.AttrMask, p9.Attr, error) {
-	if f.c.old {
-		return f.getAttr9()
-	}
-	r, err := expect[*fcall.Rgetattr](f.rpc(&fcall.Tgetattr{Fid: f.fid, Mask: req}))
-	if err != nil {
-		return p9.QID{}, p9.AttrMask{}, p9.Attr{}, err
-	}
-	return r.QID, r.Valid, r.Attr, nil
+	return f.c.ops.attr(f.rpc(f.c.ops.getAttr(f.fid, req)))
 }
 
 // SetAttr implements p9.File.SetAttr; the mode goes whole (setuid, setgid
-// and sticky bits too).
+// and sticky bits too, where the dialect has them).
 func (f *File) SetAttr(valid p9.SetAttrMask, attr p9.SetAttr) error {
-	if f.c.old {
-		return f.setAttr9(valid, attr)
-	}
-	_, err := expect[*fcall.Rsetattr](f.rpc(&fcall.Tsetattr{Fid: f.fid, Valid: valid, Attr: attr}))
-	return err
+	return f.c.ops.setAttr(f, valid, attr)
 }
 
 // Close implements p9.File.Close: Tclunk. The fid is gone afterwards
@@ -197,9 +169,7 @@ func (f *File) Close() error {
 	if f.closed.Swap(true) {
 		return nil
 	}
-	if f.c.old {
-		f.closeClone()
-	}
+	f.closeClone()
 	return f.c.clunk(f.fid)
 }
 
@@ -212,26 +182,31 @@ func (c *Conn) clunk(fid uint32) error {
 	return err
 }
 
-// Open implements p9.File.Open.
-func (f *File) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
-	if f.c.old {
-		return f.open9(mode)
+// walkFid is the fid walks from f start at: f's own, or the unopened
+// clone of a directory opened in 9P2000 or 9P2000.u (see open9).
+func (f *File) walkFid() uint32 {
+	if o := f.o9.Load(); o != nil && o.clone != nil {
+		return o.clone.fid
 	}
-	r, err := expect[*fcall.Rlopen](f.rpc(&fcall.Tlopen{Fid: f.fid, Flags: mode}))
-	if err != nil {
-		return p9.QID{}, 0, err
-	}
-	return r.QID, r.IOUnit, nil
+	return f.fid
 }
 
-// ioSize is the most data one Tread or Twrite carries (in 9P2000, also
-// no more than the iounit the open gave).
+// closeClone clunks the unopened clone of a directory f opened, if any.
+func (f *File) closeClone() {
+	if o := f.o9.Load(); o != nil && o.clone != nil {
+		o.clone.Close()
+	}
+}
+
+// Open implements p9.File.Open.
+func (f *File) Open(mode p9.OpenFlags) (p9.QID, uint32, error) { return f.c.ops.open(f, mode) }
+
+// ioSize is the most data one Tread or Twrite carries: msize-24, and no
+// more than the iounit a 9P2000 open gave.
 func (f *File) ioSize() int {
 	n := int(f.c.msize - fcall.IOHeaderSize)
-	if f.c.old {
-		if o := f.o9.Load(); o != nil && o.iounit > 0 {
-			n = min(n, int(o.iounit))
-		}
+	if o := f.o9.Load(); o != nil && o.iounit > 0 {
+		n = min(n, int(o.iounit))
 	}
 	return n
 }
@@ -285,26 +260,14 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 }
 
 // FSync implements p9.File.FSync.
-func (f *File) FSync() error {
-	if f.c.old {
-		return f.fsync9()
-	}
-	_, err := expect[*fcall.Rfsync](f.rpc(&fcall.Tfsync{Fid: f.fid}))
-	return err
-}
+func (f *File) FSync() error { return f.c.ops.fsync(f) }
 
 // Lock implements p9.File.Lock: a Tlock on this fid, bounded by the
 // timeout (a blocking request through Lock is flushed at the timeout; use
 // LockWait to wait for a lock).
 func (f *File) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (p9.LockStatus, error) {
-	if f.c.old {
-		return p9.LockStatusError, f.c.lacks("locks")
-	}
-	r, err := expect[*fcall.Rlock](f.rpc(&fcall.Tlock{Fid: f.fid, LockType: typ, Flags: flags, Start: start, Length: length, PID: int32(pid), Client: client}))
-	if err != nil {
-		return p9.LockStatusError, err
-	}
-	return r.Status, nil
+	m := &fcall.Tlock{Fid: f.fid, LockType: typ, Flags: flags, Start: start, Length: length, PID: int32(pid), Client: client}
+	return f.c.ops.lock(f, context.Background(), m, f.c.timeout)
 }
 
 // LockWait sends a blocking Tlock (flags with p9.LockFlagsBlock) with no
@@ -314,73 +277,27 @@ func (f *File) LockWait(ctx context.Context, pid int, typ p9.LockType, flags p9.
 	if f.closed.Load() {
 		return p9.LockStatusError, linux.EBADF
 	}
-	if f.c.old {
-		return p9.LockStatusError, f.c.lacks("locks")
-	}
 	m := &fcall.Tlock{Fid: f.fid, LockType: typ, Flags: flags | p9.LockFlagsBlock, Start: start, Length: length, PID: int32(pid), Client: client}
-	r, err := expect[*fcall.Rlock](f.c.rpcInto(ctx, m, nil, 0))
-	if err != nil {
-		if ctx.Err() != nil && err == ctx.Err() {
-			return p9.LockStatusBlocked, nil
-		}
-		return p9.LockStatusError, err
-	}
-	return r.Status, nil
+	return f.c.ops.lock(f, ctx, m, 0)
 }
 
 // GetLock sends a Tgetlock.
-func (f *File) GetLock(want LockInfo) (LockInfo, error) {
-	if f.c.old {
-		return LockInfo{}, f.c.lacks("locks")
-	}
-	r, err := expect[*fcall.Rgetlock](f.rpc(&fcall.Tgetlock{Fid: f.fid, LockType: want.Type, Start: want.Start, Length: want.Length, PID: want.PID, Client: want.Client}))
-	if err != nil {
-		return LockInfo{}, err
-	}
-	return LockInfo{Type: r.LockType, Start: r.Start, Length: r.Length, PID: r.PID, Client: r.Client}, nil
-}
+func (f *File) GetLock(want LockInfo) (LockInfo, error) { return f.c.ops.getLock(f, want) }
 
-// Create implements p9.File.Create. Tlcreate turns the fid it is sent on
-// into the new file, so it goes to a clone: f stays the directory.
+// Create implements p9.File.Create: the new file is a clone of f, which
+// stays the directory.
 func (f *File) Create(name string, flags p9.OpenFlags, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.File, p9.QID, uint32, error) {
-	if f.c.old {
-		return f.createFile9(name, flags, perm)
-	}
-	_, nf, err := f.walk(nil)
-	if err != nil {
-		return nil, p9.QID{}, 0, err
-	}
-	r, err := expect[*fcall.Rlcreate](f.c.rpc(&fcall.Tlcreate{Fid: nf.fid, Name: name, Flags: flags, Mode: perm, GID: gid}))
-	if err != nil {
-		nf.Close()
-		return nil, p9.QID{}, 0, err
-	}
-	nf.qid = r.QID
-	return nf, r.QID, r.IOUnit, nil
+	return f.c.ops.create(f, name, flags, perm, gid)
 }
 
 // Mkdir implements p9.File.Mkdir.
 func (f *File) Mkdir(name string, perm p9.FileMode, uid p9.UID, gid p9.GID) (p9.QID, error) {
-	if f.c.old {
-		return f.mkdir9(name, perm)
-	}
-	r, err := expect[*fcall.Rmkdir](f.rpc(&fcall.Tmkdir{Dfid: f.fid, Name: name, Mode: perm, GID: gid}))
-	if err != nil {
-		return p9.QID{}, err
-	}
-	return r.QID, nil
+	return f.c.ops.mkdir(f, name, perm, gid)
 }
 
 // Symlink implements p9.File.Symlink.
 func (f *File) Symlink(oldName, newName string, uid p9.UID, gid p9.GID) (p9.QID, error) {
-	if f.c.old {
-		return f.symlink9(oldName, newName)
-	}
-	r, err := expect[*fcall.Rsymlink](f.rpc(&fcall.Tsymlink{Fid: f.fid, Name: newName, Target: oldName, GID: gid}))
-	if err != nil {
-		return p9.QID{}, err
-	}
-	return r.QID, nil
+	return f.c.ops.symlink(f, oldName, newName, gid)
 }
 
 // sibling returns g, the second file of a call on f, if it is an open
@@ -403,36 +320,22 @@ func (f *File) Link(target p9.File, newName string) error {
 	if err != nil {
 		return err
 	}
-	if f.c.old {
-		return f.link9(t, newName)
-	}
-	_, err = expect[*fcall.Rlink](f.rpc(&fcall.Tlink{Dfid: f.fid, Fid: t.fid, Name: newName}))
-	return err
+	return f.c.ops.link(f, t, newName)
 }
 
 // Mknod implements p9.File.Mknod.
 func (f *File) Mknod(name string, mode p9.FileMode, major, minor uint32, uid p9.UID, gid p9.GID) (p9.QID, error) {
-	if f.c.old {
-		return f.mknod9(name, mode, major, minor)
-	}
-	r, err := expect[*fcall.Rmknod](f.rpc(&fcall.Tmknod{Dfid: f.fid, Name: name, Mode: mode, Major: major, Minor: minor, GID: gid}))
-	if err != nil {
-		return p9.QID{}, err
-	}
-	return r.QID, nil
+	return f.c.ops.mknod(f, name, mode, major, minor, gid)
 }
 
-// Rename implements p9.File.Rename (Trename).
+// Rename implements p9.File.Rename (Trename; EXDEV in 9P2000 and
+// 9P2000.u, where a fid's directory is not known: use RenameAt).
 func (f *File) Rename(newDir p9.File, newName string) error {
 	d, err := f.sibling(newDir)
 	if err != nil {
 		return err
 	}
-	if f.c.old {
-		return linux.EXDEV // a fid's directory is not known: use RenameAt
-	}
-	_, err = expect[*fcall.Rrename](f.rpc(&fcall.Trename{Fid: f.fid, Dfid: d.fid, Name: newName}))
-	return err
+	return f.c.ops.rename(f, d, newName)
 }
 
 // RenameAt implements p9.File.RenameAt; newDir must be a File of the same
@@ -442,73 +345,26 @@ func (f *File) RenameAt(oldName string, newDir p9.File, newName string) error {
 	if err != nil {
 		return err
 	}
-	if f.c.old {
-		return f.renameAt9(d, oldName, newName)
-	}
-	_, err = expect[*fcall.Rrenameat](f.rpc(&fcall.Trenameat{OldDfid: f.fid, OldName: oldName, NewDfid: d.fid, NewName: newName}))
-	return err
+	return f.c.ops.renameAt(f, oldName, d, newName)
 }
 
 // UnlinkAt implements p9.File.UnlinkAt.
-func (f *File) UnlinkAt(name string, flags uint32) error {
-	if f.c.old {
-		return f.unlinkAt9(name, flags)
-	}
-	_, err := expect[*fcall.Runlinkat](f.rpc(&fcall.Tunlinkat{Dfid: f.fid, Name: name, Flags: flags}))
-	return err
-}
+func (f *File) UnlinkAt(name string, flags uint32) error { return f.c.ops.unlinkAt(f, name, flags) }
 
 // Readdir implements p9.File.Readdir: at most count entries, as p9.File
-// says. It asks for the bytes count entries with names of up to 64 bytes
-// take (at most msize-24); entries past count are dropped and come again
-// at the next offset.
+// says; entries past count come again at the next offset.
 func (f *File) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
-	if f.c.old {
-		return f.readdir9(offset, count, uint32(f.ioSize()))
-	}
-	budget := uint32(min(uint64(count)*(fcall.DirentFixedSize+64), uint64(f.ioSize())))
-	r, err := expect[*fcall.Rreaddir](f.rpc(&fcall.Treaddir{Fid: f.fid, Offset: offset, Count: budget}))
-	if err != nil {
-		return nil, err
-	}
-	ents, err := fcall.DecodeDirents(r.Data)
-	if err != nil {
-		return nil, linux.EIO
-	}
-	if uint64(len(ents)) > uint64(count) {
-		ents = ents[:count]
-	}
-	return ents, nil
+	return f.c.ops.readdir(f, offset, count)
 }
 
 // ReaddirBytes is one Treaddir with the byte budget count, for callers
 // that think in bytes (the kernel's budget passed through).
 func (f *File) ReaddirBytes(offset uint64, count uint32) (p9.Dirents, error) {
-	if f.c.old {
-		return f.readdir9(offset, count, count)
-	}
-	r, err := expect[*fcall.Rreaddir](f.rpc(&fcall.Treaddir{Fid: f.fid, Offset: offset, Count: min(count, uint32(f.ioSize()))}))
-	if err != nil {
-		return nil, err
-	}
-	ents, err := fcall.DecodeDirents(r.Data)
-	if err != nil {
-		return nil, linux.EIO
-	}
-	return ents, nil
+	return f.c.ops.readdirBytes(f, offset, count)
 }
 
 // Readlink implements p9.File.Readlink.
-func (f *File) Readlink() (string, error) {
-	if f.c.old {
-		return f.readlink9()
-	}
-	r, err := expect[*fcall.Rreadlink](f.rpc(&fcall.Treadlink{Fid: f.fid}))
-	if err != nil {
-		return "", err
-	}
-	return r.Target, nil
-}
+func (f *File) Readlink() (string, error) { return f.c.ops.readlink(f) }
 
 // Renamed implements p9.File.Renamed: the server tracks its own renames.
 func (f *File) Renamed(p9.File, string) {}
@@ -531,71 +387,29 @@ func (f *File) readXattr(name string) ([]byte, error) {
 	if f.closed.Load() {
 		return nil, linux.EBADF
 	}
-	if f.c.old {
-		return nil, f.c.lacksXattrs()
-	}
-	xfid := f.c.newFid()
-	r, err := expect[*fcall.Rxattrwalk](f.c.rpc(&fcall.Txattrwalk{Fid: f.fid, NewFid: xfid, Name: name}))
-	if err != nil {
-		f.c.releaseFid(xfid, err)
-		return nil, err
-	}
-	defer f.c.clunk(xfid)
-	if r.Size > 64<<10 {
-		return nil, linux.E2BIG
-	}
-	buf := make([]byte, r.Size)
-	x := &File{c: f.c, fid: xfid}
-	n, err := x.ReadAt(buf, 0)
-	if err != nil && !(err == io.EOF && r.Size == 0) {
-		return nil, err
-	}
-	return buf[:n], nil
+	return f.c.ops.readXattr(f, name)
 }
 
 // SetXattr implements p9.File.SetXattr: on a clone, Txattrcreate, Twrites,
 // and the Tclunk that sets the attribute (whose answer is the result).
 func (f *File) SetXattr(name string, data []byte, flags p9.XattrFlags) error {
-	return f.writeXattr(name, data, uint32(flags))
+	return f.c.ops.writeXattr(f, name, data, uint32(flags))
 }
 
 // RemoveXattr implements p9.File.RemoveXattr, as the Linux client does it:
 // an empty Txattrcreate with XATTR_REPLACE.
 func (f *File) RemoveXattr(name string) error {
-	return f.writeXattr(name, nil, uint32(p9.XattrReplace))
-}
-
-func (f *File) writeXattr(name string, data []byte, flags uint32) error {
-	if f.c.old {
-		return f.c.lacksXattrs()
-	}
-	_, x, err := f.walk(nil)
-	if err != nil {
-		return err
-	}
-	if _, err := expect[*fcall.Rxattrcreate](f.c.rpc(&fcall.Txattrcreate{Fid: x.fid, Name: name, Size: uint64(len(data)), Flags: flags})); err != nil {
-		x.Close()
-		return err
-	}
-	if len(data) > 0 {
-		if _, err := x.WriteAt(data, 0); err != nil {
-			x.Close()
-			return err
-		}
-	}
-	return x.Close()
+	return f.c.ops.writeXattr(f, name, nil, uint32(p9.XattrReplace))
 }
 
 // Remove sends Tremove: the server removes the file and forgets the fid
-// (whatever the answer). mfs's servers answer EOPNOTSUPP (use UnlinkAt);
-// others, such as diod, remove.
+// (whatever the answer). mfs's servers answer EOPNOTSUPP in 9P2000.L (use
+// UnlinkAt); others, such as diod, remove.
 func (f *File) Remove() error {
 	if f.closed.Swap(true) {
 		return linux.EBADF
 	}
-	if f.c.old {
-		f.closeClone()
-	}
+	f.closeClone()
 	_, err := expect[*fcall.Rremove](f.c.rpc(&fcall.Tremove{Fid: f.fid}))
 	f.c.releaseFid(f.fid, err)
 	return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
@@ -12,11 +13,21 @@ import (
 	"mfs/internal/fcall"
 )
 
-// The p9.File methods of a File in 9P2000 and 9P2000.u, on the messages
-// 9P2000.L replaced (see the package doc, "Dialects"). File's methods in
-// file.go come here when the Conn is old.
+// dialect9 is the dialect of 9P2000 and 9P2000.u: File's methods on the
+// messages 9P2000.L replaced, as Linux's v9fs maps them
+// (fs/9p/vfs_inode.c). What the dialect has no message for (StatFS,
+// xattrs, locks; in 9P2000 symlinks, special files and hard links) fails
+// with a dialectError and sends nothing.
+type dialect9 struct {
+	dialect fcall.Dialect // fcall.Plan9 or fcall.U
+	u       bool          // dialect is 9P2000.u
+	ids     idCache       // names of users and groups (9P2000), resolved here
+}
 
-// open9 is what an open File of 9P2000 keeps.
+var _ dialect = (*dialect9)(nil)
+
+// open9 is what an open File of 9P2000 or 9P2000.u keeps (File.o9; a
+// File of 9P2000.L has none).
 type open9 struct {
 	// clone is an unopened clone of an open directory: 9P2000 walks only
 	// from fids not open, and p9.File walks from open directories too.
@@ -31,23 +42,8 @@ type open9 struct {
 	pendingAt uint64
 }
 
-// walkFid is the fid walks from f start at: f's own, or its unopened clone.
-func (f *File) walkFid() uint32 {
-	if o := f.o9.Load(); o != nil && o.clone != nil {
-		return o.clone.fid
-	}
-	return f.fid
-}
-
-// closeClone clunks the unopened clone of a directory f opened.
-func (f *File) closeClone() {
-	if o := f.o9.Load(); o != nil && o.clone != nil {
-		o.clone.Close()
-	}
-}
-
-// stat9 sends Tstat.
-func (f *File) stat9() (*fcall.Dir, error) {
+// stat sends Tstat.
+func (d *dialect9) stat(f *File) (*fcall.Dir, error) {
 	r, err := expect[*fcall.Rstat](f.rpc(&fcall.Tstat{Fid: f.fid}))
 	if err != nil {
 		return nil, err
@@ -55,81 +51,41 @@ func (f *File) stat9() (*fcall.Dir, error) {
 	return &r.Stat, nil
 }
 
-// getAttr9 is GetAttr: Tstat.
-func (f *File) getAttr9() (p9.QID, p9.AttrMask, p9.Attr, error) {
-	d, err := f.stat9()
+// getAttr is Tstat, whose Dir attr converts (see attrOfDir).
+func (d *dialect9) getAttr(fid uint32, _ p9.AttrMask) fcall.Msg { return &fcall.Tstat{Fid: fid} }
+
+func (d *dialect9) attr(rep fcall.Msg, err error) (p9.QID, p9.AttrMask, p9.Attr, error) {
+	r, err := expect[*fcall.Rstat](rep, err)
 	if err != nil {
 		return p9.QID{}, p9.AttrMask{}, p9.Attr{}, err
 	}
-	valid, attr := f.c.attrOfDir(d)
-	return d.QID, valid, attr, nil
+	valid, attr := d.attrOfDir(&r.Stat)
+	return r.Stat.QID, valid, attr, nil
 }
 
-// walkGetAttr9 is WalkGetAttr: a Twalk and a Tstat of the new fid back to
-// back, with a second Tstat if the server ran the first too early.
-func (f *File) walkGetAttr9(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
-	if len(names) > fcall.MaxWalk || f.closed.Load() {
-		return f.walkThenGetAttr(names)
-	}
-	c := f.c
-	nfid := c.newFid()
-	wcl, err := c.start(&fcall.Twalk{Fid: f.walkFid(), NewFid: nfid, Names: names}, nil)
-	if err != nil {
-		return nil, nil, p9.AttrMask{}, p9.Attr{}, err
-	}
-	scl, serr := c.start(&fcall.Tstat{Fid: nfid}, nil)
-	w, err := expect[*fcall.Rwalk](c.wait(context.Background(), wcl, c.timeout))
-	var s *fcall.Rstat
-	if serr == nil {
-		s, serr = expect[*fcall.Rstat](c.wait(context.Background(), scl, c.timeout))
-	}
-	if err == nil && len(w.QIDs) != len(names) {
-		err = linux.ENOENT
-	}
-	if err != nil {
-		c.releaseFid(nfid, err)
-		return nil, nil, p9.AttrMask{}, p9.Attr{}, err
-	}
-	q := f.qid
-	if len(w.QIDs) > 0 {
-		q = w.QIDs[len(w.QIDs)-1]
-	}
-	nf := &File{c: c, fid: nfid, qid: q}
-	if serr == nil && s.Stat.QID.Path != q.Path {
-		serr = linux.ESTALE // answered halfway through the walk (see WalkGetAttr)
-	}
-	if serr != nil {
-		_, valid, attr, err := nf.getAttr9()
-		if err != nil {
-			nf.Close()
-			return nil, nil, p9.AttrMask{}, p9.Attr{}, err
-		}
-		return w.QIDs, nf, valid, attr, nil
-	}
-	valid, attr := c.attrOfDir(&s.Stat)
-	return w.QIDs, nf, valid, attr, nil
-}
-
-// setAttr9 is SetAttr: one Twstat.
-func (f *File) setAttr9(valid p9.SetAttrMask, attr p9.SetAttr) error {
-	d, touched := f.c.dirOfSetAttr(f.qid.Type&p9.TypeDir != 0, valid, attr)
+// setAttr is one Twstat.
+func (d *dialect9) setAttr(f *File, valid p9.SetAttrMask, attr p9.SetAttr) error {
+	st, touched := d.dirOfSetAttr(f.qid.Type&p9.TypeDir != 0, valid, attr)
 	if !touched {
 		return nil
 	}
-	_, err := expect[*fcall.Rwstat](f.rpc(&fcall.Twstat{Fid: f.fid, Stat: d}))
+	_, err := expect[*fcall.Rwstat](f.rpc(&fcall.Twstat{Fid: f.fid, Stat: st}))
 	return err
 }
 
-// fsync9 is FSync: a Twstat that changes nothing, which 9P2000 reads as
-// "commit the file to stable storage".
-func (f *File) fsync9() error {
+func (d *dialect9) statFS(*File) (p9.FSStat, error) { return p9.FSStat{}, d.lacks("statfs") }
+
+// fsync is a Twstat that changes nothing, which 9P2000 reads as "commit
+// the file to stable storage".
+func (d *dialect9) fsync(f *File) error {
 	_, err := expect[*fcall.Rwstat](f.rpc(&fcall.Twstat{Fid: f.fid, Stat: fcall.NoTouchDir()}))
 	return err
 }
 
-// open9 is Open: Topen. A directory is cloned first, so that walks from
-// it go on (from the clone).
-func (f *File) open9(flags p9.OpenFlags) (p9.QID, uint32, error) {
+// open is Topen (the access mode, O_TRUNC as OTRUNC, in 9P2000.u O_APPEND
+// as OAPPEND). A directory is cloned first, so that walks from it go on
+// (from the clone).
+func (d *dialect9) open(f *File, flags p9.OpenFlags) (p9.QID, uint32, error) {
 	if f.closed.Load() {
 		return p9.QID{}, 0, linux.EBADF
 	}
@@ -141,7 +97,7 @@ func (f *File) open9(flags p9.OpenFlags) (p9.QID, uint32, error) {
 		}
 		o.clone = clone
 	}
-	r, err := expect[*fcall.Ropen](f.rpc(&fcall.Topen{Fid: f.fid, Mode: f.c.openMode(flags)}))
+	r, err := expect[*fcall.Ropen](f.rpc(&fcall.Topen{Fid: f.fid, Mode: d.openMode(flags)}))
 	if err != nil {
 		if o.clone != nil {
 			o.clone.Close()
@@ -153,9 +109,9 @@ func (f *File) open9(flags p9.OpenFlags) (p9.QID, uint32, error) {
 	return r.QID, r.IOUnit, nil
 }
 
-// create9 sends Tcreate on a clone of the directory f, which becomes the
+// tcreate sends Tcreate on a clone of the directory f, which becomes the
 // new file; the clone is closed if the create fails or close is set.
-func (f *File) create9(name string, perm uint32, mode uint8, ext string, close bool) (*File, *fcall.Rcreate, error) {
+func tcreate(f *File, name string, perm uint32, mode uint8, ext string, close bool) (*File, *fcall.Rcreate, error) {
 	_, nf, err := f.walk(nil)
 	if err != nil {
 		return nil, nil, err
@@ -170,41 +126,40 @@ func (f *File) create9(name string, perm uint32, mode uint8, ext string, close b
 	return nf, r, nil
 }
 
-// createFile9 is Create.
-func (f *File) createFile9(name string, flags p9.OpenFlags, perm p9.FileMode) (p9.File, p9.QID, uint32, error) {
-	nf, r, err := f.create9(name, f.c.dirPerm(perm), f.c.openMode(flags), "", false)
+func (d *dialect9) create(f *File, name string, flags p9.OpenFlags, perm p9.FileMode, _ p9.GID) (p9.File, p9.QID, uint32, error) {
+	nf, r, err := tcreate(f, name, d.dirPerm(perm), d.openMode(flags), "", false)
 	if err != nil {
 		return nil, p9.QID{}, 0, err
 	}
 	return nf, r.QID, r.IOUnit, nil
 }
 
-// mkdir9 is Mkdir: Tcreate with DMDIR, then Tclunk.
-func (f *File) mkdir9(name string, perm p9.FileMode) (p9.QID, error) {
-	_, r, err := f.create9(name, fcall.DMDIR|f.c.dirPerm(perm), fcall.OREAD, "", true)
+// mkdir is Tcreate with DMDIR, then Tclunk.
+func (d *dialect9) mkdir(f *File, name string, perm p9.FileMode, _ p9.GID) (p9.QID, error) {
+	_, r, err := tcreate(f, name, fcall.DMDIR|d.dirPerm(perm), fcall.OREAD, "", true)
 	if err != nil {
 		return p9.QID{}, err
 	}
 	return r.QID, nil
 }
 
-// symlink9 is Symlink: in 9P2000.u a Tcreate with DMSYMLINK and the target
-// as extension.
-func (f *File) symlink9(target, name string) (p9.QID, error) {
-	if f.c.dialect != fcall.U {
-		return p9.QID{}, f.c.lacks("symlinks")
+// symlink is, in 9P2000.u, a Tcreate with DMSYMLINK and the target as
+// extension.
+func (d *dialect9) symlink(f *File, target, name string, _ p9.GID) (p9.QID, error) {
+	if !d.u {
+		return p9.QID{}, d.lacks("symlinks")
 	}
-	_, r, err := f.create9(name, fcall.DMSYMLINK|0o777, fcall.OREAD, target, true)
+	_, r, err := tcreate(f, name, fcall.DMSYMLINK|0o777, fcall.OREAD, target, true)
 	if err != nil {
 		return p9.QID{}, err
 	}
 	return r.QID, nil
 }
 
-// mknod9 is Mknod: a Tcreate with DMNAMEDPIPE, DMSOCKET or DMDEVICE and
-// "b|c major minor" (9P2000.u), or a plain one for a regular file.
-func (f *File) mknod9(name string, mode p9.FileMode, major, minor uint32) (p9.QID, error) {
-	perm := f.c.dirPerm(mode)
+// mknod is a Tcreate with DMNAMEDPIPE, DMSOCKET or DMDEVICE and "b|c
+// major minor" (9P2000.u), or a plain one for a regular file.
+func (d *dialect9) mknod(f *File, name string, mode p9.FileMode, major, minor uint32, _ p9.GID) (p9.QID, error) {
+	perm := d.dirPerm(mode)
 	var ext string
 	switch mode.FileType() {
 	case 0, p9.ModeRegular:
@@ -218,30 +173,33 @@ func (f *File) mknod9(name string, mode p9.FileMode, major, minor uint32) (p9.QI
 	default:
 		return p9.QID{}, linux.EINVAL
 	}
-	if perm&^(0o777|fcall.DMSETUID|fcall.DMSETGID|fcall.DMSETVTX) != 0 && f.c.dialect != fcall.U {
-		return p9.QID{}, f.c.lacks("special files")
+	if perm&^(0o777|fcall.DMSETUID|fcall.DMSETGID|fcall.DMSETVTX) != 0 && !d.u {
+		return p9.QID{}, d.lacks("special files")
 	}
-	_, r, err := f.create9(name, perm, fcall.OREAD, ext, true)
+	_, r, err := tcreate(f, name, perm, fcall.OREAD, ext, true)
 	if err != nil {
 		return p9.QID{}, err
 	}
 	return r.QID, nil
 }
 
-// link9 is Link: in 9P2000.u a Tcreate with DMLINK whose extension is the
+// link is, in 9P2000.u, a Tcreate with DMLINK whose extension is the
 // source's fid and a newline.
-func (f *File) link9(t *File, name string) error {
-	if f.c.dialect != fcall.U {
-		return f.c.lacks("hard links")
+func (d *dialect9) link(f, t *File, name string) error {
+	if !d.u {
+		return d.lacks("hard links")
 	}
-	_, _, err := f.create9(name, fcall.DMLINK, fcall.OREAD, fmt.Sprintf("%d\n", t.fid), true)
+	_, _, err := tcreate(f, name, fcall.DMLINK, fcall.OREAD, fmt.Sprintf("%d\n", t.fid), true)
 	return err
 }
 
-// renameAt9 is RenameAt: within one directory (same qid) a Twstat of the
-// name; across directories EXDEV, as 9P2000 has no rename across them.
-func (f *File) renameAt9(d *File, oldName, newName string) error {
-	if d.qid.Path != f.qid.Path || d.qid.Type != f.qid.Type {
+// rename is EXDEV: a fid's directory is not known (use RenameAt).
+func (d *dialect9) rename(*File, *File, string) error { return linux.EXDEV }
+
+// renameAt is, within one directory (same qid), a Twstat of the name;
+// across directories EXDEV, as 9P2000 has no rename across them.
+func (d *dialect9) renameAt(f *File, oldName string, dir *File, newName string) error {
+	if dir.qid.Path != f.qid.Path || dir.qid.Type != f.qid.Type {
 		return linux.EXDEV
 	}
 	_, nf, err := f.walk([]string{oldName})
@@ -255,9 +213,9 @@ func (f *File) renameAt9(d *File, oldName, newName string) error {
 	return err
 }
 
-// unlinkAt9 is UnlinkAt: a walk to name and Tremove, refused as unlinkat(2)
-// refuses a directory without AT_REMOVEDIR and a file with it.
-func (f *File) unlinkAt9(name string, flags uint32) error {
+// unlinkAt is a walk to name and Tremove, refused as unlinkat(2) refuses a
+// directory without AT_REMOVEDIR and a file with it.
+func (d *dialect9) unlinkAt(f *File, name string, flags uint32) error {
 	qids, nf, err := f.walk([]string{name})
 	if err != nil {
 		return err
@@ -274,29 +232,48 @@ func (f *File) unlinkAt9(name string, flags uint32) error {
 	return nf.Remove()
 }
 
-// readlink9 is Readlink: a symlink's target is its Tstat's extension
-// (9P2000.u).
-func (f *File) readlink9() (string, error) {
-	if f.c.dialect != fcall.U {
-		return "", f.c.lacks("symlinks")
+// readlink reads a symlink's target in its Tstat's extension (9P2000.u).
+func (d *dialect9) readlink(f *File) (string, error) {
+	if !d.u {
+		return "", d.lacks("symlinks")
 	}
-	d, err := f.stat9()
+	st, err := d.stat(f)
 	if err != nil {
 		return "", err
 	}
-	if d.Mode&fcall.DMSYMLINK == 0 {
+	if st.Mode&fcall.DMSYMLINK == 0 {
 		return "", linux.EINVAL
 	}
-	return d.Extension, nil
+	return st.Extension, nil
 }
 
-// readdir9 is Readdir: a Tread of the open directory at the byte offset,
+func (d *dialect9) lock(*File, context.Context, *fcall.Tlock, time.Duration) (p9.LockStatus, error) {
+	return p9.LockStatusError, d.lacks("locks")
+}
+
+func (d *dialect9) getLock(*File, LockInfo) (LockInfo, error) { return LockInfo{}, d.lacks("locks") }
+
+func (d *dialect9) readXattr(*File, string) ([]byte, error) { return nil, d.lacksXattrs() }
+
+func (d *dialect9) writeXattr(*File, string, []byte, uint32) error { return d.lacksXattrs() }
+
+// readdir returns count entries of a Tread of as many bytes as one Tread
+// carries; readdirBytes asks for count bytes.
+func (d *dialect9) readdir(f *File, offset uint64, count uint32) (p9.Dirents, error) {
+	return d.tread(f, offset, count, uint32(f.ioSize()))
+}
+
+func (d *dialect9) readdirBytes(f *File, offset uint64, count uint32) (p9.Dirents, error) {
+	return d.tread(f, offset, count, count)
+}
+
+// tread is a Tread of the open directory at the byte offset,
 // of up to budget bytes (the ioSize at most), whose whole entries come back
 // as Dirents whose Offset is the byte offset after each and whose Type is
 // the DT_ value of the entry's mode, as Treaddir has it. Entries past
 // count are kept for the next call at their offset: a 9P2000 server reads
 // a directory on only from where its last Tread ended.
-func (f *File) readdir9(offset uint64, count, budget uint32) (p9.Dirents, error) {
+func (d *dialect9) tread(f *File, offset uint64, count, budget uint32) (p9.Dirents, error) {
 	if f.closed.Load() {
 		return nil, linux.EBADF
 	}
@@ -316,15 +293,15 @@ func (f *File) readdir9(offset uint64, count, budget uint32) (p9.Dirents, error)
 	if err != nil {
 		return nil, err
 	}
-	dirs, err := fcall.DecodeDirs(f.c.dialect, r.Data)
+	dirs, err := fcall.DecodeDirs(d.dialect, r.Data)
 	if err != nil {
 		return nil, linux.EIO
 	}
 	ents := make(p9.Dirents, len(dirs))
 	end := offset
 	for i := range dirs {
-		end += uint64(fcall.DirSize(f.c.dialect, &dirs[i]))
-		m, _, _ := f.c.modeOfDir(&dirs[i])
+		end += uint64(fcall.DirSize(d.dialect, &dirs[i]))
+		m, _, _ := d.modeOfDir(&dirs[i])
 		ents[i] = p9.Dirent{QID: dirs[i].QID, Offset: end, Type: p9.QIDType(m.FileType() >> 12), Name: dirs[i].Name}
 	}
 	if uint64(len(ents)) > uint64(count) {

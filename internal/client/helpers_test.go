@@ -19,6 +19,7 @@ import (
 
 	"mfs/internal/fcall"
 	"mfs/srv9p"
+	"mfs/srv9p/export"
 )
 
 // networks are the transports every server test runs on.
@@ -87,7 +88,7 @@ func serve(t testing.TB, network string, a p9.Attacher, wrap func(net.Listener) 
 func newExport(t testing.TB) (p9.Attacher, string) {
 	t.Helper()
 	dir := t.TempDir()
-	a, err := srv9p.New(dir)
+	a, err := export.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -319,7 +319,7 @@ func TestNewHostile(t *testing.T) {
 		{"ssh", func(f *fake) { f.nc.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n")) }, "does not speak 9P"},
 		{"9P2000", rversion(&fcall.Rversion{Msize: 8192, Version: "9P2000"}), `server answered version "9P2000": it does not speak 9P2000.L`},
 		{"unknown-version", rversion(&fcall.Rversion{Msize: 8192, Version: "unknown"}), `server answered version "unknown": it does not speak 9P2000.L`},
-		{"msize-larger", rversion(&fcall.Rversion{Msize: 2 * DefaultMSize, Version: "9P2000.L"}), "unusable msize"},
+		{"msize-larger", rversion(&fcall.Rversion{Msize: 2 * defaultMSize, Version: "9P2000.L"}), "unusable msize"},
 		{"msize-tiny", rversion(&fcall.Rversion{Msize: 100, Version: "9P2000.L"}), "unusable msize"},
 		{"rlerror", rversion(&fcall.Rlerror{Errno: linux.EPROTO}), "version: "},
 		{"wrong-reply", rversion(&fcall.Rattach{}), "unexpected reply"},

@@ -1,4 +1,15 @@
-// Package cred (temporary copy; replaced by the srv9p split)
+// Package cred runs file operations as a user: fsuid, fsgid and
+// supplementary groups set on the calling goroutine's locked OS thread,
+// and for anyone but root no effective capabilities, so that the kernel's
+// own permission checks apply. The 9P server and the FUSE server switch
+// credentials through it.
+//
+// What a caller may rely on: RunAs puts the process's own credentials back
+// on the thread before the goroutine is unlocked from it, also when fn
+// panics; a thread whose credentials cannot be put back stays locked to
+// its goroutine, so Go retires it with the goroutine rather than let
+// another goroutine run on it with a stranger's identity. A process that
+// is not root can run only as itself (RunAs of another user fails).
 package cred
 
 import (
@@ -13,13 +24,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// cred is a user whose file operations the server runs as: fsuid, fsgid,
-// supplementary groups, and for anyone but root no effective
-// capabilities, so the kernel's own permission checks apply.
+// Cred is a user whose file operations run with its credentials.
 type Cred struct {
 	UID, GID uint32
 	Groups   []int
-	// self: the server's own identity; nothing to switch.
+	// self: the process's own identity; nothing to switch.
 	self bool
 	// fsOnly is this cred with keepCaps, for lookups.
 	fsOnly *Cred
@@ -31,33 +40,69 @@ type Cred struct {
 	keepCaps bool
 }
 
-// creds builds and caches creds from the node's user and group databases.
-type creds struct {
+// New returns the credentials of uid, gid and groups as given (no
+// database lookup). They are the process's own, and RunAs switches
+// nothing, when uid is the effective uid and (for anyone but root) gid the
+// effective gid.
+func New(uid, gid uint32, groups []int) *Cred {
+	return newCred(uid, gid, groups, uint32(os.Geteuid()), uint32(os.Getegid()))
+}
+
+func newCred(uid, gid uint32, groups []int, euid, egid uint32) *Cred {
+	c := &Cred{UID: uid, GID: gid, Groups: groups}
+	c.self = uid == euid && (uid == 0 || gid == egid)
+	fs := *c
+	fs.keepCaps = true
+	c.fsOnly = &fs
+	return c
+}
+
+// ForLookup returns c for lookups (walks): fsuid, fsgid and groups are
+// switched, but the effective capabilities other than the file-system
+// ones (which the switch of fsuid drops by itself) are kept.
+func (c *Cred) ForLookup() *Cred {
+	if c == nil {
+		return nil
+	}
+	return c.fsOnly
+}
+
+// Self reports whether c is the process's own identity (RunAs switches
+// nothing).
+func (c *Cred) Self() bool { return c.self }
+
+// Cache builds and caches Creds from the node's user and group databases.
+type Cache struct {
 	anonGID uint32
 	euid    uint32
 	egid    uint32
 
 	mu    sync.Mutex
-	cache map[uint32]credEntry
+	cache map[uint32]cacheEntry
 }
 
-type credEntry struct {
+type cacheEntry struct {
 	c       *Cred
 	expires time.Time
 }
 
-// credTTL is how long a user's groups are cached.
-const credTTL = 30 * time.Second
+// ttl is how long a user's groups are cached.
+const ttl = 30 * time.Second
 
-func newCreds(anonGID uint32) *creds {
-	return &creds{anonGID: anonGID, euid: uint32(os.Geteuid()), egid: uint32(os.Getegid()), cache: make(map[uint32]credEntry)}
+// NewCache returns an empty cache; anonGID is the gid of a uid with no
+// passwd entry whose own number is a group of this node.
+func NewCache(anonGID uint32) *Cache {
+	return &Cache{anonGID: anonGID, euid: uint32(os.Geteuid()), egid: uint32(os.Getegid()), cache: make(map[uint32]cacheEntry)}
 }
 
-// of returns the cred of uid. Its primary gid and groups come from the
-// user database. A uid with no passwd entry still works, with no
-// supplementary groups and the gid of the same number if no group of
-// this node has it (else the anonymous gid).
-func (cs *creds) of(uid uint32) *Cred {
+// EUID returns the process's effective uid, read when the cache was made.
+func (cs *Cache) EUID() uint32 { return cs.euid }
+
+// Of returns the Cred of uid, looked up at most every 30 s. Its primary
+// gid and groups come from the user database. A uid with no passwd entry
+// still works, with no supplementary groups and the gid of the same
+// number if no group of this node has it (else the anonymous gid).
+func (cs *Cache) Of(uid uint32) *Cred {
 	now := time.Now()
 	cs.mu.Lock()
 	e, ok := cs.cache[uid]
@@ -65,7 +110,8 @@ func (cs *creds) of(uid uint32) *Cred {
 	if ok && now.Before(e.expires) {
 		return e.c
 	}
-	c := &Cred{UID: uid, GID: cs.anonGID}
+	gid := cs.anonGID
+	var groups []int
 	id := strconv.FormatUint(uint64(uid), 10)
 	if u, err := user.LookupId(id); err != nil {
 		// No passwd entry: the user-private-group convention (gid =
@@ -73,36 +119,35 @@ func (cs *creds) of(uid uint32) *Cred {
 		// unless that gid is a group of this node, whose rights the
 		// stranger must not get.
 		if _, err := user.LookupGroupId(id); err != nil {
-			c.GID = uid
+			gid = uid
 		}
 	} else {
 		if g, err := strconv.ParseUint(u.Gid, 10, 32); err == nil {
-			c.GID = uint32(g)
+			gid = uint32(g)
 		}
 		if ids, err := u.GroupIds(); err == nil {
 			for _, id := range ids {
 				if g, err := strconv.ParseUint(id, 10, 32); err == nil {
-					c.Groups = append(c.Groups, int(g))
+					groups = append(groups, int(g))
 				}
 			}
 		}
 	}
-	c.self = uid == cs.euid && (uid == 0 || c.GID == cs.egid)
-	fs := *c
-	fs.keepCaps = true
-	c.fsOnly = &fs
+	c := newCred(uid, gid, groups, cs.euid, cs.egid)
 	cs.mu.Lock()
-	cs.cache[uid] = credEntry{c: c, expires: now.Add(credTTL)}
+	cs.cache[uid] = cacheEntry{c: c, expires: now.Add(ttl)}
 	cs.mu.Unlock()
 	return c
 }
 
-// runAs runs fn with c's credentials on its thread. The goroutine is
-// locked to its OS thread while they are in force, and they are put back
-// before it is unlocked; a thread that cannot be put back stays locked to
-// the goroutine, so Go retires it with the goroutine rather than let
-// another goroutine run on it with a stranger's identity.
-func RunAs(c *Cred, fn func()) error {
+// RunAs runs fn with c's credentials on its thread (fn itself when c is
+// nil or the process's own). The goroutine is locked to its OS thread
+// while they are in force, and they are put back before it is unlocked,
+// also when fn panics (the panic then goes on); a thread that cannot be
+// put back stays locked to the goroutine, so Go retires it with the
+// goroutine rather than let another goroutine run on it with a stranger's
+// identity. The error is that of the switch or of the restore.
+func RunAs(c *Cred, fn func()) (err error) {
 	if c == nil || c.self {
 		fn()
 		return nil
@@ -114,15 +159,18 @@ func RunAs(c *Cred, fn func()) error {
 		}
 		return err
 	}
+	defer func() {
+		if rerr := restore(!c.keepCaps); rerr != nil {
+			err = fmt.Errorf("restore credentials: %w", rerr)
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
 	fn()
-	if err := restore(!c.keepCaps); err != nil {
-		return fmt.Errorf("restore credentials: %w", err)
-	}
-	runtime.UnlockOSThread()
 	return nil
 }
 
-// own is the server's own thread credentials, read once: what restore
+// own is the process's own thread credentials, read once: what restore
 // puts back. They never change (the server does not call setuid).
 var own struct {
 	once   sync.Once
@@ -153,7 +201,7 @@ func loadOwn() error {
 
 var capHeader = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 
-// become switches the calling thread, which has the server's own
+// become switches the calling thread, which has the process's own
 // credentials, to c: groups, fsgid, fsuid, then no effective capabilities
 // (setfsuid clears only the file-system ones; a thread that kept
 // CAP_SYS_ADMIN or CAP_SETFCAP would let the user set trusted.* attributes
@@ -184,7 +232,7 @@ func become(c *Cred) error {
 	return nil
 }
 
-// restore puts the server's own credentials back on the calling thread,
+// restore puts the process's own credentials back on the calling thread,
 // capabilities first (setgroups and setfsuid need them) if become dropped
 // them.
 func restore(caps bool) error {
@@ -208,14 +256,4 @@ func restore(caps bool) error {
 		return fmt.Errorf("setgroups: %w", err)
 	}
 	return nil
-}
-
-// New returns the Cred of uid, gid and groups as given.
-func New(uid, gid uint32, groups []int) *Cred {
-	c := &Cred{UID: uid, GID: gid, Groups: groups}
-	c.self = uid == uint32(os.Geteuid()) && (uid == 0 || gid == uint32(os.Getegid()))
-	fs := *c
-	fs.keepCaps = true
-	c.fsOnly = &fs
-	return c
 }

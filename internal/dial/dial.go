@@ -125,7 +125,7 @@ func Dial(ctx context.Context, addr string, o Options) (*Conn, error) {
 	}
 	// Cancelling ctx aborts the version exchange too, not only the connect.
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
-	c, err := Client(nc, o)
+	c, err := start(nc, o)
 	if !stop() && err == nil {
 		c.Close()
 		return nil, fmt.Errorf("%s: %w", addr, ctx.Err())
@@ -136,12 +136,9 @@ func Dial(ctx context.Context, addr string, o Options) (*Conn, error) {
 	return c, nil
 }
 
-// Client starts a session in o.Dialect on an open connection; the Conn
-// owns nc from now on, also when Client fails.
-func Client(nc net.Conn, o Options) (*Conn, error) {
-	if o.Timeout == 0 {
-		o.Timeout = 10 * time.Second
-	}
+// start starts a session in o.Dialect on an open connection; the Conn
+// owns nc from now on, also when start fails.
+func start(nc net.Conn, o Options) (*Conn, error) {
 	if o.MSize == 0 {
 		o.MSize = DefaultMSize
 	}

@@ -1,4 +1,4 @@
-package srv9p
+package export
 
 import (
 	"github.com/hugelgupf/p9/p9"
@@ -9,15 +9,8 @@ import (
 // holds this file (which may be one mounted below the export root).
 func (n *node) StatFS() (p9.FSStat, error) {
 	var s unix.Statfs_t
-	for {
-		err := unix.Fstatfs(n.fd, &s)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return p9.FSStat{}, errno(err)
-		}
-		break
+	if err := ignoringEINTR(func() error { return unix.Fstatfs(n.fd, &s) }); err != nil {
+		return p9.FSStat{}, errno(err)
 	}
 	return p9.FSStat{
 		Type:            uint32(s.Type),

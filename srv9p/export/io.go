@@ -1,4 +1,4 @@
-package srv9p
+package export
 
 import (
 	"io"
@@ -112,12 +112,7 @@ func openRetry(path string, fl int) (int, error) {
 }
 
 func openatRetry(dfd int, path string, fl int) (int, error) {
-	for {
-		fd, err := unix.Openat(dfd, path, fl, 0)
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
+	return ignoringEINTRN(func() (int, error) { return unix.Openat(dfd, path, fl, 0) })
 }
 
 // ReadAt implements p9.File.ReadAt with pread(2).
@@ -125,25 +120,20 @@ func (n *node) ReadAt(p []byte, off int64) (int, error) {
 	if n.ofd < 0 {
 		return 0, linux.EBADF
 	}
-	for {
+	m, err := ignoringEINTRN(func() (int, error) {
 		m, err := unix.Pread(n.ofd, p, off)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.ESPIPE: // fifo, character device
+		if err == unix.ESPIPE { // fifo, character device
 			m, err = unix.Read(n.ofd, p)
-			if err == unix.EINTR {
-				continue
-			}
 		}
-		if err != nil {
-			return 0, errno(err)
-		}
-		if m == 0 && len(p) > 0 {
-			return 0, io.EOF
-		}
-		return m, nil
+		return m, err
+	})
+	if err != nil {
+		return 0, errno(err)
 	}
+	if m == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return m, nil
 }
 
 // WriteAt implements p9.File.WriteAt with pwrite(2). On a file opened
@@ -152,19 +142,17 @@ func (n *node) WriteAt(p []byte, off int64) (int, error) {
 	if n.ofd < 0 {
 		return 0, linux.EBADF
 	}
-	for {
+	m, err := ignoringEINTRN(func() (int, error) {
 		m, err := unix.Pwrite(n.ofd, p, off)
 		if err == unix.ESPIPE {
 			m, err = unix.Write(n.ofd, p)
 		}
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, errno(err)
-		}
-		return m, nil
+		return m, err
+	})
+	if err != nil {
+		return 0, errno(err)
 	}
+	return m, nil
 }
 
 // ReadAt implements p9.File.ReadAt: directories are read with Readdir.
@@ -179,10 +167,5 @@ func (n *node) FSync() error {
 	if n.ofd < 0 {
 		return linux.EBADF
 	}
-	for {
-		err := unix.Fsync(n.ofd)
-		if err != unix.EINTR {
-			return errno(err)
-		}
-	}
+	return errno(ignoringEINTR(func() error { return unix.Fsync(n.ofd) }))
 }

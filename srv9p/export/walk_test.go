@@ -1,4 +1,4 @@
-package srv9p
+package export
 
 import (
 	"os"

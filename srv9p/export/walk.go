@@ -1,4 +1,4 @@
-package srv9p
+package export
 
 import (
 	"os"
@@ -7,6 +7,8 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 	"golang.org/x/sys/unix"
+
+	"mfs/srv9p"
 )
 
 // walkHow opens one name below a directory descriptor without following
@@ -202,8 +204,8 @@ func (d *dir) LinkRoot([]string) (int, string, bool) {
 
 // StatEntries implements EntryStater with one statx of each name below the
 // directory's descriptor.
-func (d *dir) StatEntries(names []string) []EntryStat {
-	out := make([]EntryStat, len(names))
+func (d *dir) StatEntries(names []string) []srv9p.EntryStat {
+	out := make([]srv9p.EntryStat, len(names))
 	for i, name := range names {
 		e := &out[i]
 		e.QID, e.Attr, e.Target, e.Err = d.statEntry(name)
@@ -222,14 +224,10 @@ func (d *dir) statEntry(name string) (p9.QID, p9.Attr, string, error) {
 		return p9.QID{}, p9.Attr{}, "", linux.ENOENT
 	}
 	var stx unix.Statx_t
-	for {
-		err := unix.Statx(d.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_SYNC_AS_STAT, statxMask, &stx)
-		if err == nil {
-			break
-		}
-		if err != unix.EINTR {
-			return p9.QID{}, p9.Attr{}, "", errno(err)
-		}
+	if err := ignoringEINTR(func() error {
+		return unix.Statx(d.fd, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_SYNC_AS_STAT, statxMask, &stx)
+	}); err != nil {
+		return p9.QID{}, p9.Attr{}, "", errno(err)
 	}
 	_, attr := attrOf(&stx)
 	var target string
@@ -243,4 +241,4 @@ func (d *dir) statEntry(name string) (p9.QID, p9.Attr, string, error) {
 	return d.e.qidOf(&stx), attr, target, nil
 }
 
-var _ EntryStater = (*dir)(nil)
+var _ srv9p.EntryStater = (*dir)(nil)

@@ -1,4 +1,4 @@
-package srv9p
+package export
 
 import (
 	"bytes"
@@ -84,10 +84,7 @@ func (d *dir) list() ([]p9.Dirent, error) {
 	var arena []byte
 	base, fast := d.e.qids.base(d.key.dev)
 	for {
-		n, err := unix.Getdents(d.ofd, buf)
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := ignoringEINTRN(func() (int, error) { return unix.Getdents(d.ofd, buf) })
 		if err != nil {
 			return nil, errno(err)
 		}

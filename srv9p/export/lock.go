@@ -1,4 +1,4 @@
-package srv9p
+package export
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 	"golang.org/x/sys/unix"
+
+	"mfs/srv9p"
 )
 
 // Lock implements p9.File.Lock with open file description locks on the
@@ -37,19 +39,19 @@ func (n *node) LockWait(ctx context.Context, pid int, typ p9.LockType, flags p9.
 // what the Linux client always sends (v9fs_file_getlock), asks "is any lock
 // in the way?", which a write-lock probe answers, since every lock
 // conflicts with a write lock.
-func (n *node) GetLock(want LockInfo) (LockInfo, error) {
+func (n *node) GetLock(want srv9p.LockInfo) (srv9p.LockInfo, error) {
 	typ := want.Type
 	if typ == p9.Unlock {
 		typ = p9.WriteLock
 	}
 	lk, err := n.flock(typ, want.Start, want.Length)
 	if err != nil {
-		return LockInfo{}, err
+		return srv9p.LockInfo{}, err
 	}
 	if err := fcntlLock(n.ofd, unix.F_OFD_GETLK, &lk); err != nil {
-		return LockInfo{}, errno(err)
+		return srv9p.LockInfo{}, errno(err)
 	}
-	got := LockInfo{Type: p9.Unlock, Start: want.Start, Length: want.Length, Client: want.Client}
+	got := srv9p.LockInfo{Type: p9.Unlock, Start: want.Start, Length: want.Length, Client: want.Client}
 	if lk.Type != unix.F_UNLCK {
 		got.Type = p9.WriteLock
 		if lk.Type == unix.F_RDLCK {
@@ -97,10 +99,12 @@ func setLock(fd int, lk unix.Flock_t) (p9.LockStatus, error) {
 }
 
 func fcntlLock(fd, cmd int, lk *unix.Flock_t) error {
-	for {
-		err := unix.FcntlFlock(uintptr(fd), cmd, lk)
-		if err != unix.EINTR {
-			return err
-		}
-	}
+	return ignoringEINTR(func() error { return unix.FcntlFlock(uintptr(fd), cmd, lk) })
 }
+
+var (
+	_ srv9p.GetLocker  = (*file)(nil)
+	_ srv9p.LockWaiter = (*file)(nil)
+	_ srv9p.Inline     = (*dir)(nil)
+	_ srv9p.LinkRoot   = (*dir)(nil)
+)

@@ -1,4 +1,4 @@
-package srv9p
+package export
 
 import (
 	"github.com/hugelgupf/p9/linux"
@@ -12,10 +12,25 @@ const statxMask = unix.STATX_BASIC_STATS | unix.STATX_BTIME
 // statx fills stx for the inode behind the descriptor fd (never following a
 // symlink).
 func statx(fd int, stx *unix.Statx_t) error {
+	return ignoringEINTR(func() error {
+		return unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_SYNC_AS_STAT, statxMask, stx)
+	})
+}
+
+// ignoringEINTR calls fn until it fails with anything but EINTR.
+func ignoringEINTR(fn func() error) error {
 	for {
-		err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_SYNC_AS_STAT, statxMask, stx)
-		if err != unix.EINTR {
+		if err := fn(); err != unix.EINTR {
 			return err
+		}
+	}
+}
+
+// ignoringEINTRN is ignoringEINTR for calls that answer a number.
+func ignoringEINTRN(fn func() (int, error)) (int, error) {
+	for {
+		if n, err := fn(); err != unix.EINTR {
+			return n, err
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package srv9p
+package export
 
 import (
 	"os"
@@ -16,9 +16,6 @@ import (
 // free or the request is flushed: generous, but far below the 30 s the
 // Linux client waits before it retries a BLOCKED answer.
 const promptly = 10 * time.Second
-
-// pendingWaits is the number of blocking Tlocks waiting on the server.
-func pendingWaits() int { return int(lockWaiting.Load()) }
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -40,6 +37,7 @@ func TestBlockingLock(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	a, pendingWaits := srv9ptest.LockWaits(a)
 	addr := serve(t, "tcp", a)
 	holder := openRaw(t, addr)
 	hold := func(t *testing.T) {

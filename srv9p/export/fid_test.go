@@ -1,4 +1,4 @@
-package srv9p
+package export
 
 import (
 	"os"
@@ -83,6 +83,7 @@ func TestNoDescriptorLeak(t *testing.T) {
 	if err := srv9ptest.Build("d d", "f d/f data")(dir); err != nil {
 		t.Fatal(err)
 	}
+	a, pendingWaits := srv9ptest.LockWaits(a)
 	addr := serve(t, "tcp", a)
 	before := count()
 	c, root := attachRemote(t, addr)

@@ -1,15 +1,11 @@
-package srv9p
+package export
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 
 	"github.com/hugelgupf/p9/p9"
 )
-
-// lockWaiting counts the waits in waitForLock (tests watch it).
-var lockWaiting atomic.Int32
 
 // Bounds of the wait for a blocking lock. The cap stays below the Linux
 // client's retry interval (its session lock timeout, 30 s by default), so
@@ -27,8 +23,6 @@ var (
 // the client asks again). The kernel discards the answer to a flushed
 // request, so a cancelled wait must not take the lock, and does not.
 func waitForLock(ctx context.Context, try func() (p9.LockStatus, error)) (p9.LockStatus, error) {
-	lockWaiting.Add(1)
-	defer lockWaiting.Add(-1)
 	deadline := time.Now().Add(lockWaitCap)
 	backoff := lockBackoffFirst
 	var t *time.Timer
