@@ -86,6 +86,8 @@ func Start(dir string, ns *namespace.Namespace, opts ...Option) (*Mount, error) 
 		EntryTimeout:    &zero,
 		AttrTimeout:     &zero,
 		NegativeTimeout: &zero,
+		// Mode 0 is mode 0 (chmod 0), not go-fuse's 0644 or 0755.
+		NullPermissions: true,
 		MountOptions: fuse.MountOptions{
 			AllowOther:   m.switchCreds,
 			FsName:       "mfs",

@@ -28,7 +28,7 @@ type check struct {
 // env is what a check runs in.
 type env struct {
 	phase phase
-	fs    string // "tmpfs" or "9p"
+	fs    string // fsTmpfs, fs9P or fsFUSE
 	root  string // the mount root (or the tmpfs baseline's root)
 	rel   string // the check's scratch directory, relative to root
 	dir   string // the check's scratch directory, absolute
@@ -80,13 +80,42 @@ const (
 	dialectPlan9 = "9p2000"
 )
 
+// What a phase's checks run on: the guest's tmpfs (the baseline), a
+// kernel v9fs mount, or a FUSE mount of a node's namespace (guest local).
+const (
+	fsTmpfs = "tmpfs"
+	fs9P    = "9p"
+	fsFUSE  = "fuse"
+)
+
 // dialect is the phase's 9P dialect: its version= option (9p2000.L, the
-// kernel's default, when there is none), or "" on the tmpfs baseline.
+// kernel's default, when there is none), "" on the tmpfs baseline, and
+// 9p2000.L on a FUSE mount (the node serves it from the namespace, whose
+// files speak 9P2000.L).
 func (e *env) dialect() string {
-	if e.fs == "tmpfs" {
+	switch e.fs {
+	case fsTmpfs:
 		return ""
+	case fsFUSE:
+		return dialectL
 	}
 	return phaseDialect(e.phase.opts)
+}
+
+// noFUSE skips the rest of a check on a FUSE mount, for why (a check of
+// the kernel's v9fs mount itself).
+func noFUSE(e *env, why string) {
+	if e.fs == fsFUSE {
+		skip("FUSE mount: %s", why)
+	}
+}
+
+// needRoot skips the rest of a check when it does not run as root, for
+// why (what it does that only root may).
+func needRoot(why string) {
+	if uid := os.Geteuid(); uid != 0 {
+		skip("runs as uid %d: %s needs root", uid, why)
+	}
 }
 
 func phaseDialect(opts string) string {

@@ -101,7 +101,7 @@ func chkCreateWriteRead(e *env) {
 	eq(st.Mode, unix.S_IFREG|0o640, "mode of f")
 	eq(st.Size, int64(10), "size of f")
 	eq(st.Nlink, uint64(1), "nlink of f")
-	eq(st.Uid, uint32(0), "uid of f (created by root)")
+	eq(st.Uid, uint32(os.Geteuid()), "uid of f (created by uid %d)", os.Geteuid())
 	wantContent(f, "hello, mfs")
 	_, err = unix.Open(f, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, 0o640)
 	wantErr(err, unix.EEXIST, "O_CREAT|O_EXCL on existing f")
@@ -376,6 +376,11 @@ func chkChmod(e *env) {
 		ok(unix.Chmod(f, m), "chmod %o", m)
 		eq(lstat(f).Mode, unix.S_IFREG|m, "mode after chmod %o", m)
 	}
+	if os.Geteuid() != 0 {
+		_, err := unix.Open(f, unix.O_RDONLY, 0)
+		wantErr(err, unix.EACCES, "open a mode 0 file as its owner, not root")
+		ok(unix.Chmod(f, 0o400), "chmod 400")
+	}
 	fd, err := unix.Open(f, unix.O_RDONLY, 0)
 	ok(err, "open (root ignores mode 0)")
 	ok(unix.Fchmod(fd, 0o640), "fchmod 640")
@@ -405,6 +410,10 @@ func chkChmodSetid(e *env) {
 func chkChown(e *env) {
 	f := e.p("f")
 	writeFile(f, []byte("x"), 0o644)
+	if os.Geteuid() != 0 {
+		wantErr(unix.Chown(f, 1000, 2000), unix.EPERM, "chown 1000:2000 as uid %d", os.Geteuid())
+		needRoot("chown to another owner (EPERM, checked)")
+	}
 	ok(unix.Chown(f, 1000, 2000), "chown 1000:2000")
 	st := lstat(f)
 	eq(st.Uid, uint32(1000), "uid")
@@ -431,7 +440,7 @@ func chkUtimensat(e *env) {
 	// v9fs leaves s_time_gran at 1 s, so the kernel truncates the times
 	// to whole seconds before it sends Tsetattr.
 	want := ts
-	if e.fs == "9p" {
+	if e.fs == fs9P {
 		want = []unix.Timespec{{Sec: ts[0].Sec}, {Sec: ts[1].Sec}}
 	}
 	st := lstat(f)
@@ -477,13 +486,24 @@ func chkMknodFifo(e *env) {
 func chkStatfs(e *env) {
 	var s unix.Statfs_t
 	ok(unix.Statfs(e.dir, &s), "statfs")
-	if e.fs == "tmpfs" {
+	if e.fs == fsTmpfs {
 		eq(s.Type, int64(0x01021994), "f_type (TMPFS_MAGIC)")
 	}
 	if s.Bsize <= 0 || s.Blocks == 0 || s.Bfree > s.Blocks || s.Bavail > s.Bfree {
 		fail("implausible statfs: bsize %d blocks %d bfree %d bavail %d", s.Bsize, s.Blocks, s.Bfree, s.Bavail)
 	}
-	if e.fs == "tmpfs" {
+	if e.fs == fsTmpfs {
+		return
+	}
+	if e.fs == fsFUSE {
+		// The numbers are those of the owning node's disk, where the
+		// host view is; f_type is FUSE's own.
+		eq(s.Type, int64(0x65735546), "f_type (FUSE_SUPER_MAGIC)")
+		var hs unix.Statfs_t
+		ok(unix.Statfs(e.host.(localView).path(e.rel), &hs), "host statfs")
+		eq(fmt.Sprintf("%d %d %d", s.Bsize, s.Blocks, s.Files), fmt.Sprintf("%d %d %d", hs.Bsize, hs.Blocks, hs.Files), "bsize blocks files (mount) vs host")
+		out, err := exec.Command("df", e.dir).CombinedOutput()
+		ok(err, "df: %s", out)
 		return
 	}
 	// The numbers are the host file system's. v9fs reports the server's

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -213,6 +214,11 @@ func chkLegacyChmod(e *env) {
 		ok(err, "host stat")
 		eq(hs.Mode, unix.S_IFREG|m, "host mode after chmod %o", m)
 	}
+	if os.Geteuid() != 0 {
+		_, err := unix.Open(f, unix.O_RDONLY, 0)
+		wantErr(err, unix.EACCES, "open a mode 0 file as its owner, not root")
+		ok(unix.Chmod(f, 0o400), "chmod 400")
+	}
 	fd, err := unix.Open(f, unix.O_RDONLY, 0)
 	ok(err, "open (root ignores mode 0)")
 	ok(unix.Fchmod(fd, 0o640), "fchmod 640")
@@ -365,6 +371,7 @@ func owner(uid, gid uint32) string {
 // file belongs to the uname's user (root here, see legacyPhase in
 // vm_test.go).
 func chkLegacyOwnerHost(e *env) {
+	needRoot("making root's file and one of uid 1000")
 	writeFile(e.p("mine"), []byte("root's"), 0o644)
 	hs, err := e.host.Stat(e.h("mine"))
 	ok(err, "host stat mine")
@@ -387,6 +394,7 @@ func chkLegacyOwnerHost(e *env) {
 // chkLegacyOwnerGuest: the owners the guest sees are the host's.
 func chkLegacyOwnerGuest(e *env) {
 	noPlan9(e, "has owners only as names: v9fs shows every file as the mount's dfltuid")
+	needRoot("making root's file and one of uid 1000")
 	writeFile(e.p("mine"), []byte("root's"), 0o644)
 	st := lstat(e.p("mine"))
 	eq(owner(st.Uid, st.Gid), "0:0", "owner of a file made by root")
@@ -433,6 +441,10 @@ func chkLegacySpecial(e *env) {
 	ok(err, "host stat fifo")
 	eq(hs.Mode, uint32(unix.S_IFIFO|0o620), "host mode of the fifo")
 
+	if os.Geteuid() != 0 {
+		wantErr(unix.Mknod(e.p("null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))), unix.EPERM, "mknod c 1 3 as uid %d", os.Geteuid())
+		needRoot("mknod of a device (EPERM, checked)")
+	}
 	ok(unix.Mknod(e.p("null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))), "mknod c 1 3")
 	st := lstat(e.p("null"))
 	eq(st.Mode, uint32(unix.S_IFCHR|0o666), "mode of the device")

@@ -188,7 +188,9 @@ func chkFcntlSetlk(e *env) {
 
 // chkFcntlSetlkw: a second process blocks in F_SETLKW until the lock is
 // released. "Blocked" is read from /proc/locks (a "->" waiter line), polled
-// with a deadline.
+// with a deadline; on a FUSE mount, whose server keeps the locks (the
+// kernel lists none in /proc/locks), from a thread of the helper asleep in
+// fcntl(2), seen twice 100 ms apart.
 func chkFcntlSetlkw(e *env) {
 	f, fd := lockFile(e)
 	defer unix.Close(fd)
@@ -204,10 +206,22 @@ func chkFcntlSetlkw(e *env) {
 	ok(cmd.Start(), "start helper")
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	blocked := func() bool {
+		locks, _ := os.ReadFile("/proc/locks")
+		return bytes.Contains(locks, []byte("->"))
+	}
+	if e.fs == fsFUSE {
+		blocked = func() bool {
+			if !inFcntl(cmd.Process.Pid) {
+				return false
+			}
+			time.Sleep(100 * time.Millisecond)
+			return inFcntl(cmd.Process.Pid)
+		}
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		locks, _ := os.ReadFile("/proc/locks")
-		if bytes.Contains(locks, []byte("->")) {
+		if blocked() {
 			break
 		}
 		select {
@@ -228,6 +242,31 @@ func chkFcntlSetlkw(e *env) {
 		fail("helper still blocked 75 s after the unlock")
 	}
 	eq(strings.TrimSpace(out.String()), "ok", "F_SETLKW result after the unlock")
+}
+
+// inFcntl reports whether a thread of process pid sleeps in fcntl(2).
+func inFcntl(pid int) bool {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, t := range tasks {
+		dir := fmt.Sprintf("/proc/%d/task/%s/", pid, t.Name())
+		sc, err := os.ReadFile(dir + "syscall")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(sc))
+		if len(f) == 0 || f[0] != strconv.Itoa(unix.SYS_FCNTL) {
+			continue
+		}
+		st, err := os.ReadFile(dir + "stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) STATE ...: comm may hold spaces, not ")".
+		if i := bytes.LastIndexByte(st, ')'); i >= 0 && i+2 < len(st) && st[i+2] == 'S' {
+			return true
+		}
+	}
+	return false
 }
 
 func chkGetlkConflict(e *env) {

@@ -27,6 +27,10 @@
 // check gets a scratch directory SCRATCH/NAME/CHECK below the mount root
 // (SCRATCH defaults to the mfs.scratch argument, or nothing).
 //
+// "guest local NAME SUITE ROOT HOSTDIR [KEY=VALUE ...]" runs one suite on
+// a directory already there (a FUSE mount of the namespace, see local.go),
+// mounting nothing and reading no /proc/cmdline.
+//
 // The same binary is the second process of the lock checks ("guest lock
 // ..."), started with fork/exec.
 package main
@@ -46,8 +50,11 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "lock" {
 		os.Exit(lockHelper(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "local" {
+		os.Exit(runLocal(os.Args[2:]))
+	}
 	if len(os.Args) < 2 || os.Args[1] != "run" {
-		fmt.Fprintln(os.Stderr, "usage: guest run | guest lock OP FILE ...")
+		fmt.Fprintln(os.Stderr, "usage: guest run | guest local NAME SUITE ROOT HOSTDIR [KEY=VALUE ...] | guest lock OP FILE ...")
 		os.Exit(2)
 	}
 	unix.Umask(0)
@@ -175,14 +182,27 @@ func runPhase(t *tap, p phase, args map[string]string) {
 	if r != "" && p.source != "tmpfs" {
 		base = r + "/" + p.name
 	}
+	fsName := fs9P
+	if p.source == "tmpfs" {
+		fsName = fsTmpfs
+	}
+	runSuite(t, p, fsName, root, base, host, args)
+	if p.source != "tmpfs" {
+		if err := p.unmount(); err != nil {
+			t.result(p.name+"/umount", err)
+		}
+	}
+}
+
+// runSuite runs every check of p's suite in its own scratch directory
+// root/base/CHECK (made unless the check says noScratch) and reports it
+// as p.name/CHECK. On tmpfs the noTmpfs checks are left out.
+func runSuite(t *tap, p phase, fsName, root, base string, host hostView, args map[string]string) {
 	for _, c := range suites[p.suite] {
 		rel := base + "/" + c.name
-		e := &env{phase: p, fs: "9p", root: root, rel: rel, dir: root + "/" + rel, host: host, args: args}
-		if p.source == "tmpfs" {
-			e.fs = "tmpfs"
-			if c.noTmpfs {
-				continue
-			}
+		e := &env{phase: p, fs: fsName, root: root, rel: rel, dir: root + "/" + rel, host: host, args: args}
+		if fsName == fsTmpfs && c.noTmpfs {
+			continue
 		}
 		if !c.noScratch {
 			if err := os.MkdirAll(e.dir, 0o755); err != nil {
@@ -199,11 +219,6 @@ func runPhase(t *tap, p phase, args map[string]string) {
 			fmt.Printf("# %s/%s took %v\n", p.name, c.name, d.Round(100*time.Millisecond))
 		}
 		t.result(p.name+"/"+c.name, err)
-	}
-	if p.source != "tmpfs" {
-		if err := p.unmount(); err != nil {
-			t.result(p.name+"/umount", err)
-		}
 	}
 }
 

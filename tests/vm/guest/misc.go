@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -72,6 +73,7 @@ func chkMmapWrite(e *env) {
 // the virtio port both join successive guest connections into one host
 // stream, so the server sees a second Tversion on one connection).
 func chkRemount(e *env) {
+	noFUSE(e, "mount -o remount is of the kernel's v9fs mount")
 	f := e.p("kept")
 	writeFile(f, []byte("across remounts"), 0o644)
 	p := e.phase
@@ -81,6 +83,7 @@ func chkRemount(e *env) {
 }
 
 func chkRemountSameConn(e *env) {
+	noFUSE(e, "the second mount on one connection is of the kernel's v9fs mount")
 	f := e.p("kept2")
 	writeFile(f, []byte("second mount"), 0o644)
 	p := e.phase
@@ -108,6 +111,7 @@ func asUser(args ...string) string { return asUID(1000, args...) }
 
 // asUID runs the lock helper as uid:gid uid:uid.
 func asUID(uid uint32, args ...string) string {
+	needRoot(fmt.Sprintf("running a helper as uid %d", uid))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/proc/self/exe", append([]string{"lock"}, args...)...)
