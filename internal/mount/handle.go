@@ -4,7 +4,6 @@ import (
 	gocontext "context"
 	"errors"
 	"io"
-	"strconv"
 	"sync"
 	"syscall"
 
@@ -21,8 +20,10 @@ import (
 // checked the file descriptor; writeback of mmap'ed pages comes from
 // other processes).
 type handle struct {
-	m *Mount
-	f p9.File
+	m    *Mount
+	f    p9.File
+	ino  uint64
+	mode p9.OpenFlags // the access mode it was opened with
 }
 
 var (
@@ -66,90 +67,6 @@ func (h *handle) Flush(ctx gocontext.Context) syscall.Errno { return 0 }
 // Fsync implements fs.FileFsyncer.
 func (h *handle) Fsync(ctx gocontext.Context, flags uint32) syscall.Errno {
 	return errnoOf(h.f.FSync())
-}
-
-// lockClient names the lock owner for 9P: the kernel's lock owner of the
-// request, unique per open file description (flock) or process (fcntl).
-func lockClient(owner uint64) string { return "fuse:" + strconv.FormatUint(owner, 10) }
-
-// lockType converts a FUSE lock type.
-func lockType(t uint32) p9.LockType {
-	switch t {
-	case syscall.F_RDLCK:
-		return p9.ReadLock
-	case syscall.F_WRLCK:
-		return p9.WriteLock
-	}
-	return p9.Unlock
-}
-
-// lockLength converts a FUSE lock range's end (inclusive, ^0 for EOF)
-// to a 9P length (0 for EOF).
-func lockLength(lk *fuse.FileLock) uint64 {
-	if lk.End == ^uint64(0) || lk.End == uint64(1<<63-1) {
-		return 0
-	}
-	return lk.End - lk.Start + 1
-}
-
-// Getlk implements fs.FileGetlker.
-func (h *handle) Getlk(ctx gocontext.Context, owner uint64, lk *fuse.FileLock, flags uint32, out *fuse.FileLock) syscall.Errno {
-	gl, ok := h.f.(srv9p.GetLocker)
-	if !ok {
-		return syscall.ENOSYS
-	}
-	got, err := gl.GetLock(srv9p.LockInfo{Type: lockType(lk.Typ), Start: lk.Start, Length: lockLength(lk), PID: int32(lk.Pid), Client: lockClient(owner)})
-	if err != nil {
-		return errnoOf(err)
-	}
-	*out = fuse.FileLock{Typ: syscall.F_UNLCK}
-	switch got.Type {
-	case p9.ReadLock:
-		out.Typ = syscall.F_RDLCK
-	case p9.WriteLock:
-		out.Typ = syscall.F_WRLCK
-	default:
-		return 0
-	}
-	out.Start, out.Pid = got.Start, uint32(got.PID)
-	out.End = ^uint64(0) >> 1
-	if got.Length != 0 {
-		out.End = got.Start + got.Length - 1
-	}
-	return 0
-}
-
-// Setlk implements fs.FileSetlker: EAGAIN when another holds it.
-func (h *handle) Setlk(ctx gocontext.Context, owner uint64, lk *fuse.FileLock, flags uint32) syscall.Errno {
-	st, err := h.f.Lock(int(lk.Pid), lockType(lk.Typ), 0, lk.Start, lockLength(lk), lockClient(owner))
-	return lockErrno(st, err)
-}
-
-// Setlkw implements fs.FileSetlkwer: waits, and gives up when the kernel
-// interrupts the request (a signal to the waiter).
-func (h *handle) Setlkw(ctx gocontext.Context, owner uint64, lk *fuse.FileLock, flags uint32) syscall.Errno {
-	if lw, ok := h.f.(srv9p.LockWaiter); ok {
-		st, err := lw.LockWait(ctx, int(lk.Pid), lockType(lk.Typ), p9.LockFlagsBlock, lk.Start, lockLength(lk), lockClient(owner))
-		if err == nil && st != p9.LockStatusOK && ctx.Err() != nil {
-			return syscall.EINTR
-		}
-		return lockErrno(st, err)
-	}
-	st, err := h.f.Lock(int(lk.Pid), lockType(lk.Typ), p9.LockFlagsBlock, lk.Start, lockLength(lk), lockClient(owner))
-	return lockErrno(st, err)
-}
-
-func lockErrno(st p9.LockStatus, err error) syscall.Errno {
-	if err != nil {
-		return errnoOf(err)
-	}
-	switch st {
-	case p9.LockStatusOK:
-		return 0
-	case p9.LockStatusBlocked:
-		return syscall.EAGAIN
-	}
-	return syscall.ENOLCK
 }
 
 // dirHandle is an open directory, read in batches.

@@ -46,6 +46,7 @@ type Mount struct {
 	log    *slog.Logger
 	ctxs   *contexts
 	fids   *fids
+	locks  *lockTable
 	server *fuse.Server
 	// switchCreds: the node runs as root, so each request runs as its
 	// caller; otherwise every request runs as the node's own user and
@@ -79,7 +80,7 @@ func Start(dir string, ns *namespace.Namespace, opts ...Option) (*Mount, error) 
 	if err := clearStale(dir, cfg.log); err != nil {
 		return nil, err
 	}
-	m := &Mount{ns: ns, dir: dir, log: cfg.log, ctxs: newContexts(), fids: newFids(cfg.maxFids),
+	m := &Mount{ns: ns, dir: dir, log: cfg.log, ctxs: newContexts(), fids: newFids(cfg.maxFids), locks: newLockTable(),
 		switchCreds: os.Geteuid() == 0, roots: map[rootKey]p9.File{}}
 	zero := timeout
 	o := &fs.Options{
@@ -98,8 +99,14 @@ func Start(dir string, ns *namespace.Namespace, opts ...Option) (*Mount, error) 
 			EnableLocks:  true,
 		},
 	}
-	srv, err := fs.Mount(dir, &root{m: m}, o)
+	raw := &rawFS{RawFileSystem: fs.NewNodeFS(&root{m: m}, o), locks: m.locks}
+	srv, err := fuse.NewServer(raw, dir, &o.MountOptions)
 	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", dir, err)
+	}
+	go srv.Serve()
+	if err := srv.WaitMount(); err != nil {
+		srv.Unmount()
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
 	m.server = srv
@@ -119,6 +126,7 @@ func (m *Mount) Unmount() error {
 		}
 	}
 	m.server.Wait()
+	m.locks.closeAll()
 	m.fids.closeAll()
 	return err
 }

@@ -21,6 +21,7 @@ import (
 
 	"mfs/namespace"
 	"mfs/srv9p"
+	"mfs/srv9p/export"
 )
 
 // A test binary started with this variable set runs one helper of the
@@ -59,6 +60,27 @@ func runHelper(name, dir string) int {
 		}
 		wg.Wait()
 		fmt.Print(strings.Join(out, ","))
+		return 0
+	case "trylock":
+		// F_SETLK a write lock on the whole file, then F_GETLK: "ok" or
+		// the errno, then the holder's pid as F_GETLK names it.
+		f, err := os.OpenFile(dir, os.O_RDWR, 0)
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		lk := syscall.Flock_t{Type: syscall.F_WRLCK}
+		res := "ok"
+		if err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk); err != nil {
+			res = err.Error()
+			lk = syscall.Flock_t{Type: syscall.F_WRLCK}
+			if err := syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk); err != nil {
+				res += " getlk: " + err.Error()
+			} else {
+				res += fmt.Sprintf(" held by %d", lk.Pid)
+			}
+		}
+		fmt.Print(res)
 		return 0
 	}
 	return 2
@@ -107,7 +129,7 @@ func newTestCluster(t testing.TB) *testCluster {
 		}
 		c.disk = append(c.disk, d)
 	}
-	exp2, err := srv9p.New(c.disk[1])
+	exp2, err := export.New(c.disk[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +144,7 @@ func newTestCluster(t testing.TB) *testCluster {
 		srv9p.NewServer(exp2, srv9p.TrustClaims()).Serve(ctx, ln)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	exp1, err := srv9p.New(c.disk[0])
+	exp1, err := export.New(c.disk[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,3 +382,56 @@ func TestConsistency(t *testing.T) {
 }
 
 var _ = p9.ReadOnly
+
+// TestPOSIXLockOwners: fcntl locks belong to the process, on this node's
+// files and another's: two descriptors of one process share its locks,
+// another process is refused and told the holder's pid, and closing any
+// descriptor of the file releases them.
+func TestPOSIXLockOwners(t *testing.T) {
+	c := newTestCluster(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	try := func(path string) string {
+		cmd := exec.Command(exe, path)
+		cmd.Env = append(os.Environ(), helperEnv+"=trylock")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return string(out)
+	}
+	for _, n := range []string{"here", "2"} {
+		t.Run(n, func(t *testing.T) {
+			p := filepath.Join(c.dir, n, "locked")
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f1, err := os.OpenFile(p, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f1.Close()
+			f2, err := os.OpenFile(p, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lk := syscall.Flock_t{Type: syscall.F_WRLCK}
+			if err := syscall.FcntlFlock(f1.Fd(), syscall.F_SETLK, &lk); err != nil {
+				t.Fatalf("lock through the first descriptor: %v", err)
+			}
+			lk = syscall.Flock_t{Type: syscall.F_WRLCK, Start: 0, Len: 10}
+			if err := syscall.FcntlFlock(f2.Fd(), syscall.F_SETLK, &lk); err != nil {
+				t.Errorf("the same process through another descriptor: %v, want the lock", err)
+			}
+			if got, want := try(p), fmt.Sprintf("resource temporarily unavailable held by %d", os.Getpid()); got != want {
+				t.Errorf("another process: %q, want %q", got, want)
+			}
+			f2.Close()
+			if got := try(p); got != "ok" {
+				t.Errorf("after the holder closed a descriptor of the file: %q, want ok", got)
+			}
+		})
+	}
+}

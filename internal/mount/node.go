@@ -175,7 +175,7 @@ func (n *node) Open(ctx gocontext.Context, flags uint32) (fs.FileHandle, uint32,
 			nf.Close()
 			return err
 		}
-		h = &handle{m: n.m, f: nf}
+		h = &handle{m: n.m, f: nf, ino: n.StableAttr().Ino, mode: openFlags(flags) & p9.OpenFlagsModeMask}
 		return nil
 	})
 	if e != 0 {
@@ -221,8 +221,8 @@ func (n *node) Create(ctx gocontext.Context, name string, flags uint32, mode uin
 			of.Close()
 			return err
 		}
-		h = &handle{m: n.m, f: of}
 		in = n.child(ctx, c, q, a, nil, out)
+		h = &handle{m: n.m, f: of, ino: q.Path, mode: openFlags(flags) & p9.OpenFlagsModeMask}
 		return nil
 	})
 	if e != 0 {
