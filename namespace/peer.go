@@ -18,6 +18,7 @@ import (
 
 	"mfs/internal/client"
 	"mfs/internal/dial"
+	"mfs/membership"
 )
 
 // peer is one node of the table and, for remote nodes, its connection.
@@ -52,7 +53,7 @@ func (p *peer) update(n Node) {
 	old := p.n
 	p.n = n
 	var c *peerConn
-	if n.Addr != old.Addr || n.State != Alive {
+	if n.Addr != old.Addr || n.State != membership.Alive {
 		c, p.conn = p.conn, nil
 	}
 	p.nmu.Unlock()
