@@ -1,3 +1,6 @@
+// Package demo is `mfs demo`: a whole cluster of real nodes in this
+// process, on loopback, with TLS and gossip encryption as across machines,
+// and the banner saying how to use it.
 package demo
 
 import (

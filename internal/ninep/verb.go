@@ -1,3 +1,10 @@
+// Package ninep is `mfs 9p` and `mfs members`: 9P client verbs for shell
+// scripts (read, write, cp, ls, stat, mkdir, rm, mv, ln, readlink, df,
+// chmod, chown, touch, select, nodes), in 9P2000.L, 9P2000.u or 9P2000,
+// with the copy engine of cp and of mv across nodes (cp*.go). Command and
+// MembersCommand are the urfave/cli commands; each verb opens one
+// connection, does its work and returns errors that main prints one line
+// each (package clierr).
 package ninep
 
 import (

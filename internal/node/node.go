@@ -1,3 +1,8 @@
+// Package node assembles one mfs node in this process: the local export,
+// the namespace over every node, the listeners that serve them, and serf
+// gossip feeding the namespace's node table. `mfs node` starts one,
+// `mfs demo` several; Start binds everything or nothing, Join joins the
+// cluster, Wait serves, Stop leaves.
 package node
 
 import (
