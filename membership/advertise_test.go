@@ -17,7 +17,7 @@ import (
 // export on every interface alike; bound to loopback it advertises
 // loopback; an AdvertiseAddr's host given is used as it is.
 func TestAdvertiseFirstIPv4(t *testing.T) {
-	want, ipErr := FirstIPv4()
+	want, ipErr := firstIPv4()
 	for _, bind := range []string{"0.0.0.0:0", "[::]:0"} {
 		t.Run(bind, func(t *testing.T) {
 			n, err := startNode(t, 1, bind, nil, func(c *Config) { c.ExportAddr = "0.0.0.0:5640" })

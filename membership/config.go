@@ -49,10 +49,10 @@ type Timings struct {
 	LeavePropagateDelay time.Duration
 }
 
-// LANTimings are memberlist's LAN defaults with serf's reconnect and reap
+// lanTimings are memberlist's LAN defaults with serf's reconnect and reap
 // timers shortened from a day to what suits a file system: a failed node
 // stays listed (as failed) for an hour, a departed one for ten minutes.
-func LANTimings() Timings {
+func lanTimings() Timings {
 	return Timings{
 		ProbeInterval:       time.Second,
 		ProbeTimeout:        500 * time.Millisecond,
@@ -118,14 +118,14 @@ func (t Timings) check() error {
 	return nil
 }
 
-// Profiles names the timing profiles ParseProfile knows.
-var Profiles = []string{"lan", "fast"}
+// profiles names the timing profiles ParseProfile knows.
+var profiles = []string{"lan", "fast"}
 
 // ParseProfile returns the timings of a named profile: "lan" or "fast".
 func ParseProfile(name string) (Timings, error) {
 	switch name {
 	case "lan", "":
-		return LANTimings(), nil
+		return lanTimings(), nil
 	case "fast":
 		return FastTimings(), nil
 	}
@@ -160,12 +160,12 @@ type Config struct {
 	// AdvertiseAddr, if set, is the gossip address told to others (behind
 	// NAT, or when BindAddr is 0.0.0.0 and the guess is wrong). Unset, it
 	// is BindAddr, or for a BindAddr on every interface (0.0.0.0, ::)
-	// the host's first non-loopback IPv4 address (FirstIPv4) and the
+	// the host's first non-loopback IPv4 address (firstIPv4) and the
 	// bound port.
 	AdvertiseAddr string
 	// Key, if set, encrypts gossip (see ParseKey).
 	Key []byte
-	// Timings are the gossip timers (LANTimings, FastTimings).
+	// Timings are the gossip timers (lanTimings, FastTimings).
 	Timings Timings
 	// Table receives member changes. Required.
 	Table Table
@@ -178,6 +178,6 @@ type Config struct {
 func DefaultConfig() *Config {
 	return &Config{
 		BindAddr: "0.0.0.0:7946",
-		Timings:  LANTimings(),
+		Timings:  lanTimings(),
 	}
 }

@@ -83,8 +83,8 @@ var (
 	// ErrKey means join addresses answered but gossip could not be
 	// decrypted (another --encrypt key, or none on one side).
 	ErrKey = errors.New("gossip encryption mismatch")
-	// ErrStopped means serf stopped on its own (it lost a name conflict).
-	ErrStopped = errors.New("gossip stopped")
+	// errStopped means serf stopped on its own (it lost a name conflict).
+	errStopped = errors.New("gossip stopped")
 	// ErrNoAdvertise means gossip binds every interface (0.0.0.0, ::), no
 	// AdvertiseAddr was given, and the host has no non-loopback IPv4
 	// address to advertise.
@@ -117,8 +117,8 @@ type Membership struct {
 	err      error             // why the loop stopped on its own
 }
 
-// NodeName returns the serf node name of node number id.
-func NodeName(id int) string { return "node-" + strconv.Itoa(id) }
+// nodeName returns the serf node name of node number id.
+func nodeName(id int) string { return "node-" + strconv.Itoa(id) }
 
 // New starts gossip for one node: it binds cfg.BindAddr and announces the
 // node to itself (the local node enters the Table at once). Call Join to
@@ -147,7 +147,7 @@ func New(cfg Config) (*Membership, error) {
 	m := &Membership{
 		cfg:     cfg,
 		log:     l.With(slog.Int("self", cfg.ID)),
-		name:    NodeName(cfg.ID),
+		name:    nodeName(cfg.ID),
 		events:  make(chan serf.Event, 256),
 		done:    make(chan struct{}),
 		members: make(map[string]Member),
@@ -176,7 +176,7 @@ func New(cfg Config) (*Membership, error) {
 		// non-loopback IPv4 address (memberlist would pick a "private"
 		// one, which may be an IPv6 ULA, or none at all for ::). The
 		// port is the bound one (memberlist sets it for port 0).
-		ip, err := FirstIPv4()
+		ip, err := firstIPv4()
 		if err != nil {
 			return nil, fmt.Errorf("membership: gossip on %s: %w", cfg.BindAddr, err)
 		}
@@ -335,7 +335,8 @@ func (m *Membership) Members() []Member {
 // (see Err).
 func (m *Membership) Done() <-chan struct{} { return m.done }
 
-// Err returns why gossip stopped on its own (ErrStopped, wrapped), or nil.
+// Err returns why gossip stopped on its own ("gossip stopped: lost a node
+// name conflict …"), or nil.
 func (m *Membership) Err() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -395,7 +396,7 @@ func (m *Membership) loop() {
 			}
 			m.mu.Lock()
 			if !m.leaving {
-				m.err = fmt.Errorf("%w: lost a node name conflict (another node has id %d)", ErrStopped, m.cfg.ID)
+				m.err = fmt.Errorf("%w: lost a node name conflict (another node has id %d)", errStopped, m.cfg.ID)
 				m.log.Error("gossip stopped", slog.Any("err", m.err))
 			}
 			m.mu.Unlock()
@@ -412,7 +413,7 @@ func (m *Membership) handle(e serf.Event) {
 	}
 	for _, sm := range me.Members {
 		id, err := strconv.Atoi(sm.Tags[tagID])
-		if err != nil || id <= 0 || sm.Name != NodeName(id) {
+		if err != nil || id <= 0 || sm.Name != nodeName(id) {
 			m.log.Warn("ignoring member with bad id tag", slog.String("name", sm.Name), slog.String("id", sm.Tags[tagID]))
 			continue
 		}
@@ -449,10 +450,10 @@ func (m *Membership) handle(e serf.Event) {
 	}
 }
 
-// FirstIPv4 returns the first IPv4 address, in interface order, of an
+// firstIPv4 returns the first IPv4 address, in interface order, of an
 // interface that is up and not loopback: the address a node bound to every
 // interface advertises unless told otherwise.
-func FirstIPv4() (net.IP, error) {
+func firstIPv4() (net.IP, error) {
 	ifs, err := net.Interfaces()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoAdvertise, err)

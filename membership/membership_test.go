@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"mfs/tests/clusterutil"
 )
 
 // recTable is a Table that records every call.
@@ -109,23 +111,11 @@ func join(t testing.TB, n *node, to ...*node) error {
 	return n.m.Join(ctx, addrs)
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // allSee waits until every node in nodes has id in state want.
 func allSee(t testing.TB, nodes []*node, id int, want State) {
 	t.Helper()
 	for _, n := range nodes {
-		eventually(t, 15*time.Second, fmt.Sprintf("node %d sees node %d %v", n.id, id, want), func() bool {
+		clusterutil.Eventually(t, 15*time.Second, fmt.Sprintf("node %d sees node %d %v", n.id, id, want), func() bool {
 			s, ok := n.table.state(id)
 			return ok && s == want
 		})
@@ -191,7 +181,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	allSee(t, []*node{n1, n3}, 2, Left)
 	for _, n := range []*node{n1, n3} {
-		eventually(t, 15*time.Second, fmt.Sprintf("node %d reaps node 2", n.id), func() bool {
+		clusterutil.Eventually(t, 15*time.Second, fmt.Sprintf("node %d reaps node 2", n.id), func() bool {
 			_, ok := n.table.state(2)
 			return !ok
 		})
@@ -216,7 +206,7 @@ func TestRestartElsewhere(t *testing.T) {
 	if err := join(t, n2, n1); err != nil {
 		t.Fatalf("rejoin from another port: %v", err)
 	}
-	eventually(t, 15*time.Second, "node 1 sees node 2 alive at its new address", func() bool {
+	clusterutil.Eventually(t, 15*time.Second, "node 1 sees node 2 alive at its new address", func() bool {
 		m := n1.table.get(2)
 		return m.State == Alive && m.Gossip == n2.m.GossipAddr() && m.Gossip != old
 	})
@@ -312,7 +302,7 @@ func TestJoinRetry(t *testing.T) {
 		defer cancel()
 		errc <- n2.m.Join(ctx, []string{addr})
 	}()
-	eventually(t, 10*time.Second, "a failed join attempt", func() bool { return n2.m.attempts.Load() >= 2 })
+	clusterutil.Eventually(t, 10*time.Second, "a failed join attempt", func() bool { return n2.m.attempts.Load() >= 2 })
 	n1 := mustStart(t, 1, addr, nil, nil)
 	if err := <-errc; err != nil {
 		t.Fatalf("join after retries: %v", err)
@@ -389,7 +379,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("ParseProfile(%q): %v", p.in, err)
 		}
 	}
-	if f, l := FastTimings(), LANTimings(); f.ProbeInterval >= l.ProbeInterval {
+	if f, l := FastTimings(), lanTimings(); f.ProbeInterval >= l.ProbeInterval {
 		t.Errorf("fast probe interval %v not below LAN's %v", f.ProbeInterval, l.ProbeInterval)
 	}
 }
@@ -412,7 +402,7 @@ func TestExportHostAdvertised(t *testing.T) {
 			if err := join(t, n, n1); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, 15*time.Second, "node 1 learns the export address", func() bool {
+			clusterutil.Eventually(t, 15*time.Second, "node 1 learns the export address", func() bool {
 				return n1.table.get(id).Addr == tt.want
 			})
 		})
@@ -434,7 +424,7 @@ func TestRestartBeforeDetection(t *testing.T) {
 	if err := join(t, n2, n1); err != nil {
 		t.Fatalf("quick restart: %v", err)
 	}
-	eventually(t, 15*time.Second, "node 1 sees the new life of node 2", func() bool {
+	clusterutil.Eventually(t, 15*time.Second, "node 1 sees the new life of node 2", func() bool {
 		m := n1.table.get(2)
 		return m.State == Alive && m.Addr == "127.0.0.1:6002"
 	})

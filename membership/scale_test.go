@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"mfs/tests/clusterutil"
 )
 
 // timedTable records when each (node, state) first reached this member.
@@ -40,7 +42,7 @@ func spread(b *testing.B, tables []*timedTable, id int, s State, t0 time.Time) t
 	var last time.Time
 	for i, tt := range tables {
 		var at time.Time
-		eventually(b, 60*time.Second, fmt.Sprintf("member %d sees node %d %v", i+1, id, s), func() bool {
+		clusterutil.Eventually(b, 60*time.Second, fmt.Sprintf("member %d sees node %d %v", i+1, id, s), func() bool {
 			var ok bool
 			at, ok = tt.seen(id, s)
 			return ok
@@ -53,13 +55,13 @@ func spread(b *testing.B, tables []*timedTable, id int, s State, t0 time.Time) t
 }
 
 // BenchmarkPropagation measures, for clusters of 3, 8 and 16 in-process
-// nodes on loopback with FastTimings and LANTimings, how long a join, a crash (failure
+// nodes on loopback with FastTimings and lanTimings, how long a join, a crash (failure
 // detection) and a graceful leave take to reach every other node. Figures
 // are reported as join-ms, fail-ms and leave-ms (the loop time is setup).
 //
 //	go test ./membership -run '^$' -bench Propagation -benchtime 1x
 func BenchmarkPropagation(b *testing.B) {
-	for _, profile := range Profiles {
+	for _, profile := range profiles {
 		timings, _ := ParseProfile(profile)
 		for _, size := range []int{3, 8, 16} {
 			b.Run(fmt.Sprintf("%s/nodes=%d", profile, size), func(b *testing.B) {

@@ -19,6 +19,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/dial"
+	"mfs/membership"
 	"mfs/srv9p"
 	"mfs/srv9p/export"
 )
@@ -134,7 +135,7 @@ func newCluster(t testing.TB, n int, opts ...Option) *cluster {
 			t.Fatal(err)
 		}
 		for j := 1; j <= n; j++ {
-			ns.SetNode(Node{ID: j, Addr: c.exports[j-1].addr, State: Alive})
+			ns.SetNode(Node{ID: j, Addr: c.exports[j-1].addr, State: membership.Alive})
 		}
 		t.Cleanup(func() { ns.Close() })
 		c.ns = append(c.ns, ns)

@@ -22,9 +22,9 @@ type attachCtx struct {
 	// chosen is set once selected was given explicitly (selected=N or
 	// "select N"); until then selected follows home.
 	chosen bool
-	// uid owns the files made through this attach (srv9p.AttachUID);
-	// p9.NoUID if the Tattach carried none. Set when the root is made,
-	// never changed.
+	// uid owns the files made through this attach (the Tattach's
+	// n_uname, srv9p.Attach.UID); p9.NoUID if the Tattach carried none.
+	// Set when the root is made, never changed.
 	uid p9.UID
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/hugelgupf/p9/linux"
 
 	"mfs/internal/clustertls"
+	"mfs/membership"
 	"mfs/srv9p"
 )
 
@@ -95,8 +96,8 @@ func TestWithDialer(t *testing.T) {
 	defer ns.Close()
 	// The same export, as node 2 (what its certificate says) and as node
 	// 3 (what a lying gossip would say).
-	ns.SetNode(Node{ID: 2, Addr: ln.Addr().String(), State: Alive})
-	ns.SetNode(Node{ID: 3, Addr: ln.Addr().String(), State: Alive})
+	ns.SetNode(Node{ID: 2, Addr: ln.Addr().String(), State: membership.Alive})
+	ns.SetNode(Node{ID: 3, Addr: ln.Addr().String(), State: membership.Alive})
 	root, err := ns.Attach()
 	if err != nil {
 		t.Fatal(err)

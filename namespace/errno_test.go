@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/hugelgupf/p9/linux"
+
+	"mfs/membership"
 )
 
 // TestErrnoTable checks the package doc's errors table: a node listed as
@@ -16,10 +18,10 @@ func TestErrnoTable(t *testing.T) {
 	c.markNodes(t)
 	ns := c.ns[0]
 	// Node 2 failed, 3 left, 4 was reaped; there never was a node 9.
-	ns.SetNode(Node{ID: 2, Addr: c.exports[1].addr, State: Failed})
-	ns.SetNode(Node{ID: 3, Addr: c.exports[2].addr, State: Left})
+	ns.SetNode(Node{ID: 2, Addr: c.exports[1].addr, State: membership.Failed})
+	ns.SetNode(Node{ID: 3, Addr: c.exports[2].addr, State: membership.Left})
 	ns.RemoveNode(4)
-	ns.SetNode(Node{ID: 1, Addr: c.exports[0].addr, State: Failed}) // the serving node
+	ns.SetNode(Node{ID: 1, Addr: c.exports[0].addr, State: membership.Failed}) // the serving node
 	cl := c.client(t, 1)
 
 	for _, tc := range []struct {
@@ -60,10 +62,10 @@ func TestErrnoTable(t *testing.T) {
 	// Context directories whose node stopped being usable after the
 	// attach named it: the same errnos.
 	for _, tc := range []struct {
-		state State
+		state membership.State
 		errno linux.Errno
-	}{{Failed, linux.EHOSTDOWN}, {Left, linux.ENOENT}} {
-		ns.SetNode(Node{ID: 5, Addr: c.exports[4].addr, State: Alive})
+	}{{membership.Failed, linux.EHOSTDOWN}, {membership.Left, linux.ENOENT}} {
+		ns.SetNode(Node{ID: 5, Addr: c.exports[4].addr, State: membership.Alive})
 		root := attach(t, cl, "home=5/selected=5")
 		ns.SetNode(Node{ID: 5, Addr: c.exports[4].addr, State: tc.state})
 		for _, dir := range []string{"home", "selected", "5"} {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/membership"
 )
 
 // freezer forwards loopback TCP to a target until frozen; then it stops
@@ -101,7 +103,7 @@ func TestPeerCutOff(t *testing.T) {
 		c := newCluster(t, 3, WithTimeout(bound))
 		mustWriteHost(t, c.dirs[1], "big", string(make([]byte, 16<<20)))
 		fz := newFreezer(t, c.exports[1].addr)
-		c.ns[0].SetNode(Node{ID: 2, Addr: fz.ln.Addr().String(), State: Alive})
+		c.ns[0].SetNode(Node{ID: 2, Addr: fz.ln.Addr().String(), State: membership.Alive})
 		root := attach(t, c.client(t, 1), "")
 		f := walk(t, root, "2/big")
 		if _, _, err := f.Open(p9.ReadOnly); err != nil {

@@ -14,31 +14,9 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 
+	"mfs/membership"
 	"mfs/srv9p"
 )
-
-// State of a node as membership reports it.
-type State int
-
-// Node states. Only Alive nodes are listed in the root directory.
-const (
-	Alive State = iota
-	Failed
-	Left
-)
-
-// String returns "alive", "failed" or "left", as shown in the nodes file.
-func (s State) String() string {
-	switch s {
-	case Alive:
-		return "alive"
-	case Failed:
-		return "failed"
-	case Left:
-		return "left"
-	}
-	return fmt.Sprintf("state(%d)", int(s))
-}
 
 // Node is one cluster node as the namespace knows it.
 type Node struct {
@@ -49,7 +27,7 @@ type Node struct {
 	// files are served in-process.
 	Addr string
 	// State is what membership last reported.
-	State State
+	State membership.State
 }
 
 // MaxNodeID is the largest node number: the number is kept in the top 16
@@ -144,7 +122,7 @@ func New(here int, local p9.Attacher, opts ...Option) (*Namespace, error) {
 		return nil, fmt.Errorf("namespace: attach local export: %w", err)
 	}
 	ns := &Namespace{here: here, local: local, cfg: cfg, localRoot: lr, started: time.Now(), nodes: map[int]*peer{}}
-	ns.nodes[here] = newPeer(ns, Node{ID: here, State: Alive})
+	ns.nodes[here] = newPeer(ns, Node{ID: here, State: membership.Alive})
 	return ns, nil
 }
 
@@ -269,7 +247,7 @@ func (ns *Namespace) lookup(id int) *peer {
 func (ns *Namespace) alive() []int {
 	var ids []int
 	for _, n := range ns.Nodes() {
-		if n.State == Alive || n.ID == ns.here {
+		if n.State == membership.Alive || n.ID == ns.here {
 			ids = append(ids, n.ID)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/membership"
 )
 
 // markNodes writes whoami ("node N") into every node's export.
@@ -30,8 +32,8 @@ func TestRootListing(t *testing.T) {
 	}
 
 	// The listing follows the node table.
-	c.ns[0].SetNode(Node{ID: 3, Addr: c.exports[2].addr, State: Failed})
-	c.ns[0].SetNode(Node{ID: 7, Addr: "127.0.0.1:1", State: Alive})
+	c.ns[0].SetNode(Node{ID: 3, Addr: c.exports[2].addr, State: membership.Failed})
+	c.ns[0].SetNode(Node{ID: 7, Addr: "127.0.0.1:1", State: membership.Alive})
 	got, _ = listDir(root, "")
 	want = []string{"1", "2", "7", "home", "here", "selected", "nodes", "ctl"}
 	if !slices.Equal(got, want) {
@@ -171,7 +173,7 @@ func TestCtlSelect(t *testing.T) {
 		}
 	}
 
-	c.ns[0].SetNode(Node{ID: 2, Addr: c.exports[1].addr, State: Failed})
+	c.ns[0].SetNode(Node{ID: 2, Addr: c.exports[1].addr, State: membership.Failed})
 	for _, tc := range []struct {
 		cmd   string
 		errno linux.Errno
@@ -195,7 +197,7 @@ func TestCtlSelect(t *testing.T) {
 
 func TestNodesFile(t *testing.T) {
 	c := newCluster(t, 3)
-	c.ns[0].SetNode(Node{ID: 3, Addr: c.exports[2].addr, State: Left})
+	c.ns[0].SetNode(Node{ID: 3, Addr: c.exports[2].addr, State: membership.Left})
 	root := attach(t, c.client(t, 1), "home=2")
 	got, err := readAll(root, "nodes")
 	if err != nil {
@@ -219,7 +221,7 @@ func TestNodesFile(t *testing.T) {
 
 func TestBadAttachNames(t *testing.T) {
 	c := newCluster(t, 3)
-	c.ns[0].SetNode(Node{ID: 3, Addr: c.exports[2].addr, State: Failed})
+	c.ns[0].SetNode(Node{ID: 3, Addr: c.exports[2].addr, State: membership.Failed})
 	cl := c.client(t, 1)
 	for _, tc := range []struct {
 		aname string
@@ -256,7 +258,7 @@ func TestHereAlwaysReachable(t *testing.T) {
 	// in-process and stay reachable; nodes shows the reported state.
 	c := newCluster(t, 2)
 	c.markNodes(t)
-	c.ns[0].SetNode(Node{ID: 1, Addr: c.exports[0].addr, State: Left})
+	c.ns[0].SetNode(Node{ID: 1, Addr: c.exports[0].addr, State: membership.Left})
 	root := attach(t, c.client(t, 1), "home=1")
 	if got, err := readAll(root, "here/whoami"); err != nil || got != "node 1" {
 		t.Errorf("here/whoami: %q, %v", got, err)

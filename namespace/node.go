@@ -7,16 +7,17 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/client"
+	"mfs/membership"
 )
 
 // stateErrno is the errno of using a node in state st: 0 for an alive
 // node, EHOSTDOWN for a failed one (it may come back), ENOENT for one that
 // left (as for one that was never a member).
-func stateErrno(st State) linux.Errno {
+func stateErrno(st membership.State) linux.Errno {
 	switch st {
-	case Alive:
+	case membership.Alive:
 		return 0
-	case Failed:
+	case membership.Failed:
 		return linux.EHOSTDOWN
 	}
 	return linux.ENOENT

@@ -18,6 +18,7 @@ import (
 
 	"mfs/internal/client"
 	"mfs/internal/dial"
+	"mfs/membership"
 )
 
 // peer is one node of the table and, for remote nodes, its connection.
@@ -52,7 +53,7 @@ func (p *peer) update(n Node) {
 	old := p.n
 	p.n = n
 	var c *peerConn
-	if n.Addr != old.Addr || n.State != Alive {
+	if n.Addr != old.Addr || n.State != membership.Alive {
 		c, p.conn = p.conn, nil
 	}
 	p.nmu.Unlock()
@@ -152,6 +153,22 @@ func (p *peer) live() (*peerConn, error) {
 // peerConn is one connection to a remote node, with its root fid. The
 // client bounds every call (a call that times out is flushed and fails
 // alone) and declares the connection dead when the peer answers nothing.
+//
+// One connection per node, opened on first use with a large msize, reused,
+// and dialled anew after it dies. Concurrent kernel requests stay
+// concurrent: the server runs them on goroutines and the client pipelines
+// them on the one connection. A peer that answers nothing at all, not even
+// the Rflush, within the timeout is dead: every call pending on it fails
+// with EHOSTDOWN, and the next walk to the node dials again. Files of a
+// dead connection keep failing: their fids died with it and are never
+// moved to a new connection. A blocking Tlock has no timeout: it waits on
+// the peer as the lock does, and a Tflush from the kernel flushes it on
+// the peer.
+//
+// Identity: a remote node's files are walked from its root attached as
+// the attach's user on this connection (one attach per user), and the
+// peer's server runs them as that user, believing the uid because the
+// connection is a cluster member's (TLS) or root's (a privileged port).
 type peerConn struct {
 	ns    *Namespace
 	node  int

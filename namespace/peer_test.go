@@ -11,6 +11,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/fcall"
+	"mfs/membership"
 	"mfs/srv9p"
 	"mfs/srv9p/srv9ptest"
 )
@@ -132,7 +133,7 @@ func hookedPeer(t *testing.T, c *cluster, h *hooked) *flushCounter {
 		srv9p.NewServer(h, srv9p.ServerLogger(testLog(t)), srv9p.TrustClaims()).Serve(ctx, fc)
 	}()
 	t.Cleanup(func() { ln.Close(); <-done })
-	c.ns[0].SetNode(Node{ID: 2, Addr: ln.Addr().String(), State: Alive})
+	c.ns[0].SetNode(Node{ID: 2, Addr: ln.Addr().String(), State: membership.Alive})
 	return fc
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/dial"
+	"mfs/membership"
 	"mfs/srv9p"
 )
 
@@ -168,7 +169,7 @@ func TestUniqueQIDs(t *testing.T) {
 	}
 	defer ns.Close()
 	for j := 1; j <= 3; j++ {
-		ns.SetNode(Node{ID: j, Addr: c.exports[j-1].addr, State: Alive})
+		ns.SetNode(Node{ID: j, Addr: c.exports[j-1].addr, State: membership.Alive})
 	}
 	root, _ := ns.Attach()
 	seen := map[uint64]string{}
@@ -300,7 +301,7 @@ func TestPeerDeath(t *testing.T) {
 					}
 				}
 				s := serve(t, exportOf(t, c.dirs[1]))
-				c.ns[0].SetNode(Node{ID: 2, Addr: s.addr, State: Alive})
+				c.ns[0].SetNode(Node{ID: 2, Addr: s.addr, State: membership.Alive})
 				if _, err := listDir(root, "2"); err != nil {
 					t.Errorf("node 2 back: %v", err)
 				}
@@ -332,7 +333,7 @@ func TestPeerHangs(t *testing.T) {
 		}
 	}()
 	c := newCluster(t, 2, WithTimeout(300*time.Millisecond))
-	c.ns[0].SetNode(Node{ID: 2, Addr: ln.Addr().String(), State: Alive})
+	c.ns[0].SetNode(Node{ID: 2, Addr: ln.Addr().String(), State: membership.Alive})
 	root := attach(t, c.client(t, 1), "")
 	start := time.Now()
 	_, err = walkErr(root, "2")

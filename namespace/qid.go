@@ -18,6 +18,15 @@ import (
 // path. Larger paths (srv9p puts a device index or a table bit above bit
 // 48) are numbered in a per-namespace table, as QEMU's multidevs=remap
 // does; the table only grows.
+//
+// The context directories are entry points to the same files as /N:
+// /home/x and /2/x have one QID when home is 2, like a bind mount. /N and
+// a context directory naming N share the fixed QID of node N's directory
+// (qidNode0+N), so the root is listed without reaching any peer, and no
+// directory is ever its own ancestor: find, ls -R and pwd terminate. In
+// 9P2000.L ".." is resolved by the kernel (srv9p rejects it as a walk
+// name) and leads to the root; in 9P2000 and 9P2000.u srv9p walks it
+// within the attach, so /2/.. is the root too.
 const (
 	nodeBits  = 16
 	nodeShift = 64 - nodeBits

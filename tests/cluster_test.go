@@ -95,21 +95,14 @@ func openNodeFiles(t *testing.T, c *clusterutil.Cluster, via, of, n int) []p9.Fi
 // waitState polls node on's nodes file until node id has state want.
 func waitState(t *testing.T, c *clusterutil.Cluster, on, id int, want string) {
 	t.Helper()
-	deadline := time.Now().Add(clusterutil.SettleTimeout)
 	var last []clusterutil.NodeLine
 	var err error
-	for time.Now().Before(deadline) {
+	if !clusterutil.Poll(clusterutil.SettleTimeout, func() bool {
 		last, err = c.Node(on).Nodes()
-		if err == nil {
-			for _, l := range last {
-				if l.ID == id && l.State == want {
-					return
-				}
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err == nil && slices.ContainsFunc(last, func(l clusterutil.NodeLine) bool { return l.ID == id && l.State == want })
+	}) {
+		t.Fatalf("node %d's nodes file never showed node %d %s: %+v (err %v)", on, id, want, last, err)
 	}
-	t.Fatalf("node %d's nodes file never showed node %d %s: %+v (err %v)", on, id, want, last, err)
 }
 
 func TestClusterListsEveryNode(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"mfs/internal/clierr"
 	"mfs/internal/dial"
 	"mfs/srv9p"
 	"mfs/srv9p/export"
@@ -30,7 +31,7 @@ followed by the server. Exporting / leaves out /proc, /sys and /dev.
 Examples:
   mfs export --root /srv/data --listen 127.0.0.1:5640
   mfs export --root / --listen unix:/run/mfs-export.sock --read-only --exclude /home/secret`,
-		OnUsageError: onUsageError("export"),
+		OnUsageError: clierr.OnUsageError("export"),
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "directory to export (required)"},
 			&cli.StringFlag{Name: "listen", Usage: "address to serve on: host:port or unix:/path (required)"},
@@ -40,10 +41,7 @@ Examples:
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		}, append(limitFlags(false), accessFlags(false)...)...),
 		Action: func(c *cli.Context) error {
-			if err := runExport(c); err != nil {
-				return &cmdError{"export", err}
-			}
-			return nil
+			return clierr.In("export", runExport(c))
 		},
 	}
 }
@@ -98,10 +96,10 @@ func runExport(c *cli.Context) error {
 	defer stop()
 	log.Info("exporting", slog.String("root", root), slog.String("listen", addr),
 		slog.Bool("read-only", c.Bool("read-only")), slog.Any("exclude", excl))
-	if acc.trustAll {
+	if acc.TrustAll {
 		log.Warn("--tcp-trust all: every uid a TCP client claims is believed")
 	}
-	err = srv9p.NewServer(a, append(append(limits, acc.options(ln)...), srv9p.ServerLogger(log))...).Serve(ctx, ln)
+	err = srv9p.NewServer(a, append(append(limits, acc.Options(ln)...), srv9p.ServerLogger(log))...).Serve(ctx, ln)
 	log.Info("stopped")
 	return err
 }

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
+
+	"mfs/internal/clierr"
 )
 
 // genCommand is `mfs gen man|bash`: the manual page and the bash
@@ -23,19 +25,19 @@ bash prints a completion script for bash 4 or later, for
 $PREFIX/share/bash-completion/completions/mfs (or source it): it completes
 commands, 9p verbs and flags from a table made from this binary, without
 running mfs. 'mk install' installs both.`,
-		OnUsageError: onUsageError("gen"),
+		OnUsageError: clierr.OnUsageError("gen"),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return commandErr("gen", usagef("want one argument: man or bash"))
+				return clierr.In("gen", clierr.Usagef("want one argument: man or bash"))
 			}
 			out := c.App.Writer
 			switch c.Args().First() {
 			case "man":
-				return commandErr("gen", genMan(out, c.App))
+				return clierr.In("gen", genMan(out, c.App))
 			case "bash":
-				return commandErr("gen", genBash(out, c.App))
+				return clierr.In("gen", genBash(out, c.App))
 			}
-			return commandErr("gen", usagef("%q: want man or bash", c.Args().First()))
+			return clierr.In("gen", clierr.Usagef("%q: want man or bash", c.Args().First()))
 		},
 	}
 }

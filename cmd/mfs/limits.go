@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"mfs/internal/node"
 	"mfs/srv9p"
 )
 
@@ -57,21 +57,13 @@ func accessFlags(env bool) []cli.Flag {
 	}
 }
 
-// access is what accessFlags say.
-type access struct {
-	trustAll bool
-	squash   srv9p.Squash
-	anonUID  uint32
-	anonGID  uint32
-}
-
 // accessOf reads accessFlags.
-func accessOf(c *cli.Context) (access, error) {
-	var a access
+func accessOf(c *cli.Context) (node.Access, error) {
+	var a node.Access
 	switch t := c.String("tcp-trust"); t {
 	case "privport":
 	case "all":
-		a.trustAll = true
+		a.TrustAll = true
 	default:
 		return a, fmt.Errorf("--tcp-trust %q: want privport or all", t)
 	}
@@ -79,23 +71,12 @@ func accessOf(c *cli.Context) (access, error) {
 	if err != nil {
 		return a, fmt.Errorf("--squash: %w", err)
 	}
-	a.squash = sq
+	a.Squash = sq
 	for _, f := range []string{"anon-uid", "anon-gid"} {
 		if c.Uint(f) > 1<<32-2 {
 			return a, fmt.Errorf("--%s %d: out of range", f, c.Uint(f))
 		}
 	}
-	a.anonUID, a.anonGID = uint32(c.Uint("anon-uid")), uint32(c.Uint("anon-gid"))
+	a.AnonUID, a.AnonGID = uint32(c.Uint("anon-uid")), uint32(c.Uint("anon-gid"))
 	return a, nil
-}
-
-// options are the server options of a listener: unix sockets always use
-// SO_PEERCRED; TCP listeners privileged ports, or every claim with
-// --tcp-trust all.
-func (a access) options(ln net.Listener) []srv9p.ServerOption {
-	opts := []srv9p.ServerOption{srv9p.SquashUsers(a.squash), srv9p.Anonymous(a.anonUID, a.anonGID)}
-	if a.trustAll && ln.Addr().Network() == "tcp" {
-		opts = append(opts, srv9p.TrustClaims())
-	}
-	return opts
 }

@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"mfs/internal/clierr"
+	"mfs/internal/ninep"
 )
 
 func main() {
@@ -24,8 +27,8 @@ func main() {
 			exportCommand(),
 			nodeCommand(),
 			demoCommand(),
-			ninepCommand(),
-			membersCommand(),
+			ninep.Command(),
+			ninep.MembersCommand(),
 			tlsCommand(),
 			versionCommand(),
 			genCommand(),
@@ -44,8 +47,10 @@ func main() {
 
 // errorLines formats err as the lines main prints: "mfs: …", or "mfs CMD:
 // …" when the error names the subcommand it came from (by a Command()
-// string method), so scripts see lines with a fixed prefix. Each error of
-// a multiError is a line of its own; any other error is one line.
+// string method), so scripts see lines with a fixed prefix. Each error
+// joined by errors.Join (the first such join in err's chain: a verb that
+// carries on past each failure, as rm and ls do) is a line of its own;
+// any other error is one line.
 func errorLines(err error) []string {
 	prefix := "mfs"
 	var c interface{ Command() string }
@@ -53,9 +58,9 @@ func errorLines(err error) []string {
 		prefix += " " + c.Command()
 	}
 	errs := []error{err}
-	var m multiError
-	if errors.As(err, &m) {
-		errs = m
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		errs = joined.Unwrap()
 	}
 	var lines []string
 	for _, e := range errs {
@@ -78,7 +83,7 @@ func versionCommand() *cli.Command {
 		UsageText: "mfs version (or mfs --version)",
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return commandErr("version", usagef("takes no arguments"))
+				return clierr.In("version", clierr.Usagef("takes no arguments"))
 			}
 			fmt.Fprint(c.App.Writer, versionText(debug.ReadBuildInfo()))
 			return nil

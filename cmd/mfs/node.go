@@ -15,30 +15,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"mfs/internal/clierr"
+	"mfs/internal/clustertls"
 	"mfs/internal/dial"
+	"mfs/internal/node"
 	"mfs/membership"
 	"mfs/namespace"
 	"mfs/srv9p"
 )
-
-// cmdError names the subcommand an error came from, so main prints
-// "mfs CMD: …" (mfs export uses it).
-type cmdError struct {
-	cmd string
-	err error
-}
-
-func (e *cmdError) Error() string   { return e.err.Error() }
-func (e *cmdError) Unwrap() error   { return e.err }
-func (e *cmdError) Command() string { return e.cmd }
-
-// onUsageError makes a flag error one line on stderr and exit status 2
-// (main prints it) instead of urfave/cli's usage text.
-func onUsageError(cmd string) cli.OnUsageErrorFunc {
-	return func(_ *cli.Context, err error, _ bool) error {
-		return commandErr(cmd, usagef("%v (see mfs %s --help)", err, cmd))
-	}
-}
 
 // nodeCommand runs one node of a cluster: its export, its namespace server
 // and its gossip.
@@ -63,7 +47,7 @@ Examples:
   mfs node --id 1
   mfs node --id 2 --join 10.0.0.1:7946 --tls-dir /etc/mfs/tls --encrypt "$(cat /etc/mfs/key)"
   mfs node --id 3 --listen 127.0.0.1:564 --listen unix:/run/mfs.sock --read-only`,
-		OnUsageError: onUsageError("node"),
+		OnUsageError: clierr.OnUsageError("node"),
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "id", EnvVars: []string{"MFS_ID"}, Usage: "this node's number (1, 2, …), unique in the cluster (required)"},
 			&cli.StringFlag{Name: "root", Value: "/", EnvVars: []string{"MFS_ROOT"}, Usage: "directory to export (/proc, /sys and /dev are left out of /)"},
@@ -87,16 +71,16 @@ Examples:
 		Action: func(c *cli.Context) error {
 			cfg, joinTimeout, err := nodeFlags(c)
 			if err != nil {
-				return commandErr("node", usagef("%v", err))
+				return clierr.In("node", clierr.Usagef("%v", err))
 			}
-			return commandErr("node", runNode(cfg, joinTimeout))
+			return clierr.In("node", runNode(cfg, joinTimeout))
 		},
 	}
 }
 
 // nodeFlags builds a node's configuration from the command line; its
 // errors are usage errors.
-func nodeFlags(c *cli.Context) (cfg nodeConfig, joinTimeout time.Duration, err error) {
+func nodeFlags(c *cli.Context) (cfg node.Config, joinTimeout time.Duration, err error) {
 	if c.Args().Present() {
 		return cfg, 0, fmt.Errorf("unexpected argument %q", c.Args().First())
 	}
@@ -107,7 +91,7 @@ func nodeFlags(c *cli.Context) (cfg nodeConfig, joinTimeout time.Duration, err e
 	if err != nil {
 		return cfg, 0, err
 	}
-	cfg = nodeConfig{
+	cfg = node.Config{
 		ID:           c.Int("id"),
 		Root:         c.String("root"),
 		Listen:       splitList(c.StringSlice("listen")),
@@ -132,7 +116,7 @@ func nodeFlags(c *cli.Context) (cfg nodeConfig, joinTimeout time.Duration, err e
 	if cfg.ExportSquash, err = srv9p.ParseSquash(c.String("export-squash")); err != nil {
 		return cfg, 0, fmt.Errorf("--export-squash: %w", err)
 	}
-	if !c.IsSet("tcp-trust") && cfg.Access.squash != srv9p.SquashAll {
+	if !c.IsSet("tcp-trust") && cfg.Access.Squash != srv9p.SquashAll {
 		for _, l := range cfg.Listen {
 			if nonLoopbackTCP(l) {
 				return cfg, 0, fmt.Errorf("--listen %s is reachable from the network: say whose claims it believes with --tcp-trust (privport or all), or serve everyone as the anonymous user with --squash all", l)
@@ -150,7 +134,7 @@ func nodeFlags(c *cli.Context) (cfg nodeConfig, joinTimeout time.Duration, err e
 	if err := nodeTrust(c, &cfg); err != nil {
 		return cfg, 0, err
 	}
-	if err := cfg.check(); err != nil {
+	if err := cfg.Check(); err != nil {
 		return cfg, 0, err
 	}
 	return cfg, c.Duration("join-timeout"), nil
@@ -176,10 +160,10 @@ func nonLoopbackTCP(addr string) bool {
 
 // runNode starts the node and serves until SIGINT or SIGTERM (then it
 // leaves the cluster gracefully) or until something fails.
-func runNode(cfg nodeConfig, joinTimeout time.Duration) error {
+func runNode(cfg node.Config, joinTimeout time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := startNode(cfg)
+	n, err := node.Start(cfg)
 	if err != nil {
 		return err
 	}
@@ -189,17 +173,17 @@ func runNode(cfg nodeConfig, joinTimeout time.Duration) error {
 		joinCtx, cancel = context.WithTimeout(ctx, joinTimeout)
 		defer cancel()
 	}
-	if err := n.join(joinCtx); err != nil {
-		n.stop(false)
+	if err := n.Join(joinCtx); err != nil {
+		n.Stop(false)
 		if ctx.Err() != nil {
 			return nil // interrupted while joining
 		}
 		return err
 	}
 	cfg.Log.Info("ready", slog.Int("id", cfg.ID))
-	err = n.wait(ctx)
+	err = n.Wait(ctx)
 	cfg.Log.Info("stopping", slog.Bool("leave", err == nil))
-	n.stop(err == nil)
+	n.Stop(err == nil)
 	return err
 }
 
@@ -234,4 +218,40 @@ func splitList(in []string) []string {
 		}
 	}
 	return out
+}
+
+// Gossip addresses `mfs node` binds when --gossip is not given: loopback
+// without TLS (a cluster on one machine), every interface with it.
+const (
+	defaultGossip    = "127.0.0.1:7946"
+	defaultGossipTLS = "0.0.0.0:7946"
+)
+
+// nodeTrust reads --tls-dir and --insecure into cfg, with the --gossip
+// default that depends on them, and loads the node's certificates. Its
+// errors are usage errors.
+func nodeTrust(c *cli.Context, cfg *node.Config) error {
+	dir := c.String("tls-dir")
+	cfg.Insecure = c.Bool("insecure")
+	if cfg.Gossip == "" {
+		cfg.Gossip = defaultGossip
+		if dir != "" {
+			cfg.Gossip = defaultGossipTLS
+		}
+	}
+	if dir == "" {
+		return nil
+	}
+	if c.String("encrypt") == "" {
+		return node.ErrNeedsKey
+	}
+	if cfg.ID < 1 || cfg.ID > namespace.MaxNodeID {
+		return nil // Check says so
+	}
+	n, err := clustertls.Load(dir, cfg.ID)
+	if err != nil {
+		return fmt.Errorf("--tls-dir: %w", err)
+	}
+	cfg.TLS = n
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"mfs/internal/clierr"
 	"mfs/internal/clustertls"
 	"mfs/namespace"
 )
@@ -29,13 +30,13 @@ Examples:
   mfs tls ca --dir /etc/mfs/tls
   mfs tls cert --dir /etc/mfs/tls --id 1
   mfs tls cert --dir /etc/mfs/tls --id 2 --valid 720h --key ed25519`,
-		OnUsageError: onUsageError("tls"),
+		OnUsageError: clierr.OnUsageError("tls"),
 		Subcommands:  []*cli.Command{tlsCACommand(), tlsCertCommand()},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return commandErr("tls", usagef("unknown subcommand %q: want ca or cert (see mfs tls --help)", c.Args().First()))
+				return clierr.In("tls", clierr.Usagef("unknown subcommand %q: want ca or cert (see mfs tls --help)", c.Args().First()))
 			}
-			return commandErr("tls", usagef("missing subcommand: ca or cert (see mfs tls --help)"))
+			return clierr.In("tls", clierr.Usagef("missing subcommand: ca or cert (see mfs tls --help)"))
 		},
 	}
 }
@@ -55,15 +56,15 @@ func tlsCACommand() *cli.Command {
 		Name:         "ca",
 		Usage:        "create the cluster CA: DIR/ca.pem and DIR/ca-key.pem",
 		UsageText:    "mfs tls ca --dir DIR [--valid 87600h] [--key ecdsa|ed25519]",
-		OnUsageError: onUsageError("tls ca"),
+		OnUsageError: clierr.OnUsageError("tls ca"),
 		Flags:        tlsFlags(clustertls.DefaultCAValidity),
 		Action: func(c *cli.Context) error {
 			dir, valid, key, err := tlsArgs(c)
 			if err != nil {
-				return commandErr("tls ca", err)
+				return clierr.In("tls ca", err)
 			}
 			if err := clustertls.CreateCA(dir, valid, key); err != nil {
-				return commandErr("tls ca", err)
+				return clierr.In("tls ca", err)
 			}
 			fmt.Fprintf(c.App.Writer, "wrote %s and %s (%s, valid until %s)\nkeep %s to yourself: whoever holds it can make cluster members\n",
 				filepath.Join(dir, clustertls.CAFile), filepath.Join(dir, clustertls.CAKeyFile), key,
@@ -79,27 +80,27 @@ func tlsCertCommand() *cli.Command {
 		Name:         "cert",
 		Usage:        "create node N's certificate, signed by the CA in DIR: DIR/node-N.pem and DIR/node-N-key.pem",
 		UsageText:    "mfs tls cert --dir DIR --id N [--valid 8760h] [--key ecdsa|ed25519]",
-		OnUsageError: onUsageError("tls cert"),
+		OnUsageError: clierr.OnUsageError("tls cert"),
 		Flags: append(tlsFlags(clustertls.DefaultNodeValidity),
 			&cli.IntFlag{Name: "id", Usage: "the node's number, as its --id (required)"}),
 		Action: func(c *cli.Context) error {
 			dir, valid, key, err := tlsArgs(c)
 			if err != nil {
-				return commandErr("tls cert", err)
+				return clierr.In("tls cert", err)
 			}
 			id := c.Int("id")
 			if !c.IsSet("id") {
-				return commandErr("tls cert", usagef("--id is required: the node's number"))
+				return clierr.In("tls cert", clierr.Usagef("--id is required: the node's number"))
 			}
 			if id < 1 || id > namespace.MaxNodeID {
-				return commandErr("tls cert", usagef("--id %d: want a node number from 1 to %d", id, namespace.MaxNodeID))
+				return clierr.In("tls cert", clierr.Usagef("--id %d: want a node number from 1 to %d", id, namespace.MaxNodeID))
 			}
 			if err := clustertls.CreateNodeCert(dir, id, valid, key); err != nil {
-				return commandErr("tls cert", err)
+				return clierr.In("tls cert", err)
 			}
 			n, err := clustertls.Load(dir, id)
 			if err != nil {
-				return commandErr("tls cert", err)
+				return clierr.In("tls cert", err)
 			}
 			fmt.Fprintf(c.App.Writer, "wrote %s and %s (%s, valid until %s)\nnode %d needs them and %s: mfs node --id %d --tls-dir %s\n",
 				filepath.Join(dir, clustertls.NodeFile(id)), filepath.Join(dir, clustertls.NodeKeyFile(id)), key,
@@ -113,16 +114,16 @@ func tlsCertCommand() *cli.Command {
 // errors.
 func tlsArgs(c *cli.Context) (dir string, valid time.Duration, key string, err error) {
 	if c.Args().Present() {
-		return "", 0, "", usagef("unexpected argument %q", c.Args().First())
+		return "", 0, "", clierr.Usagef("unexpected argument %q", c.Args().First())
 	}
 	dir, valid, key = c.String("dir"), c.Duration("valid"), c.String("key")
 	switch {
 	case dir == "":
-		return "", 0, "", usagef("--dir is required: the directory of the certificates")
+		return "", 0, "", clierr.Usagef("--dir is required: the directory of the certificates")
 	case valid <= 0:
-		return "", 0, "", usagef("--valid %v: must be positive", valid)
+		return "", 0, "", clierr.Usagef("--valid %v: must be positive", valid)
 	case key != clustertls.ECDSA && key != clustertls.Ed25519:
-		return "", 0, "", usagef("--key %q: want %s or %s", key, clustertls.ECDSA, clustertls.Ed25519)
+		return "", 0, "", clierr.Usagef("--key %q: want %s or %s", key, clustertls.ECDSA, clustertls.Ed25519)
 	}
 	return dir, valid, key, nil
 }

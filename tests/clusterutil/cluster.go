@@ -97,14 +97,12 @@ func (n *Node) WaitListed(t testing.TB, ids ...int) {
 	slices.Sort(want)
 	var got []int
 	var err error
-	deadline := time.Now().Add(SettleTimeout)
-	for time.Now().Before(deadline) {
-		if got, err = n.NodeDirs(); err == nil && slices.Equal(got, want) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !Poll(SettleTimeout, func() bool {
+		got, err = n.NodeDirs()
+		return err == nil && slices.Equal(got, want)
+	}) {
+		t.Fatalf("node %d lists nodes %v (err %v), want %v", n.ID, got, err, want)
 	}
-	t.Fatalf("node %d lists nodes %v (err %v), want %v", n.ID, got, err, want)
 }
 
 // NodeDirs returns the node numbers n's root lists.

@@ -1,6 +1,7 @@
-package main
+package ninep
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os/user"
@@ -69,7 +70,7 @@ type entry struct {
 func (s *session) ls(w io.Writer, paths []string, o lsOptions) error {
 	var files []entry
 	var dirs []string
-	var errs multiError
+	var errs []error
 	for _, a := range paths {
 		p := cleanPath(a)
 		f, _, attr, err := s.walkAttr(p)
@@ -99,7 +100,7 @@ func (s *session) ls(w io.Writer, paths []string, o lsOptions) error {
 	for _, d := range dirs {
 		l.dir(d, len(paths) > 1 || o.recursive)
 	}
-	return errs.err()
+	return errors.Join(errs...)
 }
 
 // lister prints the directories of one ls.
@@ -108,7 +109,7 @@ type lister struct {
 	w       io.Writer
 	o       lsOptions
 	names   *idNames
-	errs    *multiError
+	errs    *[]error
 	printed bool // something is on w: the next header needs a blank line
 }
 

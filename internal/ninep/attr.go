@@ -1,4 +1,4 @@
-package main
+package ninep
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/hugelgupf/p9/p9"
 	"github.com/urfave/cli/v2"
+
+	"mfs/internal/clierr"
 )
 
 // The verbs that change attributes: chmod, chown, touch. Each goes on past
@@ -41,14 +43,14 @@ Examples:
 		run: func(s *session, c *cli.Context, args []string) error {
 			m, _ := parseMode(args[0])
 			mask := umask()
-			var errs multiError
+			var errs []error
 			for _, a := range args[1:] {
 				p := cleanPath(a)
 				if err := s.chmod(p, m, mask); err != nil {
 					errs = append(errs, opErr("chmod", err, p))
 				}
 			}
-			return errs.err()
+			return errors.Join(errs...)
 		},
 	}
 }
@@ -92,7 +94,7 @@ type modeOp struct {
 
 // parseMode parses chmod's MODE: octal or symbolic.
 func parseMode(spec string) (*modeChange, error) {
-	bad := usagef("chmod: invalid mode %q (want octal such as 755, or symbolic such as u+x,go-w)", spec)
+	bad := clierr.Usagef("chmod: invalid mode %q (want octal such as 755, or symbolic such as u+x,go-w)", spec)
 	if spec == "" {
 		return nil, bad
 	}
@@ -236,14 +238,14 @@ Examples:
 		},
 		run: func(s *session, c *cli.Context, args []string) error {
 			o, _ := parseOwner(args[0])
-			var errs multiError
+			var errs []error
 			for _, a := range args[1:] {
 				p := cleanPath(a)
 				if err := s.setAttr(p, o.mask(), o.attr()); err != nil {
 					errs = append(errs, opErr("chown", err, p))
 				}
 			}
-			return errs.err()
+			return errors.Join(errs...)
 		},
 	}
 }
@@ -263,7 +265,7 @@ func (o owner) attr() p9.SetAttr { return p9.SetAttr{UID: p9.UID(o.uid), GID: p9
 func parseOwner(spec string) (owner, error) {
 	name, group, colon := strings.Cut(spec, ":")
 	if name == "" && group == "" {
-		return owner{}, usagef("chown: %q: want OWNER, OWNER:GROUP, OWNER: or :GROUP", spec)
+		return owner{}, clierr.Usagef("chown: %q: want OWNER, OWNER:GROUP, OWNER: or :GROUP", spec)
 	}
 	var o owner
 	if name != "" {
@@ -274,7 +276,7 @@ func parseOwner(spec string) (owner, error) {
 		o.uid, o.setUID = u.uid, true
 		if colon && group == "" {
 			if u.gid < 0 {
-				return owner{}, usagef("chown: %q: user %s has no login group here; name the group", spec, name)
+				return owner{}, clierr.Usagef("chown: %q: user %s has no login group here; name the group", spec, name)
 			}
 			o.gid, o.setGID = uint32(u.gid), true
 		}
@@ -314,7 +316,7 @@ func lookupUser(name string) (userIDs, error) {
 		}
 		return ids, nil
 	}
-	return userIDs{}, usagef("chown: unknown user %q", name)
+	return userIDs{}, clierr.Usagef("chown: unknown user %q", name)
 }
 
 // lookupGroup finds a group by name, else takes name as a number.
@@ -327,7 +329,7 @@ func lookupGroup(name string) (uint32, error) {
 	if n, err := parseID(name); err == nil {
 		return n, nil
 	}
-	return 0, usagef("chown: unknown group %q", name)
+	return 0, clierr.Usagef("chown: unknown group %q", name)
 }
 
 // parseID parses a numeric user or group id; the all-ones id is 9P's
@@ -365,14 +367,14 @@ Examples:
 		flags: []cli.Flag{&cli.BoolFlag{Name: "c", Aliases: []string{"no-create"}, Usage: "do not create files that do not exist"}},
 		min:   1, max: -1,
 		run: func(s *session, c *cli.Context, args []string) error {
-			var errs multiError
+			var errs []error
 			for _, a := range args {
 				p := cleanPath(a)
 				if err := s.touch(p, !c.Bool("c")); err != nil {
 					errs = append(errs, opErr("touch", err, p))
 				}
 			}
-			return errs.err()
+			return errors.Join(errs...)
 		},
 	}
 }

@@ -1,10 +1,18 @@
-package main
+// Package ninep is `mfs 9p` and `mfs members`: 9P client verbs for shell
+// scripts (read, write, cp, ls, stat, mkdir, rm, mv, ln, readlink, df,
+// chmod, chown, touch, select, nodes), in 9P2000.L, 9P2000.u or 9P2000,
+// with the copy engine of cp and of mv across nodes (cp*.go). Command and
+// MembersCommand are the urfave/cli commands; each verb opens one
+// connection, does its work and returns errors that main prints one line
+// each (package clierr).
+package ninep
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"mfs/internal/clierr"
 )
 
 // verb is one `mfs 9p` client verb. The verbs are a table so that their
@@ -23,8 +31,7 @@ type verb struct {
 	run   func(s *session, c *cli.Context, args []string) error
 }
 
-// verbs lists every `mfs 9p` verb; each lives in the ninep_*.go file of its
-// concern.
+// verbs lists every `mfs 9p` verb; each lives in the file of its concern.
 func verbs() []verb {
 	return []verb{
 		readVerb(), writeVerb(), cpVerb(),
@@ -35,9 +42,11 @@ func verbs() []verb {
 	}
 }
 
-// ninepCommand is `mfs 9p`: 9P client verbs for shell scripts (in 9P2000.L,
-// 9P2000.u or 9P2000), in the manner of plan9port's 9p(1).
-func ninepCommand() *cli.Command {
+// Command is `mfs 9p`: 9P client verbs for shell scripts (in 9P2000.L,
+// 9P2000.u or 9P2000), in the manner of plan9port's 9p(1). Its errors
+// name their subcommand and are usage errors or not as package clierr
+// says; each is one line, or one line per error joined by errors.Join.
+func Command() *cli.Command {
 	var subs []*cli.Command
 	for _, v := range verbs() {
 		cmd := v.command("9p", dialSession)
@@ -80,9 +89,9 @@ Examples:
 		OnUsageError: verbUsageError("9p"),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return commandErr("9p", usagef("unknown verb %q (see mfs 9p --help)", c.Args().First()))
+				return clierr.In("9p", clierr.Usagef("unknown verb %q (see mfs 9p --help)", c.Args().First()))
 			}
-			return commandErr("9p", usagef("missing verb (see mfs 9p --help)"))
+			return clierr.In("9p", clierr.Usagef("missing verb (see mfs 9p --help)"))
 		},
 	}
 }
@@ -113,7 +122,7 @@ func (v verb) command(cmd string, open opener) *cli.Command {
 		HideHelpCommand:        true, // a verb has no subcommands to complete
 		OnUsageError:           verbUsageError(cmd),
 		Action: func(c *cli.Context) error {
-			return commandErr(cmd, v.do(c, open))
+			return clierr.In(cmd, v.do(c, open))
 		},
 	}
 }
@@ -122,7 +131,7 @@ func (v verb) command(cmd string, open opener) *cli.Command {
 func (v verb) do(c *cli.Context, open opener) error {
 	args := c.Args().Slice()
 	if len(args) < v.min || (v.max >= 0 && len(args) > v.max) {
-		return usagef("%s: want %s %s (see mfs 9p %s --help)", v.name, v.name, v.args, v.name)
+		return clierr.Usagef("%s: want %s %s (see mfs 9p %s --help)", v.name, v.name, v.args, v.name)
 	}
 	if v.check != nil {
 		if err := v.check(c, args); err != nil {
@@ -146,7 +155,7 @@ func verbUsageError(cmd string) cli.OnUsageErrorFunc {
 			name = cmd
 		}
 		msg := strings.TrimSpace(err.Error())
-		return commandErr(cmd, usagef("%s: %v%s", name, msg, connFlagHint(msg)))
+		return clierr.In(cmd, clierr.Usagef("%s: %v%s", name, msg, connFlagHint(msg)))
 	}
 }
 
@@ -163,42 +172,4 @@ func connFlagHint(msg string) string {
 		}
 	}
 	return ""
-}
-
-// commandError is an error of the subcommand cmd, printed by main as
-// "mfs CMD: …". It deliberately does not implement cli.ExitCoder: urfave/cli
-// would print and exit by itself; main finds the exit code of the wrapped
-// error with errors.As instead.
-type commandError struct {
-	cmd string
-	err error
-}
-
-func (e *commandError) Error() string { return e.err.Error() }
-
-// Unwrap returns the wrapped error.
-func (e *commandError) Unwrap() error { return e.err }
-
-// Command names the subcommand for main's error line.
-func (e *commandError) Command() string { return e.cmd }
-
-// commandErr wraps a non-nil err as an error of the subcommand cmd.
-func commandErr(cmd string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &commandError{cmd: cmd, err: err}
-}
-
-// usageError is a mistake in the command line: exit status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-// ExitCode implements cli.ExitCoder.
-func (e *usageError) ExitCode() int { return 2 }
-
-// usagef returns a usageError with a formatted message.
-func usagef(format string, a ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, a...)}
 }

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"encoding/json"
@@ -14,21 +14,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Where runCheckHost looks for the kernel's 9p file system.
+// Where checkHost looks for the kernel's 9p file system.
 var (
 	procFilesystems = "/proc/filesystems"
 	modulesDir      = "/lib/modules"
 )
 
-// runCheckHost checks what mfs run needs before it starts anything: root,
+// checkHost checks what mfs run needs before it starts anything: root,
 // and a kernel with the 9p file system (built in, loaded, or a module the
 // kernel loads by itself at the first mount).
-func runCheckHost() error {
+func checkHost() error {
 	if os.Geteuid() != 0 {
-		return runFail(errNotRoot, runStatusFailed)
+		return fail(errNotRoot, StatusFailed)
 	}
 	if !have9p(procFilesystems, modulesDir) {
-		return runFailf("the kernel has no 9p file system (v9fs, not in %s): load it with modprobe 9p", procFilesystems)
+		return Failf("the kernel has no 9p file system (v9fs, not in %s): load it with modprobe 9p", procFilesystems)
 	}
 	return nil
 }
@@ -61,21 +61,21 @@ func have9p(filesystems, modules string) bool {
 	return false
 }
 
-// runOuter starts the inner step in a mount namespace of its own and
+// Outer starts the inner step in a mount namespace of its own and
 // returns the exit status mfs run ends with: the inner step's (CMD's), or
 // 128+N when signal N ended it. SIGTERM and SIGHUP are passed on; SIGINT
 // and SIGQUIT, which a terminal sends the whole process group, are not
-// sent again.
-func runOuter(spec runSpec) int {
+// sent again. When the inner step cannot be started or waited for, the
+// status is StatusFailed and err says why, for the caller to print.
+func Outer(spec Spec) (status int, err error) {
 	b, err := json.Marshal(spec)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, errorLine(runFailf("%v", err)))
-		return runStatusFailed
+		return StatusFailed, Failf("%v", err)
 	}
-	cmd := exec.Command("/proc/self/exe", runInnerName)
+	cmd := exec.Command("/proc/self/exe", InnerCommand)
 	cmd.Args[0] = os.Args[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), runSpecEnv+"="+string(b))
+	cmd.Env = append(os.Environ(), specEnv+"="+string(b))
 	// Cloneflags, not Unshareflags: with Unshareflags Go makes every mount
 	// private, cutting the host's later mounts off; the inner step makes
 	// them slaves instead.
@@ -84,8 +84,7 @@ func runOuter(spec runSpec) int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, errorLine(runFailf("start: %v", err)))
-		return runStatusFailed
+		return StatusFailed, Failf("start: %v", err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -104,60 +103,59 @@ func runOuter(spec runSpec) int {
 	close(done)
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
-		fmt.Fprintln(os.Stderr, errorLine(runFailf("wait: %v", err)))
-		return runStatusFailed
+		return StatusFailed, Failf("wait: %v", err)
 	}
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
-		return 128 + int(ws.Signal())
+		return 128 + int(ws.Signal()), nil
 	}
-	return ws.ExitStatus()
+	return ws.ExitStatus(), nil
 }
 
-// runInner is the inner step, alone in its mount namespace: make the
+// Inner is the inner step, alone in its mount namespace: make the
 // mounts slaves of the host's, mount the node's namespace, become the user
 // and exec CMD.
-func runInner(args []string) error {
-	raw := os.Getenv(runSpecEnv)
+func Inner(args []string) error {
+	raw := os.Getenv(specEnv)
 	if raw == "" || len(args) != 0 {
-		return runFailf("%s is a step of mfs run, not a command", runInnerName)
+		return Failf("%s is a step of mfs run, not a command", InnerCommand)
 	}
-	os.Unsetenv(runSpecEnv)
-	var spec runSpec
+	os.Unsetenv(specEnv)
+	var spec Spec
 	if err := json.Unmarshal([]byte(raw), &spec); err != nil || len(spec.Argv) == 0 {
-		return runFailf("bad %s", runSpecEnv)
+		return Failf("bad %s", specEnv)
 	}
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
-		return runFailf("make mounts slaves: %v", err)
+		return Failf("make mounts slaves: %v", err)
 	}
 	if err := unix.Mount(spec.Source, spec.Mnt, "9p", unix.MS_NOSUID|unix.MS_NODEV, spec.Options); err != nil {
-		return runFailf("mount %s on %s: %v", spec.Source, spec.Mnt, err)
+		return Failf("mount %s on %s: %v", spec.Source, spec.Mnt, err)
 	}
 	if spec.Drop {
 		if err := syscall.Setgroups(spec.Groups); err != nil {
-			return runFailf("setgroups: %v", err)
+			return Failf("setgroups: %v", err)
 		}
 		if err := syscall.Setgid(spec.GID); err != nil {
-			return runFailf("setgid %d: %v", spec.GID, err)
+			return Failf("setgid %d: %v", spec.GID, err)
 		}
 		if err := syscall.Setuid(spec.UID); err != nil {
-			return runFailf("setuid %d: %v", spec.UID, err)
+			return Failf("setuid %d: %v", spec.UID, err)
 		}
 	}
 	path, err := exec.LookPath(spec.Argv[0])
 	if err != nil {
-		return runExecError(spec.Argv[0], err)
+		return execError(spec.Argv[0], err)
 	}
 	err = syscall.Exec(path, spec.Argv, os.Environ())
-	return runExecError(spec.Argv[0], err)
+	return execError(spec.Argv[0], err)
 }
 
-// runExecError is CMD failing to start: status 127 when it is not there,
+// execError is CMD failing to start: status 127 when it is not there,
 // 126 when it is but cannot be run.
-func runExecError(name string, err error) error {
-	status := runStatusCannotRun
+func execError(name string, err error) error {
+	status := statusCannotRun
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-		status = runStatusNotFound
+		status = statusNotFound
 	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
@@ -167,5 +165,5 @@ func runExecError(name string, err error) error {
 	if errors.As(err, &ee) {
 		err = ee.Err
 	}
-	return runFail(fmt.Errorf("%s: %w", name, err), status)
+	return fail(fmt.Errorf("%s: %w", name, err), status)
 }

@@ -1,4 +1,4 @@
-package main
+package ninep
 
 import (
 	"bytes"
@@ -88,7 +88,7 @@ func TestCpReport(t *testing.T) {
 	if b.String() != want {
 		t.Errorf("printed %q, want %q", b.String(), want)
 	}
-	if got := errorLine(commandErr("9p", r.err())); got != "mfs 9p: cp ./x: permission denied" {
+	if got := errorLine(r.err()); got != "mfs 9p: cp ./x: permission denied" {
 		t.Errorf("held back: %q", got)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package ninep
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mfs/internal/client"
+	"mfs/internal/clierr"
 	"mfs/internal/dial"
 	"mfs/internal/fcall"
 )
@@ -146,22 +147,22 @@ func connFlagValues(c *cli.Context) (connOptions, error) {
 	if addr == "" {
 		addr = defaultNinepAddr()
 	}
-	addr, err := normalizeAddr(addr)
+	addr, err := NormalizeAddr(addr)
 	if err != nil {
-		return connOptions{}, usagef("--addr: %v", err)
+		return connOptions{}, clierr.Usagef("--addr: %v", err)
 	}
 	if msize < 4096 || msize > math.MaxUint32 {
-		return connOptions{}, usagef("--msize %d: want 4096 or more", msize)
+		return connOptions{}, clierr.Usagef("--msize %d: want 4096 or more", msize)
 	}
 	if timeout < 0 {
-		return connOptions{}, usagef("--timeout %v: must not be negative", timeout)
+		return connOptions{}, clierr.Usagef("--timeout %v: must not be negative", timeout)
 	}
-	if err := checkAName(aname); err != nil {
+	if err := CheckAName(aname); err != nil {
 		return connOptions{}, err
 	}
 	dialect, ok := fcall.ParseDialect(dialectName)
 	if !ok {
-		return connOptions{}, usagef("--dialect %q: want 9p2000.L, 9p2000.u or 9p2000", dialectName)
+		return connOptions{}, clierr.Usagef("--dialect %q: want 9p2000.L, 9p2000.u or 9p2000", dialectName)
 	}
 	return connOptions{addr: addr, aname: aname, msize: uint32(msize), timeout: timeout, dialect: dialect}, nil
 }
@@ -170,10 +171,10 @@ func connFlagValues(c *cli.Context) (connOptions, error) {
 // alone.
 const ninepPort = "564"
 
-// normalizeAddr completes a server address: a host without a port ("host",
+// NormalizeAddr completes a server address: a host without a port ("host",
 // "10.0.0.5", "::1", "[::1]") gets port 564; "host:port", "[ipv6]:port"
 // and "unix:/path" are returned unchanged.
-func normalizeAddr(addr string) (string, error) {
+func NormalizeAddr(addr string) (string, error) {
 	if strings.HasPrefix(addr, "unix:") {
 		_, _, err := dial.ParseAddr(addr)
 		return addr, err
@@ -377,34 +378,4 @@ func opErr(op string, err error, paths ...string) error {
 		return nil
 	}
 	return &opError{op: op, paths: paths, err: err}
-}
-
-// multiError is every failure of a verb that carries on past each one, as
-// rm, mkdir and ls do: main prints one line per error, exit status 1.
-type multiError []error
-
-func (m multiError) Error() string {
-	var b strings.Builder
-	for i, err := range m {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(err.Error())
-	}
-	return b.String()
-}
-
-// Unwrap returns the errors.
-func (m multiError) Unwrap() []error { return m }
-
-// err returns nil when there is no error, the error when there is one, and
-// m otherwise.
-func (m multiError) err() error {
-	switch len(m) {
-	case 0:
-		return nil
-	case 1:
-		return m[0]
-	}
-	return m
 }

@@ -1,4 +1,4 @@
-package main
+package ninep
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 	"github.com/urfave/cli/v2"
+
+	"mfs/internal/clierr"
 )
 
 // Files of the namespace root the control verbs use (see package namespace).
@@ -36,14 +38,14 @@ Examples:
    mfs 9p --aname selected=2 read /selected/etc/hostname`,
 		min: 1, max: -1,
 		check: func(c *cli.Context, args []string) error {
-			if _, ok := parseNodeNumber(args[0]); !ok {
-				return usagef("select: node number %q: want 1, 2, …", args[0])
+			if _, ok := ParseNodeNumber(args[0]); !ok {
+				return clierr.Usagef("select: node number %q: want 1, 2, …", args[0])
 			}
 			if len(args) == 1 {
-				return usagef("select %s: missing verb: the selection lasts for one attach, this command (mfs 9p select %s VERB [ARGS…], or mfs 9p --aname selected=%s VERB [ARGS…])", args[0], args[0], args[0])
+				return clierr.Usagef("select %s: missing verb: the selection lasts for one attach, this command (mfs 9p select %s VERB [ARGS…], or mfs 9p --aname selected=%s VERB [ARGS…])", args[0], args[0], args[0])
 			}
 			if findVerb(args[1]) == nil {
-				return usagef("select: unknown verb %q (see mfs 9p --help)", args[1])
+				return clierr.Usagef("select: unknown verb %q (see mfs 9p --help)", args[1])
 			}
 			return nil
 		},
@@ -82,7 +84,7 @@ func runOnSession(s *session, c *cli.Context, args []string) error {
 		Writer:          c.App.Writer,
 		ErrWriter:       c.App.ErrWriter,
 		Action: func(c *cli.Context) error {
-			return usagef("select: unknown verb %q (see mfs 9p --help)", c.Args().First())
+			return clierr.Usagef("select: unknown verb %q (see mfs 9p --help)", c.Args().First())
 		},
 	}
 	for _, v := range verbs() {

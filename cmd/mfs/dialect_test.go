@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"mfs/internal/dial/dialtest"
+	"mfs/internal/ninep"
 	"mfs/srv9p"
 	"mfs/srv9p/export"
 )
@@ -31,7 +32,7 @@ func runMFS(stdin string, args ...string) ranMFS {
 	var out, errb bytes.Buffer
 	app := &cli.App{
 		Name:           "mfs",
-		Commands:       []*cli.Command{ninepCommand(), membersCommand()},
+		Commands:       []*cli.Command{ninep.Command(), ninep.MembersCommand()},
 		Reader:         strings.NewReader(stdin),
 		Writer:         &out,
 		ErrWriter:      &errb,

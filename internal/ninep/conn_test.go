@@ -1,4 +1,4 @@
-package main
+package ninep
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -43,20 +41,20 @@ func TestNormalizeAddr(t *testing.T) {
 		{"host name", ""},
 	}
 	for _, tt := range tests {
-		got, err := normalizeAddr(tt.in)
+		got, err := NormalizeAddr(tt.in)
 		if tt.want == "" {
 			if err == nil {
-				t.Errorf("normalizeAddr(%q) = %q, want an error", tt.in, got)
+				t.Errorf("NormalizeAddr(%q) = %q, want an error", tt.in, got)
 			}
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("normalizeAddr(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			t.Errorf("NormalizeAddr(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
-	_, err := normalizeAddr("a:b:c")
+	_, err := NormalizeAddr("a:b:c")
 	if want := `address "a:b:c": want host, host:port, [ipv6]:port or unix:/path`; err == nil || err.Error() != want {
-		t.Errorf("normalizeAddr(a:b:c) error %v, want %q", err, want)
+		t.Errorf("NormalizeAddr(a:b:c) error %v, want %q", err, want)
 	}
 }
 
@@ -64,8 +62,8 @@ func TestCheckAName(t *testing.T) {
 	ok := []string{"", "/", "2", "home=2", "selected=3", "home=2/selected=3", "/home=2//selected=10/",
 		"home=2/here/var/log", "2/tmp/a=b", "selected=3/selected", "/srv/export"}
 	for _, a := range ok {
-		if err := checkAName(a); err != nil {
-			t.Errorf("checkAName(%q): %v", a, err)
+		if err := CheckAName(a); err != nil {
+			t.Errorf("CheckAName(%q): %v", a, err)
 		}
 	}
 	bad := []struct{ aname, err string }{
@@ -81,9 +79,9 @@ func TestCheckAName(t *testing.T) {
 		{"home=2/./x", `--aname home=2/./x: ".": attach names are not cleaned, write the path without . and ..`},
 	}
 	for _, tt := range bad {
-		err := checkAName(tt.aname)
+		err := CheckAName(tt.aname)
 		if err == nil || err.Error() != tt.err || exitCode(err) != 2 {
-			t.Errorf("checkAName(%q) = %v, want usage error %q", tt.aname, err, tt.err)
+			t.Errorf("CheckAName(%q) = %v, want usage error %q", tt.aname, err, tt.err)
 		}
 	}
 	if got := fmt.Sprint(anameContext("/home=2/selected=3/2/x=y")); got != "[home=2 selected=3]" {
@@ -213,51 +211,6 @@ func TestNodeError(t *testing.T) {
 		}
 		if !errors.Is(tt.err, linux.ENOENT) && strings.Contains(tt.want, "no such node") {
 			t.Errorf("%q does not unwrap to ENOENT", tt.want)
-		}
-	}
-}
-
-func TestErrorLinesMulti(t *testing.T) {
-	err := commandErr("9p", multiError{opErr("rm", linux.ENOENT, "/a"), opErr("rm", linux.ENOTEMPTY, "/d")})
-	want := []string{"mfs 9p: rm /a: no such file or directory", "mfs 9p: rm /d: directory not empty"}
-	if got := errorLines(err); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("errorLines = %q, want %q", got, want)
-	}
-	if exitCode(err) != 1 {
-		t.Errorf("exit code %d, want 1", exitCode(err))
-	}
-	if got := (multiError{opErr("rm", linux.ENOENT, "/a")}).err(); got.Error() != "rm /a: no such file or directory" {
-		t.Errorf("one error: %v", got)
-	}
-	if (multiError{}).err() != nil {
-		t.Error("no errors: not nil")
-	}
-}
-
-func TestVersionText(t *testing.T) {
-	platform := runtime.GOOS + "/" + runtime.GOARCH
-	tests := []struct {
-		name string
-		bi   *debug.BuildInfo
-		ok   bool
-		want string
-	}{
-		{"no build info", nil, false, "mfs unknown\nrevision unknown\ngo " + runtime.Version() + " " + platform + "\n"},
-		{"checkout without vcs", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "mfs", Version: "(devel)"}}, true,
-			"mfs (devel)\nrevision unknown\ngo go1.26.0 " + platform + "\n"},
-		{"empty version", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "mfs"}}, true,
-			"mfs (devel)\nrevision unknown\ngo go1.26.0 " + platform + "\n"},
-		{"tagged, clean", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "mfs", Version: "v0.3.0"},
-			Settings: []debug.BuildSetting{{Key: "GOOS", Value: "linux"}, {Key: "GOARCH", Value: "arm64"},
-				{Key: "vcs.revision", Value: "978b1a0492a1"}, {Key: "vcs.time", Value: "2026-12-01T02:58:25Z"}, {Key: "vcs.modified", Value: "false"}}}, true,
-			"mfs v0.3.0\nrevision 978b1a0492a1 (2026-12-01T02:58:25Z)\ngo go1.26.0 linux/arm64\n"},
-		{"modified", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "mfs", Version: "v0.0.0-20261201025825-978b1a0492a1+dirty"},
-			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "978b1a0492a1"}, {Key: "vcs.modified", Value: "true"}}}, true,
-			"mfs v0.0.0-20261201025825-978b1a0492a1+dirty\nrevision 978b1a0492a1 (modified)\ngo go1.26.0 " + platform + "\n"},
-	}
-	for _, tt := range tests {
-		if got := versionText(tt.bi, tt.ok); got != tt.want {
-			t.Errorf("%s: got\n%s\nwant\n%s", tt.name, got, tt.want)
 		}
 	}
 }

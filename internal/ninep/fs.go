@@ -1,4 +1,4 @@
-package main
+package ninep
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"mfs/internal/clierr"
 	"mfs/internal/dial"
 	"mfs/internal/fcall"
 )
@@ -31,14 +32,14 @@ Examples:
 		flags: []cli.Flag{&cli.BoolFlag{Name: "p", Usage: "make parents as needed; no error if it exists"}},
 		min:   1, max: -1,
 		run: func(s *session, c *cli.Context, args []string) error {
-			var errs multiError
+			var errs []error
 			for _, a := range args {
 				p := cleanPath(a)
 				if err := s.mkdir(p, c.Bool("p")); err != nil {
 					errs = append(errs, opErr("mkdir", err, p))
 				}
 			}
-			return errs.err()
+			return errors.Join(errs...)
 		},
 	}
 }
@@ -116,16 +117,16 @@ Examples:
 		min:       0, max: -1,
 		check: func(c *cli.Context, args []string) error {
 			if len(args) == 0 && !c.Bool("f") {
-				return usagef("rm: want rm [-r] [-f] PATH… (see mfs 9p rm --help)")
+				return clierr.Usagef("rm: want rm [-r] [-f] PATH… (see mfs 9p rm --help)")
 			}
 			return nil
 		},
 		run: func(s *session, c *cli.Context, args []string) error {
-			var errs multiError
+			var errs []error
 			for _, a := range args {
 				s.remove(cleanPath(a), c.Bool("r"), c.Bool("f"), &errs)
 			}
-			return errs.err()
+			return errors.Join(errs...)
 		},
 	}
 }
@@ -133,9 +134,9 @@ Examples:
 // rm removes p; a directory only when empty, or with recursive. It goes
 // on past a failure below p and returns every one (see remove).
 func (s *session) rm(p string, recursive bool) error {
-	var errs multiError
+	var errs []error
 	s.remove(p, recursive, false, &errs)
-	return errs.err()
+	return errors.Join(errs...)
 }
 
 // remove removes p; a directory only when empty, or with recursive, which
@@ -143,7 +144,7 @@ func (s *session) rm(p string, recursive bool) error {
 // could not all remove (that failure is reported, not the directory's).
 // With force, a missing p is no failure. Each failure is added to errs;
 // remove reports whether p is gone.
-func (s *session) remove(p string, recursive, force bool, errs *multiError) bool {
+func (s *session) remove(p string, recursive, force bool, errs *[]error) bool {
 	fail := func(err error) bool {
 		if force && isNotExist(err) {
 			return true

@@ -1,10 +1,10 @@
-package main
+package ninep
 
 import "github.com/urfave/cli/v2"
 
-// membersCommand is `mfs members`, short for `mfs 9p nodes`: the cluster's
-// nodes as the namespace of one node sees them.
-func membersCommand() *cli.Command {
+// MembersCommand is `mfs members`, short for `mfs 9p nodes`: the cluster's
+// nodes as the namespace of one node sees them. Its errors are as Command's.
+func MembersCommand() *cli.Command {
 	v := nodesVerb()
 	cmd := v.command("members", dialSession)
 	cmd.Name = "members"

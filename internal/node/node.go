@@ -1,4 +1,9 @@
-package main
+// Package node assembles one mfs node in this process: the local export,
+// the namespace over every node, the listeners that serve them, and serf
+// gossip feeding the namespace's node table. `mfs node` starts one,
+// `mfs demo` several; Start binds everything or nothing, Join joins the
+// cluster, Wait serves, Stop leaves.
+package node
 
 import (
 	"context"
@@ -24,13 +29,14 @@ import (
 	"mfs/srv9p/export"
 )
 
-// DefaultExportPort is the export's port when --export-listen is not given;
-// the host is the gossip host.
+// DefaultExportPort is the export's port when Config.ExportListen is
+// empty; the host is the gossip host.
 const DefaultExportPort = 5640
 
-// nodeConfig is everything one node needs; `mfs node` fills it from flags
-// and `mfs demo` once per node.
-type nodeConfig struct {
+// Config is everything one node needs; `mfs node` fills it from flags
+// and `mfs demo` once per node. Errors about a field name its flag
+// (--id, --listen, …).
+type Config struct {
 	ID           int
 	Root         string
 	Listen       []string // namespace listeners
@@ -46,14 +52,16 @@ type nodeConfig struct {
 	Limits       []srv9p.ServerOption
 	TLS          *clustertls.Node // certificates between nodes; nil: none
 	Insecure     bool             // off loopback without TLS, as asked
-	Access       access
+	Access       Access
 	ExportSquash srv9p.Squash // for the export's peers (--squash: the namespace's clients)
 	Log          *slog.Logger
 }
 
-// runningNode is a started node: export and namespace served, gossip up.
-type runningNode struct {
-	cfg    nodeConfig
+// Node is a started node: export and namespace served, gossip up.
+// Start makes one, Join joins it to the cluster, Wait serves until a
+// failure or the context's end, Stop ends it.
+type Node struct {
+	cfg    Config
 	log    *slog.Logger
 	ns     *namespace.Namespace
 	member *membership.Membership
@@ -67,8 +75,9 @@ type runningNode struct {
 	errc   chan error // first server failure
 }
 
-// check validates what can be checked before binding anything.
-func (cfg *nodeConfig) check() error {
+// Check validates what can be checked before binding anything; Start
+// checks too.
+func (cfg *Config) Check() error {
 	if cfg.ID < 1 || cfg.ID > namespace.MaxNodeID {
 		return fmt.Errorf("--id %d: want a node number from 1 to %d", cfg.ID, namespace.MaxNodeID)
 	}
@@ -111,11 +120,11 @@ func (cfg *nodeConfig) check() error {
 	return nil
 }
 
-// startNode binds every listener first (so a taken address fails before
+// Start binds every listener first (so a taken address fails before
 // anything is announced), then serves the export and the namespace, then
-// starts gossip. The node is alone until join.
-func startNode(cfg nodeConfig) (_ *runningNode, err error) {
-	if err := cfg.check(); err != nil {
+// starts gossip. The node is alone until Join.
+func Start(cfg Config) (_ *Node, err error) {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	if cfg.ExportListen == "" {
@@ -159,7 +168,7 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 		return nil, err
 	}
 	exportLn = cfg.secureExport(exportLn, log)
-	if cfg.Access.trustAll {
+	if cfg.Access.TrustAll {
 		log.Warn("--tcp-trust all: every uid a client of a TCP namespace listener claims is believed")
 	}
 	var nsLns []net.Listener
@@ -175,7 +184,7 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 	if cfg.ReadOnly {
 		opts = append(opts, export.ReadOnly())
 	}
-	export, err := export.New(cfg.Root, opts...)
+	exp, err := export.New(cfg.Root, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", cfg.Root, err)
 	}
@@ -186,13 +195,13 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 	if cfg.MSize > 0 {
 		nsOpts = append(nsOpts, namespace.WithMSize(cfg.MSize))
 	}
-	ns, err := namespace.New(cfg.ID, export, nsOpts...)
+	ns, err := namespace.New(cfg.ID, exp, nsOpts...)
 	if err != nil {
 		return nil, err
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &runningNode{cfg: cfg, log: log, ns: ns, cancel: cancel, errc: make(chan error, 1+len(nsLns)),
+	n := &Node{cfg: cfg, log: log, ns: ns, cancel: cancel, errc: make(chan error, 1+len(nsLns)),
 		exportAddr: listenAddr(exportLn)}
 	exportOpts := append(cfg.exportIdentity(), srv9p.SquashUsers(cfg.ExportSquash))
 	if euid := os.Geteuid(); euid != 0 {
@@ -201,7 +210,7 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 		// connections) acts as that user rather than being refused.
 		exportOpts = append(exportOpts, srv9p.Anonymous(uint32(euid), uint32(os.Getegid())))
 	}
-	n.serve(ctx, "export", exportLn, export, exportOpts...)
+	n.serve(ctx, "export", exportLn, exp, exportOpts...)
 	for _, ln := range nsLns {
 		n.nsAddrs = append(n.nsAddrs, listenAddr(ln))
 		n.serve(ctx, "namespace", ln, ns)
@@ -214,7 +223,7 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 	mcfg.AdvertiseAddr = cfg.Advertise
 	mcfg.Key = cfg.Key
 	mcfg.Timings = cfg.Timings
-	mcfg.Table = nsTable{ns}
+	mcfg.Table = table{ns}
 	mcfg.Logger = cfg.Log
 	n.member, err = membership.New(*mcfg)
 	if err != nil {
@@ -230,13 +239,13 @@ func startNode(cfg nodeConfig) (_ *runningNode, err error) {
 }
 
 // serve answers 9P on ln until ctx is done.
-func (n *runningNode) serve(ctx context.Context, what string, ln net.Listener, a p9.Attacher, extra ...srv9p.ServerOption) {
+func (n *Node) serve(ctx context.Context, what string, ln net.Listener, a p9.Attacher, extra ...srv9p.ServerOption) {
 	n.log.Info("listening", slog.String("service", what), slog.String("addr", listenAddr(ln)))
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		opts := append([]srv9p.ServerOption{srv9p.ServerLogger(n.log.With(slog.String("service", what)))}, n.cfg.Limits...)
-		opts = append(opts, n.cfg.Access.options(ln)...)
+		opts = append(opts, n.cfg.Access.Options(ln)...)
 		opts = append(opts, extra...)
 		err := srv9p.NewServer(a, opts...).Serve(ctx, ln)
 		if err != nil && ctx.Err() == nil {
@@ -245,14 +254,14 @@ func (n *runningNode) serve(ctx context.Context, what string, ln net.Listener, a
 	}()
 }
 
-// join joins the cluster through cfg.Join (nothing to do for a first node).
-func (n *runningNode) join(ctx context.Context) error {
+// Join joins the cluster through cfg.Join (nothing to do for a first node).
+func (n *Node) Join(ctx context.Context) error {
 	return n.member.Join(ctx, n.cfg.Join)
 }
 
-// wait returns nil when ctx is done (a signal), or the error that stopped
+// Wait returns nil when ctx is done (a signal), or the error that stopped
 // the node: a server failure, or gossip stopping on its own.
-func (n *runningNode) wait(ctx context.Context) error {
+func (n *Node) Wait(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return nil
@@ -266,9 +275,9 @@ func (n *runningNode) wait(ctx context.Context) error {
 	}
 }
 
-// stop leaves the cluster (graceful: others show the node as left) or just
+// Stop leaves the cluster (graceful: others show the node as left) or just
 // stops gossip, then stops serving.
-func (n *runningNode) stop(leave bool) {
+func (n *Node) Stop(leave bool) {
 	var err error
 	if leave {
 		err = n.member.Leave()
@@ -331,7 +340,7 @@ func privilegedPort(addr string) bool {
 // gossipError adds to an error of membership.New what to change: the
 // --gossip address when it cannot be bound, --advertise when no address
 // to advertise could be found.
-func gossipError(cfg nodeConfig, err error) error {
+func gossipError(cfg Config, err error) error {
 	switch {
 	case errors.Is(err, membership.ErrNoAdvertise):
 		return fmt.Errorf("%w: give the address peers reach this node at with --advertise", err)
@@ -349,20 +358,50 @@ func listenAddr(ln net.Listener) string {
 	return ln.Addr().String()
 }
 
-// nsTable feeds membership's reports into the namespace's node table.
-type nsTable struct{ ns *namespace.Namespace }
+// table feeds membership's reports into the namespace's node table.
+type table struct{ ns *namespace.Namespace }
 
 // SetNode implements membership.Table.
-func (t nsTable) SetNode(m membership.Member) {
-	st := namespace.Alive
-	switch m.State {
-	case membership.Failed:
-		st = namespace.Failed
-	case membership.Left:
-		st = namespace.Left
-	}
-	t.ns.SetNode(namespace.Node{ID: m.ID, Addr: m.Addr, State: st})
+func (t table) SetNode(m membership.Member) {
+	t.ns.SetNode(namespace.Node{ID: m.ID, Addr: m.Addr, State: m.State})
 }
 
 // RemoveNode implements membership.Table.
-func (t nsTable) RemoveNode(id int) { t.ns.RemoveNode(id) }
+func (t table) RemoveNode(id int) { t.ns.RemoveNode(id) }
+
+// ID is the node's number.
+func (n *Node) ID() int { return n.cfg.ID }
+
+// NamespaceAddrs are the namespace listeners' addresses as bound (port 0
+// resolved), as host:port or unix:/path, in Config.Listen's order.
+func (n *Node) NamespaceAddrs() []string { return n.nsAddrs }
+
+// ExportAddr is the export listener's address as bound.
+func (n *Node) ExportAddr() string { return n.exportAddr }
+
+// GossipAddr is the gossip address as bound.
+func (n *Node) GossipAddr() string { return n.member.GossipAddr() }
+
+// Namespace is the namespace the node serves.
+func (n *Node) Namespace() *namespace.Namespace { return n.ns }
+
+// Access is whose claims each namespace listener believes (srv9p's
+// identity rules): the --tcp-trust, --squash, --anon-uid and --anon-gid
+// flags.
+type Access struct {
+	TrustAll bool // --tcp-trust all: believe every claim on TCP listeners
+	Squash   srv9p.Squash
+	AnonUID  uint32
+	AnonGID  uint32
+}
+
+// Options are the server options of a listener: unix sockets always use
+// SO_PEERCRED; TCP listeners privileged ports, or every claim with
+// TrustAll.
+func (a Access) Options(ln net.Listener) []srv9p.ServerOption {
+	opts := []srv9p.ServerOption{srv9p.SquashUsers(a.Squash), srv9p.Anonymous(a.AnonUID, a.AnonGID)}
+	if a.TrustAll && ln.Addr().Network() == "tcp" {
+		opts = append(opts, srv9p.TrustClaims())
+	}
+	return opts
+}

@@ -1,4 +1,4 @@
-package main
+package ninep
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+	"github.com/urfave/cli/v2"
 )
 
 func TestCleanPath(t *testing.T) {
@@ -128,23 +129,11 @@ func TestErrText(t *testing.T) {
 	}
 }
 
-func TestErrorLineAndExitCode(t *testing.T) {
-	tests := []struct {
-		err  error
-		line string
-		code int
-	}{
-		{commandErr("9p", opErr("ls", linux.ENOENT, "/7")), "mfs 9p: ls /7: no such file or directory", 1},
-		{commandErr("9p", usagef("unknown verb %q", "x")), `mfs 9p: unknown verb "x"`, 2},
-		{commandErr("members", usagef("two\nlines")), "mfs members: two; lines", 2},
-		{errors.New("plain"), "mfs: plain", 1},
+// exitCode is the exit status main gives err: a usage error's 2, else 1.
+func exitCode(err error) int {
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
 	}
-	for _, tt := range tests {
-		if got := errorLine(tt.err); got != tt.line {
-			t.Errorf("errorLine = %q, want %q", got, tt.line)
-		}
-		if got := exitCode(tt.err); got != tt.code {
-			t.Errorf("exitCode(%q) = %d, want %d", tt.line, got, tt.code)
-		}
-	}
+	return 1
 }

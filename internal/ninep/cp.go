@@ -1,4 +1,4 @@
-package main
+package ninep
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"mfs/internal/clierr"
 	"mfs/internal/fcall"
 )
 
@@ -82,7 +83,7 @@ Examples:
 		min:       2, max: -1,
 		check: func(c *cli.Context, args []string) error {
 			if !slices.ContainsFunc(args, isNinepArg) {
-				return usagef("cp: no 9P path: write one with a leading ':', as in :/2/tmp/x")
+				return clierr.Usagef("cp: no 9P path: write one with a leading ':', as in :/2/tmp/x")
 			}
 			return nil
 		},
@@ -485,7 +486,7 @@ func (r *cpReport) add(err error) {
 	defer r.mu.Unlock()
 	if r.last != nil {
 		r.prog.clear()
-		fmt.Fprintln(r.w, errorLine(commandErr("9p", r.last)))
+		fmt.Fprintln(r.w, errorLine(r.last))
 	}
 	r.last = err
 }
@@ -502,4 +503,10 @@ func (r *cpReport) err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.last
+}
+
+// errorLine is err as main (cmd/mfs) prints an error of `mfs 9p`: "mfs 9p: "
+// and err's text on one line.
+func errorLine(err error) string {
+	return "mfs 9p: " + strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
 }

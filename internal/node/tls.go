@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -9,59 +9,21 @@ import (
 	"net"
 	"strings"
 
-	"github.com/urfave/cli/v2"
-
 	"mfs/internal/clustertls"
 	"mfs/internal/dial"
 	"mfs/namespace"
 	"mfs/srv9p"
 )
 
-// Gossip addresses `mfs node` binds when --gossip is not given: loopback
-// without TLS (a cluster on one machine), every interface with it.
-const (
-	defaultGossip    = "127.0.0.1:7946"
-	defaultGossipTLS = "0.0.0.0:7946"
-)
-
-// nodeTrust reads --tls-dir and --insecure into cfg, with the --gossip
-// default that depends on them, and loads the node's certificates. Its
-// errors are usage errors.
-func nodeTrust(c *cli.Context, cfg *nodeConfig) error {
-	dir := c.String("tls-dir")
-	cfg.Insecure = c.Bool("insecure")
-	if cfg.Gossip == "" {
-		cfg.Gossip = defaultGossip
-		if dir != "" {
-			cfg.Gossip = defaultGossipTLS
-		}
-	}
-	if dir == "" {
-		return nil
-	}
-	if c.String("encrypt") == "" {
-		return errNeedsKey
-	}
-	if cfg.ID < 1 || cfg.ID > namespace.MaxNodeID {
-		return nil // check says so
-	}
-	n, err := clustertls.Load(dir, cfg.ID)
-	if err != nil {
-		return fmt.Errorf("--tls-dir: %w", err)
-	}
-	cfg.TLS = n
-	return nil
-}
-
-// errNeedsKey refuses TLS without a gossip key.
-var errNeedsKey = errors.New("--tls-dir needs --encrypt (or MFS_ENCRYPT) too: TLS guards the exports, the key guards gossip, and a cluster is never half-protected (make a key with: openssl rand -base64 32)")
+// ErrNeedsKey refuses TLS (Config.TLS) without a gossip key (Config.Key).
+var ErrNeedsKey = errors.New("--tls-dir needs --encrypt (or MFS_ENCRYPT) too: TLS guards the exports, the key guards gossip, and a cluster is never half-protected (make a key with: openssl rand -base64 32)")
 
 // checkTrust refuses a node that would serve the network without TLS,
 // unless --insecure says so, and TLS without a gossip key.
-func (cfg *nodeConfig) checkTrust() error {
+func (cfg *Config) checkTrust() error {
 	if cfg.TLS != nil {
 		if cfg.Key == nil {
-			return errNeedsKey
+			return ErrNeedsKey
 		}
 		return nil
 	}
@@ -100,7 +62,7 @@ func onLoopback(addr string) bool {
 // values, whose handshake (on the first read, before any 9P message)
 // refuses every client but a cluster member. Otherwise, with --insecure,
 // it warns.
-func (cfg *nodeConfig) secureExport(ln net.Listener, log *slog.Logger) net.Listener {
+func (cfg *Config) secureExport(ln net.Listener, log *slog.Logger) net.Listener {
 	if cfg.TLS == nil {
 		if cfg.Insecure {
 			log.Warn("insecure: no TLS between nodes; anyone who reaches the export or gossip address can use this node's files",
@@ -116,7 +78,7 @@ func (cfg *nodeConfig) secureExport(ln net.Listener, log *slog.Logger) net.Liste
 // peer by the node its verified certificate names: a cluster member,
 // whose uid claims the export believes (as NFS believes a client host's
 // AUTH_SYS). Without certificates it admits privileged ports only.
-func (cfg *nodeConfig) exportIdentity() []srv9p.ServerOption {
+func (cfg *Config) exportIdentity() []srv9p.ServerOption {
 	if cfg.TLS == nil {
 		// Without certificates only root on a node can be a peer: a
 		// connection from a privileged port (peers run as root bind
@@ -153,7 +115,7 @@ func (cfg *nodeConfig) exportIdentity() []srv9p.ServerOption {
 // TLS, checking that each peer's certificate names the node id gossip
 // advertised for it (the namespace handshakes and logs a refusal with
 // both ids); none without certificates.
-func (cfg *nodeConfig) peerDialer() []namespace.Option {
+func (cfg *Config) peerDialer() []namespace.Option {
 	if cfg.TLS == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"mfs/internal/ninep"
 )
 
 func TestRunMountOptions(t *testing.T) {
@@ -39,12 +41,12 @@ func TestRunAName(t *testing.T) {
 		{0, 0, ""}, {2, 0, "home=2"}, {0, 3, "selected=3"}, {2, 3, "home=2/selected=3"},
 	}
 	for _, tt := range tests {
-		got := runAName(tt.home, tt.sel)
+		got := aname(tt.home, tt.sel)
 		if got != tt.want {
-			t.Errorf("runAName(%d, %d) = %q, want %q", tt.home, tt.sel, got, tt.want)
+			t.Errorf("aname(%d, %d) = %q, want %q", tt.home, tt.sel, got, tt.want)
 		}
-		if err := checkAName(got); err != nil {
-			t.Errorf("runAName(%d, %d) = %q, which checkAName refuses: %v", tt.home, tt.sel, got, err)
+		if err := ninep.CheckAName(got); err != nil {
+			t.Errorf("aname(%d, %d) = %q, which checkAName refuses: %v", tt.home, tt.sel, got, err)
 		}
 	}
 }
@@ -63,7 +65,7 @@ func TestRunParseMountAddr(t *testing.T) {
 		addr string
 		want mountSource
 	}{
-		{"", mountSource{trans: "unix", source: localSocket()}},
+		{"", mountSource{trans: "unix", source: ninep.LocalSocket()}},
 		{"unix:/run/x/../mfs.sock", mountSource{trans: "unix", source: "/run/mfs.sock"}},
 		{"10.0.2.2:5640", mountSource{trans: "tcp", source: "10.0.2.2", port: "5640"}},
 		{"10.0.2.2", mountSource{trans: "tcp", source: "10.0.2.2", port: "564"}},

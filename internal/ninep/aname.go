@@ -1,4 +1,4 @@
-package main
+package ninep
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/hugelgupf/p9/linux"
 
+	"mfs/internal/clierr"
 	"mfs/internal/dial"
 )
 
@@ -15,27 +16,27 @@ import (
 // "Attach context").
 var anameKeys = []string{"home", "selected"}
 
-// checkAName checks an attach name against the namespace's grammar before
+// CheckAName checks an attach name against the namespace's grammar before
 // it is sent, since the server answers a bad one with a bare EINVAL: the
 // key=value context elements come first (keys home and selected, values
 // canonical decimal node numbers: "2", not "02" or "+2"), then a path,
 // whose names may not be "." or "..". An element with "=" after the first
 // name of the path is an ordinary name. A bad name is a usage error naming
 // the bad element.
-func checkAName(aname string) error {
+func CheckAName(aname string) error {
 	inPath := false
 	for _, elem := range strings.Split(aname, "/") {
 		switch {
 		case elem == "":
 		case elem == "." || elem == "..":
-			return usagef("--aname %s: %q: attach names are not cleaned, write the path without . and ..", aname, elem)
+			return clierr.Usagef("--aname %s: %q: attach names are not cleaned, write the path without . and ..", aname, elem)
 		case !inPath && strings.Contains(elem, "="):
 			key, val, _ := strings.Cut(elem, "=")
 			if !slices.Contains(anameKeys, key) {
-				return usagef("--aname %s: unknown context key %q (want home or selected)", aname, key)
+				return clierr.Usagef("--aname %s: unknown context key %q (want home or selected)", aname, key)
 			}
-			if _, ok := parseNodeNumber(val); !ok {
-				return usagef("--aname %s: %s: node number %q: want 1, 2, … (decimal, no sign or leading zero)", aname, key, val)
+			if _, ok := ParseNodeNumber(val); !ok {
+				return clierr.Usagef("--aname %s: %s: node number %q: want 1, 2, … (decimal, no sign or leading zero)", aname, key, val)
 			}
 		default:
 			inPath = true
@@ -44,9 +45,9 @@ func checkAName(aname string) error {
 	return nil
 }
 
-// parseNodeNumber accepts a node number as the namespace does: canonical
+// ParseNodeNumber accepts a node number as the namespace does: canonical
 // decimal from 1 ("2", not "02" or "+2"), so every node has one name.
-func parseNodeNumber(s string) (int, bool) {
+func ParseNodeNumber(s string) (int, bool) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || strconv.Itoa(n) != s {
 		return 0, false
