@@ -19,6 +19,7 @@ import (
 
 	"github.com/hugelgupf/p9/p9"
 
+	"mfs/membership"
 	"mfs/namespace"
 	"mfs/srv9p"
 	"mfs/srv9p/export"
@@ -152,7 +153,7 @@ func newTestCluster(t testing.TB) *testCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns.SetNode(namespace.Node{ID: 2, Addr: ln.Addr().String(), State: namespace.Alive})
+	ns.SetNode(namespace.Node{ID: 2, Addr: ln.Addr().String(), State: membership.Alive})
 	t.Cleanup(func() { ns.Close() })
 	c.ns = ns
 	m, err := Start(c.dir, ns, WithLogger(testLog(t)))
