@@ -35,6 +35,7 @@ alone, so every client acts as that user.`,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "nodes", Value: 3, EnvVars: []string{"MFS_DEMO_NODES"}, Usage: "number of nodes (1 to 64)"},
 			&cli.StringFlag{Name: "dir", EnvVars: []string{"MFS_DEMO_DIR"}, Usage: "export DIR/1, DIR/2, … (kept on exit); default a temporary directory (removed)"},
+			&cli.StringFlag{Name: "mount", EnvVars: []string{"MFS_MOUNT"}, Usage: "mount node 1's namespace at `DIR` with FUSE (context per process)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"MFS_LOG_FORMAT"}, Usage: "text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "warn", EnvVars: []string{"MFS_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		},
@@ -56,7 +57,7 @@ alone, so every client acts as that user.`,
 			if out == nil {
 				out = os.Stdout
 			}
-			return clierr.In("demo", demo.Run(ctx, out, nodes, c.String("dir"), log))
+			return clierr.In("demo", demo.Run(ctx, out, nodes, c.String("dir"), c.String("mount"), log))
 		},
 	}
 }

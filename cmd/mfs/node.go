@@ -57,6 +57,7 @@ Examples:
 			&cli.StringFlag{Name: "advertise", EnvVars: []string{"MFS_ADVERTISE"}, Usage: "gossip address told to peers (default: the --gossip one; for 0.0.0.0 or ::, this host's first non-loopback IPv4 address; behind NAT, say it)"},
 			&cli.StringSliceFlag{Name: "join", EnvVars: []string{"MFS_JOIN"}, Usage: "gossip address of any member, ADDR[,ADDR]; retried with backoff until one answers"},
 			&cli.DurationFlag{Name: "join-timeout", EnvVars: []string{"MFS_JOIN_TIMEOUT"}, Usage: "give up joining after this long (0: never)"},
+			&cli.StringFlag{Name: "mount", EnvVars: []string{"MFS_MOUNT"}, Usage: "mount the cluster namespace at `DIR` with FUSE, context per process (see the README's Mounting)"},
 			&cli.BoolFlag{Name: "read-only", EnvVars: []string{"MFS_READ_ONLY"}, Usage: "peers and local clients may not change this node's files"},
 			&cli.StringFlag{Name: "encrypt", EnvVars: []string{"MFS_ENCRYPT"}, Usage: "gossip key, base64 of 16, 24 or 32 bytes (openssl rand -base64 32); same on every node"},
 			&cli.StringFlag{Name: "export-squash", Value: "none", EnvVars: []string{"MFS_EXPORT_SQUASH"}, Usage: "map the users other nodes act for to the anonymous user: none, root or all (--squash is for the namespace listeners)"},
@@ -102,6 +103,7 @@ func nodeFlags(c *cli.Context) (cfg node.Config, joinTimeout time.Duration, err 
 		ReadOnly:     c.Bool("read-only"),
 		Timeout:      c.Duration("timeout"),
 		MSize:        uint32(c.Uint("msize")),
+		Mount:        c.String("mount"),
 		Log:          log,
 	}
 	if len(cfg.Listen) == 0 {

@@ -15,9 +15,14 @@ import (
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "run a command with its own home and selected node under /mfs (needs root)",
+		Usage:     "run a command with its own home and selected node under /mfs (no root on a FUSE mount)",
 		UsageText: "mfs run [--home N] [--select N] [--mnt /mfs] [--addr ADDR] [--user NAME] -- CMD [ARGS…]",
-		Description: `Run CMD in a private mount namespace (the host's later mounts still
+		Description: `On a node's FUSE mount (mfs node --mount DIR, --mnt DIR), whose context is
+per process: write "home N" and "select N" to --mnt's ctl for this
+process and exec CMD, which keeps the context and hands it to its
+children. No root, no mount namespace; --addr does not apply.
+
+On a v9fs mount point: run CMD in a private mount namespace (the host's later mounts still
 propagate into it) with the node's namespace mounted on --mnt by the
 kernel's 9p client (version=9p2000.L, access=user, cache=none), attached
 as home=N/selected=M. CMD and every process it starts see their own
@@ -33,7 +38,7 @@ and selected to home.
 /run/mfs/mfs.sock) or host[:port] (trans=tcp, port 564 if left out; a
 name is resolved to an IP address here).
 
-Needs root (CAP_SYS_ADMIN) to mount, as MOSIX's mosrun did. CMD runs as
+Then it needs root (CAP_SYS_ADMIN) to mount, as MOSIX's mosrun did. CMD runs as
 --user (name or uid), or as the invoking user when started through sudo
 ($SUDO_UID, $SUDO_GID), with that user's groups; else as root. A missing
 --mnt is created with mkdir on the real disk (mkdir is not namespaced).
@@ -56,14 +61,18 @@ Examples:
 			&cli.StringFlag{Name: "user", Usage: "run CMD as this user (name or uid) with its groups"},
 		},
 		Action: func(c *cli.Context) error {
-			spec, err := run.Prepare(c.Context, run.Request{
+			req := run.Request{
 				Home:   run.NodeFlag{Given: c.IsSet("home"), Value: c.String("home")},
 				Select: run.NodeFlag{Given: c.IsSet("select"), Value: c.String("select")},
 				Mnt:    c.String("mnt"),
 				Addr:   c.String("addr"),
 				User:   c.String("user"),
 				Argv:   c.Args().Slice(),
-			})
+			}
+			if run.OnFUSE(req.Mnt) {
+				return run.ExecFUSE(req)
+			}
+			spec, err := run.Prepare(c.Context, req)
 			if err != nil {
 				return err
 			}

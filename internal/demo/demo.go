@@ -31,10 +31,11 @@ const MaxNodes = 64
 
 // Run starts a cluster of count nodes in this process, on loopback,
 // exporting dir/1 … dir/count (a temporary directory, removed at the end,
-// when dir is ""), prints how to use it on out (first the line "export
+// when dir is ""), mounts node 1's namespace at mnt with FUSE unless mnt is
+// "", prints how to use it on out (first the line "export
 // MFS_ADDR=…"), and serves until ctx is done (nil) or a node fails; then
 // every node leaves.
-func Run(ctx context.Context, out io.Writer, count int, dir string, log *slog.Logger) (err error) {
+func Run(ctx context.Context, out io.Writer, count int, dir, mnt string, log *slog.Logger) (err error) {
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "mfs-demo-"); err != nil {
 			return err
@@ -75,6 +76,8 @@ func Run(ctx context.Context, out io.Writer, count int, dir string, log *slog.Lo
 		}
 		if id > 1 {
 			cfg.Join = []string{nodes[0].GossipAddr()}
+		} else {
+			cfg.Mount = mnt
 		}
 		n, err := node.Start(cfg)
 		if err != nil {
@@ -91,7 +94,7 @@ func Run(ctx context.Context, out io.Writer, count int, dir string, log *slog.Lo
 	if err := waitAllAlive(ctx, nodes); err != nil {
 		return err
 	}
-	printDemo(out, dir, tlsDir, nodes)
+	printDemo(out, dir, tlsDir, mnt, nodes)
 	if err := firstFailure(ctx, nodes); err != nil {
 		return err
 	}
@@ -227,7 +230,7 @@ func stopAll(nodes []*node.Node) {
 
 // printDemo prints the addresses and commands to try: first the line
 // that points mfs 9p at node 1 (eval-able: scripts and tests read it).
-func printDemo(out io.Writer, dir, tlsDir string, nodes []*node.Node) {
+func printDemo(out io.Writer, dir, tlsDir, mnt string, nodes []*node.Node) {
 	self := "mfs"
 	if strings.Contains(os.Args[0], "go-build") {
 		self = "go run ./cmd/mfs"
@@ -264,6 +267,15 @@ Try (mfs 9p and mfs members use $MFS_ADDR, node 1's namespace, once exported as 
   %[2]s 9p --addr %[4]s read /%[3]d/tmp/from-node-1.txt
   %[2]s 9p select %[3]d read /selected/etc/hostname
 `, len(nodes), self, other, last.NamespaceAddrs()[0])
+	if mnt != "" {
+		fmt.Fprintf(out, `
+Node 1's namespace is mounted at %[1]s (FUSE), with a context per process:
+  ls %[1]s
+  cat %[1]s/ctl
+  sh -c 'echo select %[2]d > %[1]s/ctl; cat %[1]s/selected/etc/hostname'
+  %[3]s run --mnt %[1]s --select %[2]d -- cat %[1]s/selected/etc/hostname
+`, mnt, other, self)
+	}
 	fmt.Fprintf(out, `
 Mount it (Linux with v9fs, as root):
   mkdir -p /mnt/mfs

@@ -36,7 +36,7 @@ func TestRunDemoInProcess(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	errc := make(chan error, 1)
-	go func() { errc <- Run(ctx, &out, 2, dir, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() { errc <- Run(ctx, &out, 2, dir, "", slog.New(slog.NewTextHandler(io.Discard, nil))) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(out.String(), "Ctrl-C stops the demo") {
 		select {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -77,8 +78,15 @@ func Start(dir string, ns *namespace.Namespace, opts ...Option) (*Mount, error) 
 	if err := checkFUSE(); err != nil {
 		return nil, err
 	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
 	if err := clearStale(dir, cfg.log); err != nil {
 		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("mount: %w", err)
 	}
 	m := &Mount{ns: ns, dir: dir, log: cfg.log, ctxs: newContexts(), fids: newFids(cfg.maxFids), locks: newLockTable(),
 		switchCreds: os.Geteuid() == 0, roots: map[rootKey]p9.File{}}
@@ -149,7 +157,7 @@ func checkFUSE() error {
 // clearStale unmounts a FUSE mount of mfs at dir whose server is gone
 // ("transport endpoint is not connected"); a live one is an error.
 func clearStale(dir string, log *slog.Logger) error {
-	if !mountedAt(dir) {
+	if !IsMount(dir) {
 		return nil
 	}
 	var st unix.Stat_t
@@ -167,8 +175,9 @@ func clearStale(dir string, log *slog.Logger) error {
 	return nil
 }
 
-// mountedAt reports whether an mfs FUSE mount sits at dir.
-func mountedAt(dir string) bool {
+// IsMount reports whether a node's FUSE mount (FSType) sits at dir, an
+// absolute clean path.
+func IsMount(dir string) bool {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return false

@@ -23,6 +23,7 @@ import (
 
 	"mfs/internal/clustertls"
 	"mfs/internal/dial"
+	"mfs/internal/mount"
 	"mfs/membership"
 	"mfs/namespace"
 	"mfs/srv9p"
@@ -54,6 +55,7 @@ type Config struct {
 	Insecure     bool             // off loopback without TLS, as asked
 	Access       Access
 	ExportSquash srv9p.Squash // for the export's peers (--squash: the namespace's clients)
+	Mount        string       // mount the namespace here with FUSE; "": no mount
 	Log          *slog.Logger
 }
 
@@ -65,6 +67,7 @@ type Node struct {
 	log    *slog.Logger
 	ns     *namespace.Namespace
 	member *membership.Membership
+	mount  *mount.Mount // nil without Config.Mount
 	// nsAddrs and exportAddr are the addresses actually bound (port 0
 	// resolved), as host:port or unix:/path.
 	nsAddrs    []string
@@ -235,6 +238,17 @@ func Start(cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	log.Info("listening", slog.String("service", "gossip"), slog.String("addr", n.member.GossipAddr()), slog.Bool("encrypted", len(cfg.Key) > 0))
+	if cfg.Mount != "" {
+		if n.mount, err = mount.Start(cfg.Mount, ns, mount.WithLogger(log)); err != nil {
+			n.member.Shutdown()
+			cancel()
+			n.wg.Wait()
+			ns.Close()
+			lns = nil
+			return nil, fmt.Errorf("--mount %s: %w", cfg.Mount, err)
+		}
+		log.Info("mounted", slog.String("dir", cfg.Mount))
+	}
 	return n, nil
 }
 
@@ -286,6 +300,11 @@ func (n *Node) Stop(leave bool) {
 	}
 	if err != nil {
 		n.log.Warn("stopping gossip", slog.Any("err", err))
+	}
+	if n.mount != nil {
+		if err := n.mount.Unmount(); err != nil {
+			n.log.Warn("unmount", slog.String("dir", n.cfg.Mount), slog.Any("err", err))
+		}
 	}
 	n.cancel()
 	n.wg.Wait()
