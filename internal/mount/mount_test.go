@@ -436,3 +436,23 @@ func TestPOSIXLockOwners(t *testing.T) {
 		})
 	}
 }
+
+// TestExec: programs on this node and another run from the mount.
+func TestExec(t *testing.T) {
+	c := newTestCluster(t)
+	for _, d := range c.disk {
+		if err := os.Chmod(d, 0o1777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"here", "2"} {
+		got := c.sh(t, 1000, `
+			cp /bin/echo $M/`+n+`/tmp-echo 2>/dev/null || cat /bin/echo > $M/`+n+`/tmp-echo
+			chmod 755 $M/`+n+`/tmp-echo
+			$M/`+n+`/tmp-echo ran on `+n+`
+			printf '#!/bin/sh\necho script on %s\n' `+n+` > $M/`+n+`/s.sh; chmod +x $M/`+n+`/s.sh; $M/`+n+`/s.sh`)
+		if want := "ran on " + n + "\nscript on " + n + "\n"; got != want {
+			t.Errorf("%s: %q, want %q", n, got, want)
+		}
+	}
+}
