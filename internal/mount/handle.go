@@ -24,6 +24,11 @@ type handle struct {
 	f    p9.File
 	ino  uint64
 	mode p9.OpenFlags // the access mode it was opened with
+
+	flockMu sync.Mutex
+	// flockPid is the process holding a flock lock through the handle,
+	// 0 if none (see flushFlock).
+	flockPid int
 }
 
 var (

@@ -171,7 +171,30 @@ var _ fs.NodeFlusher = (*node)(nil)
 // the file go (a close of any of its descriptors).
 func (n *node) Flush(ctx gocontext.Context, fh fs.FileHandle) syscall.Errno {
 	n.m.locks.release(n.StableAttr().Ino, n.m.locks.flushOwner)
+	if h, ok := fh.(*handle); ok {
+		h.flushFlock(ctx)
+	}
 	return 0
+}
+
+// flushFlock drops the handle's flock lock when the process that took it
+// closes a descriptor of the file. The kernel releases a FUSE file (and
+// with it a flock lock) only after close has returned, so a process that
+// unlocks by exiting would otherwise leave its lock in place for a moment
+// that another process can see; the cost is that a process closing one
+// of two descriptors of one open file drops the lock early.
+func (h *handle) flushFlock(ctx gocontext.Context) {
+	fc, ok := fuse.FromContext(ctx)
+	if !ok {
+		return
+	}
+	h.flockMu.Lock()
+	defer h.flockMu.Unlock()
+	if h.flockPid == 0 || (int(fc.Pid) != h.flockPid && tgid(int(fc.Pid)) != h.flockPid) {
+		return
+	}
+	h.f.Lock(h.flockPid, p9.Unlock, 0, 0, 0, lockClient)
+	h.flockPid = 0
 }
 
 // lockEnd converts a FUSE lock's end (inclusive; OFFSET_MAX for "to the
@@ -291,8 +314,12 @@ func (h *handle) setlk(ctx gocontext.Context, owner uint64, lk *fuse.FileLock, f
 	default:
 		st, err = f.Lock(int(lk.Pid), typ, 0, start, length, lockClient)
 	}
-	if err == nil && st == p9.LockStatusOK && ol != nil {
-		h.m.locks.note(ol, lockRange{typ: lk.Typ, start: lk.Start, end: lk.End}, lk.Pid)
+	if err == nil && st == p9.LockStatusOK {
+		if ol != nil {
+			h.m.locks.note(ol, lockRange{typ: lk.Typ, start: lk.Start, end: lk.End}, lk.Pid)
+		} else {
+			h.noteFlock(ctx, lk.Typ)
+		}
 	}
 	return lockErrno(st, err)
 }
@@ -308,4 +335,15 @@ func lockErrno(st p9.LockStatus, err error) syscall.Errno {
 		return syscall.EAGAIN
 	}
 	return syscall.ENOLCK
+}
+
+// noteFlock records which process holds the handle's flock lock.
+func (h *handle) noteFlock(ctx gocontext.Context, typ uint32) {
+	pid := 0
+	if fc, ok := fuse.FromContext(ctx); ok && typ != syscall.F_UNLCK {
+		pid = tgid(int(fc.Pid))
+	}
+	h.flockMu.Lock()
+	h.flockPid = pid
+	h.flockMu.Unlock()
 }
