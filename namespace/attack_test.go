@@ -119,10 +119,10 @@ func atkOpen(t *testing.T, c *cluster, tg atkTarget) *srv9ptest.Raw {
 	return r
 }
 
-// atkRecv reads one reply within promptly.
+// atkRecv reads one reply within srv9ptest.Promptly.
 func atkRecv(t *testing.T, r *srv9ptest.Raw) (uint16, fcall.Msg) {
 	t.Helper()
-	tag, m, err := r.Recv(promptly)
+	tag, m, err := r.Recv(srv9ptest.Promptly)
 	if err != nil {
 		t.Fatalf("no reply: %v", err)
 	}
