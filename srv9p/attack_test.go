@@ -386,22 +386,7 @@ func TestAttackXattrcreateSize(t *testing.T) {
 			if err := r.Walk(1, 2, "f"); err != nil {
 				t.Fatal(err)
 			}
-			_, err := r.RPC(&fcall.Txattrcreate{Fid: 2, Name: name, Size: tc.Size})
-			if err != tc.CreateErr {
-				t.Fatalf("Txattrcreate size %d: %v, want %v", tc.Size, err, tc.CreateErr)
-			}
-			if err == nil {
-				if err := r.Write(2, 0, bytes.Repeat([]byte("v"), tc.Write)); err != tc.WriteErr {
-					t.Fatalf("Twrite of %d bytes: %v, want %v", tc.Write, err, tc.WriteErr)
-				}
-				if err := r.Clunk(2); err != tc.ClunkErr {
-					t.Fatalf("Tclunk: %v, want %v", err, tc.ClunkErr)
-				}
-			}
-			_, err = unix.Getxattr(filepath.Join(dir, "f"), name, nil)
-			if set := err == nil; set != tc.Set {
-				t.Fatalf("attribute set: %v (%v), want %v", set, err, tc.Set)
-			}
+			tc.Check(t, r, filepath.Join(dir, "f"), name)
 		})
 	}
 }
@@ -940,25 +925,7 @@ func TestAttackXattrwalkClunk(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for i := range 3 {
-				if v, err := r.GetXattr(2, 3, "user.k"); err != nil || string(v) != "v" {
-					t.Fatalf("round %d: get: %q, %v", i, v, err)
-				}
-				if l, err := r.GetXattr(2, 3, ""); err != nil || string(l) != "user.k\x00" {
-					t.Fatalf("round %d: list: %q, %v", i, l, err)
-				}
-			}
-			if !opened {
-				if err := r.Lopen(2, rdwr); err != nil {
-					t.Fatalf("Tlopen after the xattr fids: %v", err)
-				}
-			}
-			if b, err := r.Read(2, 0, 64); err != nil || string(b) != attackData {
-				t.Fatalf("Tread after the xattr fids: %q, %v", b, err)
-			}
-			if err := r.Write(2, 0, []byte(attackData)); err != nil {
-				t.Fatalf("Twrite after the xattr fids: %v", err)
-			}
+			srv9ptest.XattrFidsLeaveFile(t, r, opened, attackData)
 		})
 	}
 }

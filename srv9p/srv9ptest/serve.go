@@ -104,20 +104,3 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
 }
-
-// OpenRaw dials addr (see DialRaw), attaches fid 1 to the root and opens
-// its file "f" read-write as fid 2.
-func OpenRaw(t testing.TB, addr string) *Raw {
-	t.Helper()
-	r := DialRaw(t, addr)
-	if err := r.Attach(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Walk(1, 2, "f"); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Lopen(2, uint32(os.O_RDWR)); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
