@@ -119,10 +119,10 @@ func atkOpen(t *testing.T, c *cluster, tg atkTarget) *srv9ptest.Raw {
 	return r
 }
 
-// atkRecv reads one reply within promptly.
+// atkRecv reads one reply within srv9ptest.Promptly.
 func atkRecv(t *testing.T, r *srv9ptest.Raw) (uint16, fcall.Msg) {
 	t.Helper()
-	tag, m, err := r.Recv(promptly)
+	tag, m, err := r.Recv(srv9ptest.Promptly)
 	if err != nil {
 		t.Fatalf("no reply: %v", err)
 	}
@@ -262,23 +262,7 @@ func TestAttackXattrcreateSize(t *testing.T) {
 		for _, tc := range srv9ptest.XattrSizeCases {
 			t.Run(tg.name+"/"+tc.Name, func(t *testing.T) {
 				unix.Removexattr(host, name)
-				r := atkDial(t, c, tg)
-				_, err := r.RPC(&fcall.Txattrcreate{Fid: 2, Name: name, Size: tc.Size})
-				if err != tc.CreateErr {
-					t.Fatalf("Txattrcreate size %d: %v, want %v", tc.Size, err, tc.CreateErr)
-				}
-				if err == nil {
-					if err := r.Write(2, 0, bytes.Repeat([]byte("v"), tc.Write)); err != tc.WriteErr {
-						t.Fatalf("Twrite of %d bytes: %v, want %v", tc.Write, err, tc.WriteErr)
-					}
-					if err := r.Clunk(2); err != tc.ClunkErr {
-						t.Fatalf("Tclunk: %v, want %v", err, tc.ClunkErr)
-					}
-				}
-				_, err = unix.Getxattr(host, name, nil)
-				if set := err == nil; set != tc.Set {
-					t.Fatalf("attribute set: %v (%v), want %v", set, err, tc.Set)
-				}
+				tc.Check(t, atkDial(t, c, tg), host, name)
 			})
 		}
 	}
@@ -432,23 +416,7 @@ func TestAttackXattrwalkClunk(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				for i := range 3 {
-					if v, err := r.GetXattr(2, 3, "user.k"); err != nil || string(v) != "v" {
-						t.Fatalf("round %d: get: %q, %v", i, v, err)
-					}
-					if l, err := r.GetXattr(2, 3, ""); err != nil || string(l) != "user.k\x00" {
-						t.Fatalf("round %d: list: %q, %v", i, l, err)
-					}
-				}
-				if !opened {
-					if err := r.Lopen(2, uint32(p9.ReadWrite)); err != nil {
-						t.Fatalf("Tlopen after the xattr fids: %v", err)
-					}
-				}
-				atkReadF(t, r)
-				if err := r.Write(2, 0, []byte(atkData)); err != nil {
-					t.Fatalf("Twrite after the xattr fids: %v", err)
-				}
+				srv9ptest.XattrFidsLeaveFile(t, r, opened, atkData)
 			})
 		}
 	}

@@ -3,18 +3,12 @@ package namespace
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/fcall"
 	"mfs/srv9p/srv9ptest"
 )
-
-// promptly bounds how long a blocking Tlock may take once the lock is
-// free or the request is flushed: generous, but far below the 30 s the
-// Linux client waits before it retries a BLOCKED answer.
-const promptly = 10 * time.Second
 
 // TestBlockingLockThroughNamespace: a blocking Tlock through the
 // namespace waits for the lock, locally (/here) and through the proxy
@@ -56,7 +50,7 @@ func TestBlockingLockThroughNamespace(t *testing.T) {
 			}
 			recv := func() (uint16, fcall.Msg) {
 				t.Helper()
-				tag, m, err := w.Recv(promptly)
+				tag, m, err := w.Recv(srv9ptest.Promptly)
 				if err != nil {
 					t.Fatalf("no reply: %v", err)
 				}

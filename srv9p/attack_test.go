@@ -166,7 +166,7 @@ func recvUntil(t *testing.T, r *rawConn, tag uint16) []reply {
 	t.Helper()
 	var got []reply
 	for {
-		rep := recvReply(t, r, promptly)
+		rep := recvReply(t, r, srv9ptest.Promptly)
 		got = append(got, rep)
 		if rep.tag == tag {
 			return got
@@ -177,7 +177,7 @@ func recvUntil(t *testing.T, r *rawConn, tag uint16) []reply {
 // wantErrno reads one reply and wants it to be an Rlerror e on tag.
 func wantErrno(t *testing.T, r *rawConn, tag uint16, e linux.Errno) {
 	t.Helper()
-	got := recvReply(t, r, promptly)
+	got := recvReply(t, r, srv9ptest.Promptly)
 	if rl, ok := got.m.(*fcall.Rlerror); !ok || got.tag != tag || rl.Errno != e {
 		t.Fatalf("reply %v, want Rlerror %v (tag %d)", got, e, tag)
 	}
@@ -251,7 +251,7 @@ func TestAttackTrailingBytes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := openRaw(t, addr)
+			r := srv9ptest.OpenRaw(t, addr)
 			r.SendFrame(tc.frame)
 			wantErrno(t, r, 50, linux.EINVAL)
 			if err := r.Clunk(3); err != linux.EBADF {
@@ -274,7 +274,7 @@ func TestAttackTrailingBytes(t *testing.T) {
 func TestAttackGetlockTokenLock(t *testing.T) {
 	a, _ := attackExport(t)
 	addr := startServer(t, a, nil).addr
-	holder, attacker := openRaw(t, addr), openRaw(t, addr)
+	holder, attacker := srv9ptest.OpenRaw(t, addr), srv9ptest.OpenRaw(t, addr)
 	if st, err := holder.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
 		t.Fatalf("holder: %d, %v", st, err)
 	}
@@ -338,12 +338,12 @@ func TestAttackServeStopsWhileReaderWaits(t *testing.T) {
 	hostLock(t, filepath.Join(dir, "f"))
 	a, pendingWaits := srv9ptest.LockWaits(a)
 	s := startServer(t, a, nil, srv9p.MaxInflight(1))
-	w := openRaw(t, s.addr)
+	w := srv9ptest.OpenRaw(t, s.addr)
 	w.Send(10, srv9ptest.TlockOf(2, wrlck, lockFlagBlock, 0, 0))
-	waitFor(t, "the blocking Tlock to wait", func() bool { return pendingWaits() == 1 })
+	srv9ptest.WaitFor(t, "the blocking Tlock to wait", func() bool { return pendingWaits() == 1 })
 	w.Send(11, &fcall.Tread{Fid: 2, Count: 10}) // queued
 	w.Send(12, &fcall.Tread{Fid: 2, Count: 10}) // the reader waits for room
-	waitFor(t, "the reader to wait for room", func() bool { return s.tagsInFlight() == 3 })
+	srv9ptest.WaitFor(t, "the reader to wait for room", func() bool { return s.tagsInFlight() == 3 })
 	took, err := s.stop()
 	if err != nil || took >= srv9p.ShutdownGrace {
 		t.Fatalf("Serve returned after %v: %v", took, err)
@@ -351,7 +351,7 @@ func TestAttackServeStopsWhileReaderWaits(t *testing.T) {
 	if strings.Contains(s.log.String(), "still busy") {
 		t.Fatalf("Serve left connections behind:\n%s", s.log)
 	}
-	waitFor(t, "the lock wait to end", func() bool { return pendingWaits() == 0 })
+	srv9ptest.WaitFor(t, "the lock wait to end", func() bool { return pendingWaits() == 0 })
 }
 
 // hostLock write-locks the whole file p with an OFD lock of the test's own
@@ -386,22 +386,7 @@ func TestAttackXattrcreateSize(t *testing.T) {
 			if err := r.Walk(1, 2, "f"); err != nil {
 				t.Fatal(err)
 			}
-			_, err := r.RPC(&fcall.Txattrcreate{Fid: 2, Name: name, Size: tc.Size})
-			if err != tc.CreateErr {
-				t.Fatalf("Txattrcreate size %d: %v, want %v", tc.Size, err, tc.CreateErr)
-			}
-			if err == nil {
-				if err := r.Write(2, 0, bytes.Repeat([]byte("v"), tc.Write)); err != tc.WriteErr {
-					t.Fatalf("Twrite of %d bytes: %v, want %v", tc.Write, err, tc.WriteErr)
-				}
-				if err := r.Clunk(2); err != tc.ClunkErr {
-					t.Fatalf("Tclunk: %v, want %v", err, tc.ClunkErr)
-				}
-			}
-			_, err = unix.Getxattr(filepath.Join(dir, "f"), name, nil)
-			if set := err == nil; set != tc.Set {
-				t.Fatalf("attribute set: %v (%v), want %v", set, err, tc.Set)
-			}
+			tc.Check(t, r, filepath.Join(dir, "f"), name)
 		})
 	}
 }
@@ -475,7 +460,7 @@ func TestAttackXattrPipelinedClunk(t *testing.T) {
 		r.SendFrame(fcall.Append(b, fcall.L, 21, &fcall.Tclunk{Fid: 2}))
 		var clunk reply
 		for range 2 {
-			if rep := recvReply(t, r, promptly); rep.tag == 21 {
+			if rep := recvReply(t, r, srv9ptest.Promptly); rep.tag == 21 {
 				clunk = rep
 			}
 		}
@@ -563,7 +548,7 @@ func TestAttackConnLimit(t *testing.T) {
 	serverCloses(t, sixth.Conn, 5*time.Second)
 	conns[0].Conn.Close()
 	var fresh *rawConn
-	deadline := time.Now().Add(promptly)
+	deadline := time.Now().Add(srv9ptest.Promptly)
 	for fresh == nil {
 		if time.Now().After(deadline) {
 			t.Fatal("no connection accepted after one of five closed")
@@ -592,7 +577,7 @@ func versionOK(t *testing.T, addr string) *rawConn {
 	if _, err := r.Conn.Write(fcall.Append(nil, fcall.L, fcall.NoTag, &fcall.Tversion{Msize: 8192, Version: "9P2000.L"})); err != nil {
 		return nil
 	}
-	if _, m, err := r.Recv(promptly); err != nil || m.Type() != fcall.MsgRversion {
+	if _, m, err := r.Recv(srv9ptest.Promptly); err != nil || m.Type() != fcall.MsgRversion {
 		r.Conn.Close()
 		return nil
 	}
@@ -783,14 +768,14 @@ func TestAttackFlushBlockingLock(t *testing.T) {
 	a, _ := attackExport(t)
 	a, pendingWaits := srv9ptest.LockWaits(a)
 	addr := startServer(t, a, nil).addr
-	holder, w := openRaw(t, addr), openRaw(t, addr)
+	holder, w := srv9ptest.OpenRaw(t, addr), srv9ptest.OpenRaw(t, addr)
 	if st, err := holder.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
 		t.Fatalf("holder: %d, %v", st, err)
 	}
 	w.Send(10, srv9ptest.TlockOf(2, wrlck, lockFlagBlock, 0, 0))
-	waitFor(t, "the blocking Tlock to wait", func() bool { return pendingWaits() == 1 })
+	srv9ptest.WaitFor(t, "the blocking Tlock to wait", func() bool { return pendingWaits() == 1 })
 	w.Send(11, &fcall.Tflush{OldTag: 10})
-	got := []reply{recvReply(t, w, promptly), recvReply(t, w, promptly)}
+	got := []reply{recvReply(t, w, srv9ptest.Promptly), recvReply(t, w, srv9ptest.Promptly)}
 	if rl, ok := got[0].m.(*fcall.Rlock); !ok || got[0].tag != 10 || rl.Status != lockBlocked {
 		t.Fatalf("replies %v, want Rlock BLOCKED (tag 10) first", got)
 	}
@@ -813,12 +798,12 @@ func TestAttackFlushQueued(t *testing.T) {
 	a, _ := attackExport(t)
 	a, pendingWaits := srv9ptest.LockWaits(a)
 	addr := startServer(t, a, nil, srv9p.MaxInflight(1)).addr
-	holder, w := openRaw(t, addr), openRaw(t, addr)
+	holder, w := srv9ptest.OpenRaw(t, addr), srv9ptest.OpenRaw(t, addr)
 	if st, err := holder.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
 		t.Fatalf("holder: %d, %v", st, err)
 	}
 	w.Send(10, srv9ptest.TlockOf(2, wrlck, lockFlagBlock, 0, 0))
-	waitFor(t, "the blocking Tlock to wait", func() bool { return pendingWaits() == 1 })
+	srv9ptest.WaitFor(t, "the blocking Tlock to wait", func() bool { return pendingWaits() == 1 })
 	w.Send(11, &fcall.Tread{Fid: 2, Count: 64}) // queued behind it
 	w.Send(12, &fcall.Tflush{OldTag: 11})
 	if got := recvReply(t, w, 2*time.Second); got.tag != 12 || got.m.Type() != fcall.MsgRflush {
@@ -844,19 +829,19 @@ func TestAttackTags(t *testing.T) {
 	a, pendingWaits := srv9ptest.LockWaits(a)
 	addr := startServer(t, a, nil).addr
 	t.Run("tag in use", func(t *testing.T) {
-		holder, w := openRaw(t, addr), openRaw(t, addr)
+		holder, w := srv9ptest.OpenRaw(t, addr), srv9ptest.OpenRaw(t, addr)
 		if st, err := holder.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
 			t.Fatalf("holder: %d, %v", st, err)
 		}
 		w.Send(7, srv9ptest.TlockOf(2, wrlck, lockFlagBlock, 0, 0))
-		waitFor(t, "the blocking Tlock to wait", func() bool { return pendingWaits() == 1 })
+		srv9ptest.WaitFor(t, "the blocking Tlock to wait", func() bool { return pendingWaits() == 1 })
 		w.Send(7, &fcall.Tgetattr{Fid: 2, Mask: p9.AttrMaskAll})
 		wantErrno(t, w, 7, linux.EINVAL)
 		// The Tlock on tag 7 is untouched: released, it is granted.
 		if st, err := holder.Lock(2, unlck, 0, 0, 0); st != lockOK || err != nil {
 			t.Fatalf("holder unlock: %d, %v", st, err)
 		}
-		got := recvReply(t, w, promptly)
+		got := recvReply(t, w, srv9ptest.Promptly)
 		if rl, ok := got.m.(*fcall.Rlock); !ok || got.tag != 7 || rl.Status != lockOK {
 			t.Fatalf("reply %v, want Rlock OK (tag 7)", got)
 		}
@@ -878,7 +863,7 @@ func TestAttackTags(t *testing.T) {
 		{"Rflush", fcall.Append(nil, fcall.L, 9, &fcall.Rflush{}), linux.ENOSYS},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := openRaw(t, addr)
+			r := srv9ptest.OpenRaw(t, addr)
 			r.SendFrame(tc.frame)
 			wantErrno(t, r, 9, tc.want)
 			if b, err := r.Read(2, 0, 64); err != nil || string(b) != attackData {
@@ -908,7 +893,7 @@ func TestAttackTags(t *testing.T) {
 		{"size 4 GiB", 1<<32 - 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := openRaw(t, addr)
+			r := srv9ptest.OpenRaw(t, addr)
 			b := fcall.Append(nil, fcall.L, 9, &fcall.Twrite{Fid: 2, Data: make([]byte, 100)})
 			binary.LittleEndian.PutUint32(b, tc.size)
 			r.SendFrame(b)
@@ -940,25 +925,7 @@ func TestAttackXattrwalkClunk(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for i := range 3 {
-				if v, err := r.GetXattr(2, 3, "user.k"); err != nil || string(v) != "v" {
-					t.Fatalf("round %d: get: %q, %v", i, v, err)
-				}
-				if l, err := r.GetXattr(2, 3, ""); err != nil || string(l) != "user.k\x00" {
-					t.Fatalf("round %d: list: %q, %v", i, l, err)
-				}
-			}
-			if !opened {
-				if err := r.Lopen(2, rdwr); err != nil {
-					t.Fatalf("Tlopen after the xattr fids: %v", err)
-				}
-			}
-			if b, err := r.Read(2, 0, 64); err != nil || string(b) != attackData {
-				t.Fatalf("Tread after the xattr fids: %q, %v", b, err)
-			}
-			if err := r.Write(2, 0, []byte(attackData)); err != nil {
-				t.Fatalf("Twrite after the xattr fids: %v", err)
-			}
+			srv9ptest.XattrFidsLeaveFile(t, r, opened, attackData)
 		})
 	}
 }

@@ -30,7 +30,7 @@ func BenchmarkDialects(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	addr := serve(b, "tcp", a)
+	addr := srv9ptest.Serve(b, "tcp", a)
 	for _, d := range []fcall.Dialect{fcall.L, fcall.U, fcall.Plan9} {
 		r := srv9ptest.DialRawDialect(b, addr, d)
 		rpc := func(m fcall.Msg) fcall.Msg {

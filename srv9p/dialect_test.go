@@ -24,7 +24,7 @@ import (
 
 func TestDialectVersion(t *testing.T) {
 	a, _ := newExport(t)
-	addr := serve(t, "tcp", a)
+	addr := srv9ptest.Serve(t, "tcp", a)
 	tests := []struct{ ask, want string }{
 		{"9P2000", "9P2000"},
 		{"9P2000.u", "9P2000.u"},
@@ -49,7 +49,7 @@ func TestDialectVersion(t *testing.T) {
 func TestPlan9Client(t *testing.T) {
 	a, dir := newExport(t)
 	srv9ptest.Plan9Tree(t, dir)
-	addr := serve(t, "tcp", a)
+	addr := srv9ptest.Serve(t, "tcp", a)
 	srv9ptest.Plan9Ops(t, srv9ptest.DialPlan9(t, addr, "root", ""), "", dir)
 }
 
@@ -63,7 +63,7 @@ func TestPlan9Identity(t *testing.T) {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	addr := serve(t, "tcp", a)
+	addr := srv9ptest.Serve(t, "tcp", a)
 	for _, tt := range []struct {
 		uname string
 		uid   uint32
@@ -99,7 +99,7 @@ func TestPlan9Identity(t *testing.T) {
 func TestDialectU(t *testing.T) {
 	a, dir := newExport(t)
 	srv9ptest.Plan9Tree(t, dir)
-	addr := serve(t, "tcp", a)
+	addr := srv9ptest.Serve(t, "tcp", a)
 	r := srv9ptest.DialRawDialect(t, addr, fcall.U)
 	rpc := func(m fcall.Msg) fcall.Msg {
 		t.Helper()
@@ -231,7 +231,7 @@ func TestPlan9AbsoluteLinks(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "usr", "bin"), filepath.Join(dir, "absin")); err != nil {
 		t.Fatal(err)
 	}
-	fs := srv9ptest.DialPlan9(t, serve(t, "tcp", a), "root", "")
+	fs := srv9ptest.DialPlan9(t, srv9ptest.Serve(t, "tcp", a), "root", "")
 	fid, err := fs.Open("absin/tool", plan9.OREAD)
 	if err != nil {
 		t.Fatalf("open absin/tool: %v", err)
@@ -262,7 +262,7 @@ func TestPlan9Wstat(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fs := srv9ptest.DialPlan9(t, serve(t, "tcp", a), "root", "")
+	fs := srv9ptest.DialPlan9(t, srv9ptest.Serve(t, "tcp", a), "root", "")
 	var w plan9.Dir
 	w.Null()
 	w.Mode = plan9.DMDIR | 0o700
@@ -307,7 +307,7 @@ func TestPlan9Wstat(t *testing.T) {
 // another file (ESTALE).
 func TestDialectStalePaths(t *testing.T) {
 	a, dir := newExport(t)
-	addr := serve(t, "tcp", a)
+	addr := srv9ptest.Serve(t, "tcp", a)
 	r := srv9ptest.DialRawDialect(t, addr, fcall.U)
 	rpc := func(r *srv9ptest.Raw, m fcall.Msg) fcall.Msg {
 		t.Helper()

@@ -90,6 +90,17 @@ func (c *conn) dir(n uint32, name string) (*fid, error) {
 	return f, nil
 }
 
+// cloneSource is file for a request that makes newfid from fid n (Twalk,
+// Txattrwalk): a newfid in use, other than n itself, is EBADF.
+func (c *conn) cloneSource(n, newfid uint32) (*fid, error) {
+	f, err := c.file(n)
+	if err == nil && newfid != n && c.fids.has(newfid) {
+		f.release()
+		return nil, linux.EBADF
+	}
+	return f, err
+}
+
 func (c *conn) attach(m *fcall.Tattach) (fcall.Msg, error) {
 	if m.Afid != fcall.NoFid {
 		return nil, linux.EBADF
@@ -181,14 +192,11 @@ func (c *conn) bind(fid, newfid uint32, n *fid) bool {
 // in every request that names a directory entry (at most 16 names: the
 // codec refuses more). In 9P2000 and 9P2000.u, ".." is allowed (walk9).
 func (c *conn) walk(m *fcall.Twalk) (fcall.Msg, error) {
-	f, err := c.file(m.Fid)
+	f, err := c.cloneSource(m.Fid, m.NewFid)
 	if err != nil {
 		return nil, err
 	}
 	defer f.release()
-	if m.NewFid != m.Fid && c.fids.has(m.NewFid) {
-		return nil, linux.EBADF
-	}
 	if len(m.Names) > 0 && !f.isDir() {
 		return nil, linux.ENOTDIR
 	}
@@ -551,14 +559,11 @@ func withDir(c *conn, n uint32, name string, fn func(*fid) (fcall.Msg, error)) (
 // into a new xattr fid; the file's own fid is untouched. A value above
 // XATTR_SIZE_MAX (a list above XATTR_LIST_MAX) is E2BIG.
 func (c *conn) xattrWalk(m *fcall.Txattrwalk) (fcall.Msg, error) {
-	f, err := c.file(m.Fid)
+	f, err := c.cloneSource(m.Fid, m.NewFid)
 	if err != nil {
 		return nil, err
 	}
 	defer f.release()
-	if m.NewFid != m.Fid && c.fids.has(m.NewFid) {
-		return nil, linux.EBADF
-	}
 	if len(m.Name) > xattrNameMax {
 		return nil, linux.ERANGE
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/dial"
+	"mfs/srv9p/srv9ptest"
 )
 
 // BenchmarkIdentity measures what running every request as the caller
@@ -30,7 +31,7 @@ func BenchmarkIdentity(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	addr := serve(b, "unix", a)
+	addr := srv9ptest.Serve(b, "unix", a)
 	roots := map[string]p9.File{}
 	for name, uid := range map[string]p9.UID{"root": 0, "uid1000": 1000} {
 		c, err := dial.Dial(context.Background(), addr, dial.Options{UName: fmt.Sprint(uid), UID: uid})

@@ -97,8 +97,18 @@ func cliStartExportAs(t *testing.T, bin, dir, sockDir string, cred *syscall.Cred
 	addr := "unix:" + filepath.Join(sockDir, "export.sock")
 	var out diodSyncBuffer
 	cmd := exec.Command(bin, "export", "--root", dir, "--listen", addr)
-	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	exited := cliStart(t, cmd, &out)
+	cliWaitFor9P(t, addr, exited, &out)
+	return addr
+}
+
+// cliStart starts cmd with its output in out and kills it when the test
+// ends. Wait's result is sent on the channel returned; whoever takes it
+// must send it back, for the cleanup.
+func cliStart(t *testing.T, cmd *exec.Cmd, out *diodSyncBuffer) chan error {
+	t.Helper()
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +118,7 @@ func cliStartExportAs(t *testing.T, bin, dir, sockDir string, cred *syscall.Cred
 		cmd.Process.Kill()
 		<-exited
 	})
-	cliWaitFor9P(t, addr, exited, &out)
-	return addr
+	return exited
 }
 
 // cliWaitFor9P polls addr until it answers a 9P version exchange, failing

@@ -149,18 +149,7 @@ func diodStartExport(t *testing.T, dir string) string {
 		ln.Close()
 
 		var out diodSyncBuffer
-		cmd := exec.Command(bin, "export", "--root", dir, "--listen", addr)
-		cmd.Stdout = &out
-		cmd.Stderr = &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			<-exited
-		})
+		exited := cliStart(t, exec.Command(bin, "export", "--root", dir, "--listen", addr), &out)
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -315,13 +315,7 @@ func TestIdentityUnixSocket(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run clients as other users")
 	}
-	dir := identityTree(t)
-	sock := socketDir(t)
-	addr := "unix:" + filepath.Join(sock, "export.sock")
-	startServerProc(t, clusterutil.Binary(t), "export", "--root", dir, "--listen", addr)
-	if err := os.Chmod(strings.TrimPrefix(addr, "unix:"), 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir, addr := identityExport(t)
 	got := runIdentityClient(t, addr, 1000,
 		"read /secret",
 		"read /public",
@@ -388,13 +382,7 @@ func TestIdentityDialects(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run clients as other users")
 	}
-	dir := identityTree(t)
-	sock := socketDir(t)
-	addr := "unix:" + filepath.Join(sock, "export.sock")
-	startServerProc(t, clusterutil.Binary(t), "export", "--root", dir, "--listen", addr)
-	if err := os.Chmod(strings.TrimPrefix(addr, "unix:"), 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir, addr := identityExport(t)
 	tcp := freeAddr(t)
 	startServerProc(t, clusterutil.Binary(t), "export", "--root", dir, "--listen", tcp)
 	for _, d := range []string{"9p2000", "9p2000.u"} {
@@ -539,18 +527,22 @@ func startServerProc(t *testing.T, bin string, args ...string) {
 		}
 	}
 	var out diodSyncBuffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	exited := cliStart(t, exec.Command(bin, args...), &out)
+	cliWaitFor9P(t, addr, exited, &out)
+}
+
+// identityExport runs "mfs export" of a fresh identityTree on a unix
+// socket every user may connect to, and returns the tree and the socket's
+// address.
+func identityExport(t *testing.T) (dir, addr string) {
+	t.Helper()
+	dir = identityTree(t)
+	addr = "unix:" + filepath.Join(socketDir(t), "export.sock")
+	startServerProc(t, clusterutil.Binary(t), "export", "--root", dir, "--listen", addr)
+	if err := os.Chmod(strings.TrimPrefix(addr, "unix:"), 0o777); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	cliWaitFor9P(t, addr, exited, &out)
+	return dir, addr
 }
 
 // socketDir returns a directory other users may reach a socket in.

@@ -2,13 +2,9 @@ package client
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
-	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,8 +14,8 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/fcall"
-	"mfs/srv9p"
 	"mfs/srv9p/export"
+	"mfs/srv9p/srv9ptest"
 )
 
 // networks are the transports every server test runs on.
@@ -38,22 +34,10 @@ func (tg target) dial(t testing.TB) net.Conn {
 }
 
 // listen opens a listener on loopback TCP or on a unix socket in a short
-// temporary directory (socket paths are limited to 107 bytes).
+// temporary directory (srv9ptest.Listen).
 func listen(t testing.TB, network string) net.Listener {
 	t.Helper()
-	addr := "127.0.0.1:0"
-	if network == "unix" {
-		dir, err := os.MkdirTemp("", "mfsclient")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		addr = filepath.Join(dir, "9p.sock")
-	}
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, _ := srv9ptest.Listen(t, network)
 	return ln
 }
 
@@ -66,21 +50,7 @@ func serve(t testing.TB, network string, a p9.Attacher, wrap func(net.Listener) 
 	if wrap != nil {
 		ln = wrap(ln)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	s := srv9p.NewServer(a, srv9p.ServerLogger(testLogger(t)), srv9p.TrustClaims())
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("Serve did not return after cancel")
-		}
-	})
+	srv9ptest.ServeListener(t, ln, a)
 	return tg
 }
 
@@ -465,15 +435,4 @@ func (f *hookFile) ReadAt(p []byte, off int64) (int, error) {
 		}
 	}
 	return f.File.ReadAt(p, off)
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("test", t.Name())
 }

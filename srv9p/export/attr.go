@@ -17,6 +17,16 @@ func statx(fd int, stx *unix.Statx_t) error {
 	})
 }
 
+// statOpened is statx for fd, a descriptor just opened for the caller:
+// on failure it closes fd.
+func statOpened(fd int, stx *unix.Statx_t) error {
+	err := statx(fd, stx)
+	if err != nil {
+		unix.Close(fd)
+	}
+	return err
+}
+
 // ignoringEINTR calls fn until it fails with anything but EINTR.
 func ignoringEINTR(fn func() error) error {
 	for {

@@ -288,7 +288,7 @@ func TestEscape(t *testing.T) {
 							t.Fatal(err)
 						}
 					} else {
-						_, e.root = attachRemote(t, serve(t, "tcp", a))
+						_, e.root = attachRemote(t, srv9ptest.Serve(t, "tcp", a))
 					}
 					c.run(t, e)
 					e.root.Close()

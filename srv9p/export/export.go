@@ -84,8 +84,7 @@ func New(root string, opts ...Option) (p9.Attacher, error) {
 		return nil, fmt.Errorf("root %q: %w", root, err)
 	}
 	var stx unix.Statx_t
-	if err := statx(fd, &stx); err != nil {
-		unix.Close(fd)
+	if err := statOpened(fd, &stx); err != nil {
 		return nil, fmt.Errorf("root %q: %w", root, err)
 	}
 	e := &export{
@@ -167,8 +166,7 @@ func (a *attacher) Attach() (p9.File, error) {
 		return nil, errno(err)
 	}
 	var stx unix.Statx_t
-	if err := statx(fd, &stx); err != nil {
-		unix.Close(fd)
+	if err := statOpened(fd, &stx); err != nil {
 		return nil, errno(err)
 	}
 	return a.e.newFile(fd, &stx), nil

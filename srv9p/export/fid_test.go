@@ -20,7 +20,7 @@ func TestFidsFollowInodes(t *testing.T) {
 	if err := srv9ptest.Build("d d", "f d/f content", "f gone bye")(dir); err != nil {
 		t.Fatal(err)
 	}
-	addr := serve(t, "tcp", a)
+	addr := srv9ptest.Serve(t, "tcp", a)
 	_, root := attachRemote(t, addr)
 	_, other := attachRemote(t, addr)
 
@@ -72,20 +72,13 @@ func TestFidsFollowInodes(t *testing.T) {
 // TestNoDescriptorLeak runs many operations over a connection, closes it,
 // and checks that the process's descriptor count comes back down.
 func TestNoDescriptorLeak(t *testing.T) {
-	count := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ents)
-	}
 	a, dir := newExport(t)
 	if err := srv9ptest.Build("d d", "f d/f data")(dir); err != nil {
 		t.Fatal(err)
 	}
 	a, pendingWaits := srv9ptest.LockWaits(a)
-	addr := serve(t, "tcp", a)
-	before := count()
+	addr := srv9ptest.Serve(t, "tcp", a)
+	before := fdCount(t)
 	c, root := attachRemote(t, addr)
 	r := dialRaw(t, addr)
 	if err := r.Attach(1); err != nil {
@@ -127,9 +120,9 @@ func TestNoDescriptorLeak(t *testing.T) {
 	c.Close()
 	r.Conn.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	for count() > before {
+	for fdCount(t) > before {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d descriptors before, %d after", before, count())
+			t.Fatalf("%d descriptors before, %d after", before, fdCount(t))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -141,31 +134,14 @@ func TestNoDescriptorLeak(t *testing.T) {
 // TestFailedXattrwalkFreesClone checks that a failed Txattrwalk leaves no
 // fid behind, so distinct new fids do not pile up descriptors.
 func TestFailedXattrwalkFreesClone(t *testing.T) {
-	count := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ents)
-	}
-	a, dir := newExport(t)
-	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := dialRaw(t, serve(t, "tcp", a))
-	if err := r.Attach(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Walk(1, 2, "f"); err != nil {
-		t.Fatal(err)
-	}
-	before := count()
+	r, _ := rawAtFile(t)
+	before := fdCount(t)
 	for i := range 50 {
 		if _, err := r.GetXattr(2, uint32(100+i), "user.missing"); err == nil {
 			t.Fatal("Txattrwalk of a missing attribute succeeded")
 		}
 	}
-	if after := count(); after > before+5 {
+	if after := fdCount(t); after > before+5 {
 		t.Fatalf("%d descriptors before 50 failed Txattrwalks, %d after", before, after)
 	}
 	// The fids are free for the client to use again.

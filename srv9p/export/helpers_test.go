@@ -2,55 +2,15 @@ package export
 
 import (
 	"context"
-	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"mfs/internal/dial"
-	"mfs/srv9p"
+	"mfs/srv9p/srv9ptest"
 
 	"github.com/hugelgupf/p9/p9"
 )
-
-// serve starts Serve for a on a fresh listener of the given network ("tcp"
-// on loopback or "unix") and returns its mfs address. The server stops when
-// the test ends.
-func serve(t testing.TB, network string, a p9.Attacher) string {
-	t.Helper()
-	var addr string
-	switch network {
-	case "tcp":
-		addr = "127.0.0.1:0"
-	case "unix":
-		addr = "unix:" + filepath.Join(t.TempDir(), "9p.sock")
-	}
-	ln, err := dial.Listen(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if network == "tcp" {
-		addr = ln.Addr().String()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("test", t.Name())
-	// The tests' clients connect from ordinary ports: a trusted listener
-	// believes them, as --tcp-trust all does.
-	go func() { done <- srv9p.NewServer(a, srv9p.ServerLogger(log), srv9p.TrustClaims()).Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("Serve did not return after cancel")
-		}
-	})
-	return addr
-}
 
 // attachRemote dials addr and attaches to the export root.
 func attachRemote(t testing.TB, addr string) (*dial.Conn, p9.File) {
@@ -78,9 +38,31 @@ func newExport(t testing.TB, opts ...Option) (p9.Attacher, string) {
 	return a, dir
 }
 
-type testWriter struct{ t testing.TB }
+// rawAtFile exports a fresh directory holding an empty file "f", serves it
+// over TCP and returns a raw connection on which fid 1 is the root and fid
+// 2 is f, not opened, and the directory.
+func rawAtFile(t *testing.T) (*rawConn, string) {
+	t.Helper()
+	a, dir := newExport(t)
+	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := dialRaw(t, srv9ptest.Serve(t, "tcp", a))
+	if err := r.Attach(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Walk(1, 2, "f"); err != nil {
+		t.Fatal(err)
+	}
+	return r, dir
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
-	return len(p), nil
+// fdCount is how many descriptors the process has open.
+func fdCount(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
 }

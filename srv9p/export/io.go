@@ -80,8 +80,7 @@ func (n *node) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 		return p9.QID{}, 0, errno(err)
 	}
 	var stx unix.Statx_t
-	if err := statx(fd, &stx); err != nil {
-		unix.Close(fd)
+	if err := statOpened(fd, &stx); err != nil {
 		return p9.QID{}, 0, errno(err)
 	}
 	n.ofd, n.oflags = fd, fl
@@ -99,8 +98,7 @@ func (d *dir) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 		return p9.QID{}, 0, errno(err)
 	}
 	var stx unix.Statx_t
-	if err := statx(fd, &stx); err != nil {
-		unix.Close(fd)
+	if err := statOpened(fd, &stx); err != nil {
 		return p9.QID{}, 0, errno(err)
 	}
 	d.ofd, d.oflags = fd, unix.O_RDONLY

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"mfs/internal/fcall"
+	"mfs/srv9p/srv9ptest"
 )
 
 // Lock types and status on the wire.
@@ -20,22 +21,6 @@ const (
 	rdwr                uint32 = 2
 )
 
-// openRaw attaches fid 1 to the root and opens "f" as fid 2.
-func openRaw(t *testing.T, addr string) *rawConn {
-	t.Helper()
-	r := dialRaw(t, addr)
-	if err := r.Attach(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Walk(1, 2, "f"); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Lopen(2, rdwr); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
 func TestLocks(t *testing.T) {
 	a, dir := newExport(t)
 	if err := os.WriteFile(filepath.Join(dir, "f"), make([]byte, 200), 0o644); err != nil {
@@ -43,8 +28,8 @@ func TestLocks(t *testing.T) {
 	}
 	for _, network := range []string{"tcp", "unix"} {
 		t.Run(network, func(t *testing.T) {
-			addr := serve(t, network, a)
-			c1, c2 := openRaw(t, addr), openRaw(t, addr)
+			addr := srv9ptest.Serve(t, network, a)
+			c1, c2 := srv9ptest.OpenRaw(t, addr), srv9ptest.OpenRaw(t, addr)
 			steps := []struct {
 				name          string
 				c             *rawConn
@@ -107,7 +92,7 @@ func TestLockHostConflict(t *testing.T) {
 	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
 		t.Fatal(err)
 	}
-	c := openRaw(t, serve(t, "tcp", a))
+	c := srv9ptest.OpenRaw(t, srv9ptest.Serve(t, "tcp", a))
 	if st, err := c.Lock(2, rdlck, 0, 15, 1); st != lockBlocked || err != nil {
 		t.Fatalf("lock under a host lock: %d, %v", st, err)
 	}
@@ -130,8 +115,8 @@ func TestGetLock(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := serve(t, "unix", a)
-	c1, c2 := openRaw(t, addr), openRaw(t, addr)
+	addr := srv9ptest.Serve(t, "unix", a)
+	c1, c2 := srv9ptest.OpenRaw(t, addr), srv9ptest.OpenRaw(t, addr)
 	if st, err := c1.Lock(2, wrlck, 0, 100, 50); st != lockOK || err != nil {
 		t.Fatalf("lock: %d, %v", st, err)
 	}
@@ -177,17 +162,7 @@ func TestGetLock(t *testing.T) {
 
 // TestWalkNotDir checks the filter's fix: a walk from a file is ENOTDIR.
 func TestWalkNotDir(t *testing.T) {
-	a, dir := newExport(t)
-	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := dialRaw(t, serve(t, "tcp", a))
-	if err := r.Attach(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Walk(1, 2, "f"); err != nil {
-		t.Fatal(err)
-	}
+	r, _ := rawAtFile(t)
 	for _, tc := range []struct {
 		name  string
 		fid   uint32
@@ -210,18 +185,8 @@ func TestWalkNotDir(t *testing.T) {
 // TestXattrWire sets, reads, lists and removes attributes with the
 // Txattrcreate/Txattrwalk messages the kernel sends.
 func TestXattrWire(t *testing.T) {
-	a, dir := newExport(t)
+	r, dir := rawAtFile(t)
 	p := filepath.Join(dir, "f")
-	if err := os.WriteFile(p, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := dialRaw(t, serve(t, "tcp", a))
-	if err := r.Attach(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Walk(1, 2, "f"); err != nil {
-		t.Fatal(err)
-	}
 	if err := r.SetXattr(2, 3, "user.color", []byte("blue"), 0); err != nil {
 		t.Fatal(err)
 	}

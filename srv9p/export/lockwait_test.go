@@ -12,23 +12,6 @@ import (
 	"mfs/srv9p/srv9ptest"
 )
 
-// promptly bounds how long a blocking Tlock may take once the lock is
-// free or the request is flushed: generous, but far below the 30 s the
-// Linux client waits before it retries a BLOCKED answer.
-const promptly = 10 * time.Second
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(promptly)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestBlockingLock: a blocking Tlock waits on the server for the lock
 // (instead of answering BLOCKED, which makes the Linux client sleep 30 s),
 // and stops waiting when flushed, when its connection ends, or at the cap.
@@ -38,8 +21,8 @@ func TestBlockingLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, pendingWaits := srv9ptest.LockWaits(a)
-	addr := serve(t, "tcp", a)
-	holder := openRaw(t, addr)
+	addr := srv9ptest.Serve(t, "tcp", a)
+	holder := srv9ptest.OpenRaw(t, addr)
 	hold := func(t *testing.T) {
 		t.Helper()
 		if st, err := holder.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
@@ -56,9 +39,9 @@ func TestBlockingLock(t *testing.T) {
 	// server is waiting on it.
 	waiter := func(t *testing.T) *rawConn {
 		t.Helper()
-		w := openRaw(t, addr)
+		w := srv9ptest.OpenRaw(t, addr)
 		w.Send(100, srv9ptest.TlockOf(2, wrlck, lockFlagBlock, 0, 0))
-		waitFor(t, "the blocking Tlock to reach the server", func() bool { return pendingWaits() == 1 })
+		srv9ptest.WaitFor(t, "the blocking Tlock to reach the server", func() bool { return pendingWaits() == 1 })
 		return w
 	}
 	cases := []struct {
@@ -100,7 +83,7 @@ func TestBlockingLock(t *testing.T) {
 				}
 				var got []string
 				for range replies {
-					tag, m, err := w.Recv(promptly)
+					tag, m, err := w.Recv(srv9ptest.Promptly)
 					if err != nil {
 						t.Fatalf("no reply: %v", err)
 					}
@@ -115,12 +98,12 @@ func TestBlockingLock(t *testing.T) {
 					t.Fatalf("replies %v, want the Rlock first", got)
 				}
 			}
-			waitFor(t, "the wait to end", func() bool { return pendingWaits() == 0 })
+			srv9ptest.WaitFor(t, "the wait to end", func() bool { return pendingWaits() == 0 })
 			if want != lockOK {
 				// The waiter did not take the lock: the holder still
 				// has it, and after release it is free.
 				release(t)
-				probe := openRaw(t, addr)
+				probe := srv9ptest.OpenRaw(t, addr)
 				if st, err := probe.Lock(2, wrlck, 0, 0, 0); st != lockOK || err != nil {
 					t.Fatalf("lock after a %s wait: %d, %v", tc.name, st, err)
 				}

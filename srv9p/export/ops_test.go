@@ -24,7 +24,7 @@ func TestOps(t *testing.T) {
 					return f
 				}
 			} else {
-				addr := serve(t, transport, a)
+				addr := srv9ptest.Serve(t, transport, a)
 				attach = func(t *testing.T) p9.File {
 					_, root := attachRemote(t, addr)
 					return root

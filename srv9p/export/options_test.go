@@ -89,7 +89,7 @@ func TestReadOnly(t *testing.T) {
 				return f
 			}
 			if transport != "direct" {
-				addr := serve(t, transport, a)
+				addr := srv9ptest.Serve(t, transport, a)
 				attach = func(t *testing.T) p9.File { _, r := attachRemote(t, addr); return r }
 			}
 			for _, o := range ops {
@@ -139,7 +139,7 @@ func TestExclude(t *testing.T) {
 			if transport == "direct" {
 				root, _ = a.Attach()
 			} else {
-				_, root = attachRemote(t, serve(t, "tcp", a))
+				_, root = attachRemote(t, srv9ptest.Serve(t, "tcp", a))
 			}
 			for _, p := range []string{"hidden", "hidden/x", "sub/secret", "abs", "sub/not-yet"} {
 				if f, err := srv9ptest.Walk(root, p); srv9ptest.Errno(err) != unix.ENOENT {

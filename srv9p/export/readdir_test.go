@@ -34,7 +34,7 @@ func TestReaddirLarge(t *testing.T) {
 		}
 	}
 	unix.Close(dfd)
-	addr := serve(t, "tcp", a)
+	addr := srv9ptest.Serve(t, "tcp", a)
 	for _, count := range []uint32{8 << 10, 1<<20 - 64} {
 		t.Run(fmt.Sprint("count=", count), func(t *testing.T) {
 			_, root := attachRemote(t, addr)
@@ -146,7 +146,7 @@ func TestConcurrentClients(t *testing.T) {
 	if err := os.WriteFile(shared, make([]byte, clients*100), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := serve(t, "tcp", a)
+	addr := srv9ptest.Serve(t, "tcp", a)
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for c := range clients {

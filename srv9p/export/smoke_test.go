@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/srv9p/srv9ptest"
 )
 
 func TestSmoke(t *testing.T) {
@@ -13,7 +15,7 @@ func TestSmoke(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "hello"), []byte("hello world"), 0o644)
 	for _, network := range []string{"tcp", "unix"} {
 		t.Run(network, func(t *testing.T) {
-			_, root := attachRemote(t, serve(t, network, a))
+			_, root := attachRemote(t, srv9ptest.Serve(t, network, a))
 			_, f, err := root.Walk([]string{"hello"})
 			if err != nil {
 				t.Fatal(err)

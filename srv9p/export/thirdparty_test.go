@@ -16,7 +16,7 @@ import (
 // clunks in its own way.
 func TestP9Client(t *testing.T) {
 	a, dir := newExport(t)
-	addr := serve(t, "tcp", a)
+	addr := srv9ptest.Serve(t, "tcp", a)
 	srv9ptest.Run(t, func(t *testing.T) p9.File {
 		nc, err := net.Dial("tcp", addr)
 		if err != nil {

@@ -272,3 +272,47 @@ func IsErrno(err error, e linux.Errno) bool {
 	got, ok := err.(linux.Errno)
 	return ok && got == e
 }
+
+// OpenRaw dials addr (see DialRaw), attaches fid 1 to the root and opens
+// its file "f" read-write as fid 2.
+func OpenRaw(t testing.TB, addr string) *Raw {
+	t.Helper()
+	r := DialRaw(t, addr)
+	if err := r.Attach(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Walk(1, 2, "f"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Lopen(2, uint32(p9.ReadWrite)); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// XattrFidsLeaveFile checks that xattr fids made from fid 2 of r (a file
+// holding data, with the one attribute user.k = "v"), read and clunked
+// three times over, leave fid 2 working: it opens read-write (unless
+// opened says it is open already), reads data and takes a write.
+func XattrFidsLeaveFile(t testing.TB, r *Raw, opened bool, data string) {
+	t.Helper()
+	for i := range 3 {
+		if v, err := r.GetXattr(2, 3, "user.k"); err != nil || string(v) != "v" {
+			t.Fatalf("round %d: get: %q, %v", i, v, err)
+		}
+		if l, err := r.GetXattr(2, 3, ""); err != nil || string(l) != "user.k\x00" {
+			t.Fatalf("round %d: list: %q, %v", i, l, err)
+		}
+	}
+	if !opened {
+		if err := r.Lopen(2, uint32(p9.ReadWrite)); err != nil {
+			t.Fatalf("Tlopen after the xattr fids: %v", err)
+		}
+	}
+	if b, err := r.Read(2, 0, 64); err != nil || string(b) != data {
+		t.Fatalf("Tread after the xattr fids: %q, %v", b, err)
+	}
+	if err := r.Write(2, 0, []byte(data)); err != nil {
+		t.Fatalf("Twrite after the xattr fids: %v", err)
+	}
+}
