@@ -43,14 +43,9 @@ var (
 	errDirMode = &wordError{linux.EISDIR, "is a directory"}
 )
 
-// The 9P2000.L open flags and Tunlinkat flag that 9P2000 requests become
-// (include/net/9p/9p.h: P9_DOTL_TRUNC, P9_DOTL_APPEND,
-// P9_DOTL_AT_REMOVEDIR).
-const (
-	dotlTrunc   = 0o1000
-	dotlAppend  = 0o2000
-	atRemoveDir = 0x200
-)
+// atRemoveDir is the Tunlinkat flag a 9P2000 remove of a directory
+// becomes (include/net/9p/9p.h: P9_DOTL_AT_REMOVEDIR).
+const atRemoveDir = 0x200
 
 // maxHops bounds the symlinks followed in one walk element (Linux's
 // MAXSYMLINKS is 40; a path of Debian's needs one or two).
@@ -294,10 +289,10 @@ func (c *conn) openFlags(mode uint8) p9.OpenFlags {
 		fl = p9.ReadWrite
 	}
 	if mode&fcall.OTRUNC != 0 {
-		fl |= dotlTrunc
+		fl |= fcall.LTrunc
 	}
 	if c.dialect == fcall.U && mode&fcall.OAPPEND != 0 {
-		fl |= dotlAppend
+		fl |= fcall.LAppend
 	}
 	return fl
 }
@@ -307,7 +302,7 @@ func (c *conn) openFlags(mode uint8) p9.OpenFlags {
 func openable(qid p9.QID, fl p9.OpenFlags) error {
 	switch {
 	case qid.Type&p9.TypeDir != 0:
-		if fl.Mode() != p9.ReadOnly || fl&dotlTrunc != 0 {
+		if fl.Mode() != p9.ReadOnly || fl&fcall.LTrunc != 0 {
 			return errDirMode
 		}
 	case qid.Type&(p9.TypeSymlink|p9.TypeLink) != 0:
@@ -385,7 +380,7 @@ func (c *conn) create9(m *fcall.Tcreate) (fcall.Msg, error) {
 	special := m.Perm&(fcall.DMSYMLINK|fcall.DMLINK|fcall.DMDEVICE|fcall.DMNAMEDPIPE|fcall.DMSOCKET) != 0
 	switch {
 	case m.Perm&fcall.DMDIR != 0:
-		if fl.Mode() != p9.ReadOnly || fl&dotlTrunc != 0 {
+		if fl.Mode() != p9.ReadOnly || fl&fcall.LTrunc != 0 {
 			return nil, errDirMode
 		}
 		if _, err := f.file.Mkdir(m.Name, perm, f.uid, p9.NoGID); err != nil {

@@ -8,6 +8,8 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
+
+	"mfs/internal/fcall"
 )
 
 // errnoOf is the errno a FUSE caller gets for err.
@@ -77,34 +79,9 @@ func setAttrOf(in *fuse.SetAttrIn) (p9.SetAttrMask, p9.SetAttr) {
 	return m, a
 }
 
-// 9P2000.L open flags (they are not the host's O_ values everywhere).
-const (
-	dotlTrunc    = 0o1000
-	dotlAppend   = 0o2000
-	dotlNonblock = 0o4000
-	dotlDsync    = 0o10000
-	dotlNoatime  = 0o1000000
-	dotlSync     = 0o4000000
-)
-
 // openFlags converts open(2) flags to 9P2000.L's; flags the kernel
 // handles itself (O_CREAT, O_EXCL, O_NOCTTY, O_CLOEXEC) are dropped.
-func openFlags(fl uint32) p9.OpenFlags {
-	f := p9.OpenFlags(fl & syscall.O_ACCMODE)
-	for _, m := range [...]struct{ host, dotl uint32 }{
-		{syscall.O_TRUNC, dotlTrunc},
-		{syscall.O_APPEND, dotlAppend},
-		{syscall.O_NONBLOCK, dotlNonblock},
-		{syscall.O_DSYNC, dotlDsync},
-		{syscall.O_NOATIME, dotlNoatime},
-		{syscall.O_SYNC &^ syscall.O_DSYNC, dotlSync},
-	} {
-		if fl&m.host != 0 {
-			f |= p9.OpenFlags(m.dotl)
-		}
-	}
-	return f
-}
+func openFlags(fl uint32) p9.OpenFlags { return fcall.LOpenFlags(int(fl)) }
 
 // timeout is what every entry and attribute the kernel caches is good
 // for: nothing, so every node's changes are seen at once (cache=none's

@@ -125,41 +125,40 @@ func (n *node) Lookup(ctx gocontext.Context, name string, out *fuse.EntryOut) (*
 // the inode, so no user's walked file of it is needed.
 func (n *node) OnForget() { n.m.fids.forget(n.StableAttr().Ino) }
 
-// Getattr implements fs.NodeGetattrer, on the open file when there is
-// one (an unlinked file stays reachable through it).
-func (n *node) Getattr(ctx gocontext.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	get := func(f p9.File) error {
-		q, _, a, err := f.GetAttr(allAttrs)
-		if err != nil {
-			return err
-		}
-		fillAttr(q, a, &out.Attr)
-		return nil
-	}
+// onFile runs fn as the caller of ctx on the open file fh when there is
+// one (an unlinked file stays reachable through it), else on the
+// caller's walked file of n.
+func (n *node) onFile(ctx gocontext.Context, fh fs.FileHandle, fn func(f p9.File) error) syscall.Errno {
 	if h, ok := fh.(*handle); ok {
-		return n.m.do(ctx, func(*caller) error { return get(h.f) })
+		return n.m.do(ctx, func(*caller) error { return fn(h.f) })
 	}
-	return n.with(ctx, func(_ *caller, f p9.File) error { return get(f) })
+	return n.with(ctx, func(_ *caller, f p9.File) error { return fn(f) })
+}
+
+// attrOut fills out with f's attributes.
+func attrOut(f p9.File, out *fuse.AttrOut) error {
+	q, _, a, err := f.GetAttr(allAttrs)
+	if err != nil {
+		return err
+	}
+	fillAttr(q, a, &out.Attr)
+	return nil
+}
+
+// Getattr implements fs.NodeGetattrer.
+func (n *node) Getattr(ctx gocontext.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return n.onFile(ctx, fh, func(f p9.File) error { return attrOut(f, out) })
 }
 
 // Setattr implements fs.NodeSetattrer (ftruncate on the open file).
 func (n *node) Setattr(ctx gocontext.Context, fh fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	mask, attr := setAttrOf(in)
-	set := func(f p9.File) error {
+	return n.onFile(ctx, fh, func(f p9.File) error {
 		if err := f.SetAttr(mask, attr); err != nil {
 			return err
 		}
-		q, _, a, err := f.GetAttr(allAttrs)
-		if err != nil {
-			return err
-		}
-		fillAttr(q, a, &out.Attr)
-		return nil
-	}
-	if h, ok := fh.(*handle); ok {
-		return n.m.do(ctx, func(*caller) error { return set(h.f) })
-	}
-	return n.with(ctx, func(_ *caller, f p9.File) error { return set(f) })
+		return attrOut(f, out)
+	})
 }
 
 // Open implements fs.NodeOpener: a fresh clone of the caller's walked

@@ -2,10 +2,8 @@ package run
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"mfs/internal/mount"
 )
@@ -54,20 +52,6 @@ func ExecFUSE(r Request) error {
 			return Failf("%s %d: %v", set.cmd, n, err)
 		}
 	}
-	if spec.Drop {
-		if err := syscall.Setgroups(spec.Groups); err != nil {
-			return Failf("setgroups: %v", err)
-		}
-		if err := syscall.Setgid(spec.GID); err != nil {
-			return Failf("setgid %d: %v", spec.GID, err)
-		}
-		if err := syscall.Setuid(spec.UID); err != nil {
-			return Failf("setuid %d: %v", spec.UID, err)
-		}
-	}
-	path, err := exec.LookPath(argv[0])
-	if err != nil {
-		return execError(argv[0], err)
-	}
-	return execError(argv[0], syscall.Exec(path, argv, os.Environ()))
+	spec.Argv = argv
+	return spec.become()
 }

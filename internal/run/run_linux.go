@@ -131,6 +131,12 @@ func Inner(args []string) error {
 	if err := unix.Mount(spec.Source, spec.Mnt, "9p", unix.MS_NOSUID|unix.MS_NODEV, spec.Options); err != nil {
 		return Failf("mount %s on %s: %v", spec.Source, spec.Mnt, err)
 	}
+	return spec.become()
+}
+
+// become drops to the spec's user when asked and execs CMD; it returns
+// only on failure.
+func (spec Spec) become() error {
 	if spec.Drop {
 		if err := syscall.Setgroups(spec.Groups); err != nil {
 			return Failf("setgroups: %v", err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"mfs/internal/fcall"
 	"mfs/srv9p/srv9ptest"
 
 	"github.com/hugelgupf/p9/p9"
@@ -125,7 +126,7 @@ func TestEscape(t *testing.T) {
 			return os.Symlink(filepath.Join(e.outside, "absent"), filepath.Join(e.host, "dangling"))
 		}, func(t *testing.T, e env) {
 			for _, n := range []string{"s", "dangling"} {
-				if f, err := srv9ptest.Create(e.root, n, p9.WriteOnly|p9.OpenFlags(dotlTrunc), 0o644); err == nil {
+				if f, err := srv9ptest.Create(e.root, n, p9.WriteOnly|fcall.LTrunc, 0o644); err == nil {
 					f.WriteAt([]byte("pwned"), 0)
 					f.Close()
 					t.Errorf("created over symlink %s", n)
@@ -316,7 +317,7 @@ func tryLink(t *testing.T, root p9.File, name string) {
 	if _, a, _ := getattr(t, f); a.Size == uint64(len("secret")) && a.Mode.IsRegular() {
 		t.Fatal("getattr followed the link")
 	}
-	for _, fl := range []p9.OpenFlags{p9.ReadOnly, p9.ReadWrite, p9.WriteOnly | p9.OpenFlags(dotlTrunc)} {
+	for _, fl := range []p9.OpenFlags{p9.ReadOnly, p9.ReadWrite, p9.WriteOnly | fcall.LTrunc} {
 		_, c, err := f.Walk(nil)
 		if err != nil {
 			t.Fatal(err)

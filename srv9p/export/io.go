@@ -6,43 +6,14 @@ import (
 	"github.com/hugelgupf/p9/linux"
 	"github.com/hugelgupf/p9/p9"
 	"golang.org/x/sys/unix"
-)
 
-// 9P2000.L open flags (include/net/9p/9p.h). They equal the x86 Linux
-// values, but not those of every architecture, so they are mapped one by one.
-const (
-	dotlTrunc     = 0o1000
-	dotlAppend    = 0o2000
-	dotlNonblock  = 0o4000
-	dotlDsync     = 0o10000
-	dotlDirect    = 0o40000
-	dotlDirectory = 0o200000
-	dotlNoatime   = 0o1000000
-	dotlSync      = 0o4000000
+	"mfs/internal/fcall"
 )
 
 // hostFlags converts the 9P open flags the Linux client sends to host open
-// flags. O_DIRECT is dropped (the server's buffers are not aligned for it),
-// O_CREAT and O_EXCL mean nothing to Tlopen, O_NOCTTY, O_LARGEFILE, FASYNC
-// and O_CLOEXEC mean nothing here.
+// flags, close-on-exec.
 func hostFlags(f p9.OpenFlags) int {
-	fl := int(f & p9.OpenFlagsModeMask)
-	for _, m := range [...]struct {
-		dotl p9.OpenFlags
-		host int
-	}{
-		{dotlTrunc, unix.O_TRUNC},
-		{dotlAppend, unix.O_APPEND},
-		{dotlNonblock, unix.O_NONBLOCK},
-		{dotlDsync, unix.O_DSYNC},
-		{dotlNoatime, unix.O_NOATIME},
-		{dotlSync, unix.O_SYNC},
-	} {
-		if f&m.dotl != 0 {
-			fl |= m.host
-		}
-	}
-	return fl | unix.O_CLOEXEC
+	return fcall.HostOpenFlags(f) | unix.O_CLOEXEC
 }
 
 // writes reports whether host open flags can change the file.
@@ -60,7 +31,7 @@ func (n *node) Open(mode p9.OpenFlags) (p9.QID, uint32, error) {
 		// Never open through a link (the p9 server refuses too).
 		return p9.QID{}, 0, linux.ELOOP
 	}
-	if mode&dotlDirectory != 0 {
+	if mode&fcall.LDirectory != 0 {
 		return p9.QID{}, 0, linux.ENOTDIR
 	}
 	if n.e.readOnly && writes(fl) {

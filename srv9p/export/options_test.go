@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"mfs/internal/fcall"
 	"mfs/srv9p/srv9ptest"
 
 	"github.com/hugelgupf/p9/linux"
@@ -59,7 +60,7 @@ func TestReadOnly(t *testing.T) {
 		{"open-write", func(t *testing.T, r p9.File) error { _, _, err := walk(t, r, "file").Open(p9.WriteOnly); return err }},
 		{"open-rdwr", func(t *testing.T, r p9.File) error { _, _, err := walk(t, r, "file").Open(p9.ReadWrite); return err }},
 		{"open-trunc", func(t *testing.T, r p9.File) error {
-			_, _, err := walk(t, r, "file").Open(p9.ReadOnly | dotlTrunc)
+			_, _, err := walk(t, r, "file").Open(p9.ReadOnly | fcall.LTrunc)
 			return err
 		}},
 		{"create", func(t *testing.T, r p9.File) error {
