@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -229,9 +228,6 @@ type caller struct {
 	cred     *cred.Cred
 }
 
-// groupsTTL is how long a process's supplementary groups are believed.
-const groupsTTL = time.Second
-
 // callerOf returns the caller of the request ctx belongs to.
 func (m *Mount) callerOf(ctx gocontext.Context) (*caller, syscall.Errno) {
 	fc, ok := fuse.FromContext(ctx)
@@ -246,6 +242,8 @@ func (m *Mount) callerOf(ctx gocontext.Context) (*caller, syscall.Errno) {
 	}
 	var groups []int
 	if c.uid != 0 && c.pid > 0 {
+		// Read at every request, never cached: a thread id reused by
+		// another process must not lend it the groups of the last.
 		g, err := groupsOf(c.pid)
 		if err != nil {
 			// The caller is gone (or hidden): no supplementary groups.
