@@ -20,11 +20,14 @@ test:V: all
 # One iteration of srv9p's benchmark already takes turns with diod part
 # by part, one of membership's times a whole join, failure and leave, and
 # one of the proxy's takes turns between direct, /here and /2 between real
-# node processes; the namespace's takes each path's best of ten iterations.
+# node processes; the namespace's takes each path's best of ten iterations;
+# the FUSE mount's (root, /dev/fuse) compares the disk, go-fuse's loopback,
+# /here and /2.
 bench:V:
 	$GO test $BENCHFLAGS -benchtime 1x ./srv9p ./membership
 	$GO test -run '^$' -bench BenchmarkProxy -benchtime 5x ./tests
 	$GO test $BENCHFLAGS -benchtime 10x ./namespace
+	$GO test -run '^$' -bench BenchmarkMount -benchtime 3x ./internal/mount
 
 # The binary goes where go install puts it ($(go env GOBIN), else
 # $(go env GOPATH)/bin); the manual page and bash completion, made from
