@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestAdvertiseFirstIPv4: bound to every interface with no AdvertiseAddr,
@@ -121,5 +122,36 @@ func TestUndouble(t *testing.T) {
 		if got := undouble(in); got != want {
 			t.Errorf("undouble(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestKeyWarning: memberlist's words for gossip it could not decrypt
+// become one plain warning naming the peer, once a minute per peer.
+func TestKeyWarning(t *testing.T) {
+	var out lines
+	std := newStdLogger(slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	for _, l := range []string{
+		"[ERR] memberlist: failed to receive: encryption is configured but remote state is not encrypted from=127.0.0.1:1",
+		"[ERR] memberlist: failed to receive: no installed keys could decrypt the message from=127.0.0.1:1",
+		"[ERR] memberlist: Decrypt packet failed: no installed keys could decrypt the message from=127.0.0.1:2",
+		"[DEBUG] memberlist: failed to join 127.0.0.1:3: remote state is encrypted and encryption is not configured",
+		"[ERR] memberlist: Decrypt packet failed: no installed keys could decrypt the message from=127.0.0.1:2",
+	} {
+		std.Print(l)
+	}
+	got := out.String()
+	for _, peer := range []string{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"} {
+		want := `level=WARN msg="` + KeyWarning + `" peer=` + peer + " "
+		if n := strings.Count(got, want); n != 1 {
+			t.Errorf("warning about %s said %d times, want once:\n%s", peer, n, got)
+		}
+	}
+	if n := strings.Count(got, "\n"); n != 3 {
+		t.Errorf("%d lines, want 3:\n%s", n, got)
+	}
+	k := &keyWarnings{last: make(map[string]time.Time)}
+	now := time.Now()
+	if !k.due("p", now) || k.due("p", now.Add(keyWarnEvery-time.Second)) || !k.due("p", now.Add(keyWarnEvery)) {
+		t.Error("keyWarnings: want one warning a minute per peer")
 	}
 }

@@ -34,7 +34,9 @@
 // protocol's chatter (refutations, suspicions, reconnect attempts), which
 // go to debug.
 //
-// Gossip may be encrypted with a shared key (Config.Key, see ParseKey); a
-// node with another key, or none, cannot join an encrypted cluster and Join
-// says so.
+// Gossip may be encrypted with a shared key (Config.Key, see ParseKey,
+// or LoadKeyFile for a key kept in a file only its owner reads); a node
+// with another key, or none, cannot join an encrypted cluster and Join
+// says so. Either side logs KeyWarning, naming the peer, when a peer's
+// gossip cannot be decrypted.
 package membership

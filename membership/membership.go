@@ -279,7 +279,7 @@ func (m *Membership) Join(ctx context.Context, addrs []string) error {
 			return nil
 		}
 		if isKeyError(err) {
-			return fmt.Errorf("join %s: %w (check --encrypt on both sides): %s", strings.Join(addrs, ","), ErrKey, oneLine(err))
+			return fmt.Errorf("join %s: %w (every node needs the same --encrypt or --key-file key): %s", strings.Join(addrs, ","), ErrKey, oneLine(err))
 		}
 		m.log.Warn("join failed, retrying", slog.String("err", oneLine(err)), slog.Duration("in", backoff))
 		select {

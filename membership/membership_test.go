@@ -269,8 +269,14 @@ func TestEncryption(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n1 := mustStart(t, 1, "127.0.0.1:0", tt.cluster, nil)
-			n2 := mustStart(t, 2+i, "127.0.0.1:0", tt.join, nil)
+			var log1, log2 lines
+			logTo := func(w *lines) func(*Config) {
+				return func(c *Config) {
+					c.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+				}
+			}
+			n1 := mustStart(t, 1, "127.0.0.1:0", tt.cluster, logTo(&log1))
+			n2 := mustStart(t, 2+i, "127.0.0.1:0", tt.join, logTo(&log2))
 			err := join(t, n2, n1)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("join: got %v, want %v", err, tt.wantErr)
@@ -284,6 +290,17 @@ func TestEncryption(t *testing.T) {
 			}
 			if _, ok := n1.table.state(n2.id); ok {
 				t.Errorf("node 1 lists node %d, which could not join", n2.id)
+			}
+			// Both sides say plainly why, once: the member (which
+			// answered before the joiner returned) and the joiner.
+			want := `level=WARN msg="` + KeyWarning + `"`
+			for _, l := range []struct {
+				who string
+				log *lines
+			}{{"the member", &log1}, {"the joiner", &log2}} {
+				if got := l.log.String(); strings.Count(got, want) != 1 {
+					t.Errorf("%s's log does not say %q once:\n%s", l.who, want, got)
+				}
 			}
 		})
 	}
