@@ -39,7 +39,15 @@ member with --join; it retries until one answers.
 Without --tls-dir the export and gossip stay on loopback (a cluster on
 one machine): an address off loopback is refused unless --insecure says
 so. Across machines give every node --tls-dir (certificates made with
-'mfs tls'; the export then serves cluster members only) and --encrypt.
+'mfs tls'; the export then serves cluster members only) and --encrypt
+or --key-file.
+
+Gossip is always encrypted: only a holder of the cluster's key can join.
+Without --encrypt the key is read from --key-file, by default
+` + node.DefaultKeyFile + ` as root ($XDG_RUNTIME_DIR/mfs/gossip.key for
+an ordinary user's own cluster), made with a fresh key on first start,
+mode 0600. Copy that file to every other node (the nodes of one machine
+share it already).
 
 Every flag can also be set from the environment (MFS_ID, MFS_JOIN, …).
 
@@ -59,9 +67,10 @@ Examples:
 			&cli.DurationFlag{Name: "join-timeout", EnvVars: []string{"MFS_JOIN_TIMEOUT"}, Usage: "give up joining after this long (0: never)"},
 			&cli.StringFlag{Name: "mount", EnvVars: []string{"MFS_MOUNT"}, Usage: "mount the cluster namespace at `DIR` with FUSE, context per process (see the README's Mounting)"},
 			&cli.BoolFlag{Name: "read-only", EnvVars: []string{"MFS_READ_ONLY"}, Usage: "peers and local clients may not change this node's files"},
-			&cli.StringFlag{Name: "encrypt", EnvVars: []string{"MFS_ENCRYPT"}, Usage: "gossip key, base64 of 16, 24 or 32 bytes (openssl rand -base64 32); same on every node"},
+			&cli.StringFlag{Name: "encrypt", EnvVars: []string{"MFS_ENCRYPT"}, Usage: "gossip key, base64 of 16, 24 or 32 bytes (openssl rand -base64 32); same on every node (default: the --key-file's)"},
+			&cli.StringFlag{Name: "key-file", EnvVars: []string{"MFS_KEY_FILE"}, Usage: "read the gossip key from `PATH` (mode 0600), made with a fresh key if missing; every node of the cluster needs a copy (default: " + node.DefaultKeyFile + " as root, $XDG_RUNTIME_DIR/mfs/gossip.key otherwise; none with --tls-dir)"},
 			&cli.StringFlag{Name: "export-squash", Value: "none", EnvVars: []string{"MFS_EXPORT_SQUASH"}, Usage: "map the users other nodes act for to the anonymous user: none, root or all (--squash is for the namespace listeners)"},
-			&cli.StringFlag{Name: "tls-dir", EnvVars: []string{"MFS_TLS_DIR"}, Usage: "mutual TLS between nodes, with DIR/ca.pem and this node's DIR/node-ID.pem and DIR/node-ID-key.pem (made by mfs tls); needs --encrypt too"},
+			&cli.StringFlag{Name: "tls-dir", EnvVars: []string{"MFS_TLS_DIR"}, Usage: "mutual TLS between nodes, with DIR/ca.pem and this node's DIR/node-ID.pem and DIR/node-ID-key.pem (made by mfs tls); needs --encrypt or --key-file too"},
 			&cli.BoolFlag{Name: "insecure", EnvVars: []string{"MFS_INSECURE"}, Usage: "allow a --gossip or --export-listen address off loopback without --tls-dir: then anyone who reaches the export can use this node's files"},
 			&cli.StringFlag{Name: "profile", Value: "lan", EnvVars: []string{"MFS_PROFILE"}, Usage: "gossip timings: lan, or fast (one machine: tests, demos)"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, EnvVars: []string{"MFS_TIMEOUT"}, Usage: "bound on each operation sent to a peer"},
@@ -128,10 +137,8 @@ func nodeFlags(c *cli.Context) (cfg node.Config, joinTimeout time.Duration, err 
 	if cfg.Timings, err = membership.ParseProfile(c.String("profile")); err != nil {
 		return cfg, 0, err
 	}
-	if k := c.String("encrypt"); k != "" {
-		if cfg.Key, err = membership.ParseKey(k); err != nil {
-			return cfg, 0, err
-		}
+	if err := nodeKey(c, &cfg); err != nil {
+		return cfg, 0, err
 	}
 	if err := nodeTrust(c, &cfg); err != nil {
 		return cfg, 0, err
@@ -244,7 +251,7 @@ func nodeTrust(c *cli.Context, cfg *node.Config) error {
 	if dir == "" {
 		return nil
 	}
-	if c.String("encrypt") == "" {
+	if c.String("encrypt") == "" && c.String("key-file") == "" {
 		return node.ErrNeedsKey
 	}
 	if cfg.ID < 1 || cfg.ID > namespace.MaxNodeID {
@@ -255,5 +262,35 @@ func nodeTrust(c *cli.Context, cfg *node.Config) error {
 		return fmt.Errorf("--tls-dir: %w", err)
 	}
 	cfg.TLS = n
+	return nil
+}
+
+// nodeKey reads --encrypt or --key-file into cfg: gossip is always
+// encrypted. Without either a node uses its user's default key file
+// (node.KeyFileFor), except with --tls-dir, which asks for one of them
+// (nodeTrust says so). Its errors are usage errors.
+func nodeKey(c *cli.Context, cfg *node.Config) error {
+	k, file := c.String("encrypt"), c.String("key-file")
+	switch {
+	case k != "" && file != "":
+		return errors.New("--encrypt and --key-file both give the gossip key: give one")
+	case k != "":
+		key, err := membership.ParseKey(k)
+		if err != nil {
+			return err
+		}
+		cfg.Key = key
+		return nil
+	case file != "":
+		cfg.KeyFile = file
+		return nil
+	case c.String("tls-dir") != "":
+		return nil // nodeTrust asks for a key
+	}
+	file, err := node.KeyFileFor(os.Geteuid(), os.Getenv("XDG_RUNTIME_DIR"))
+	if err != nil {
+		return err
+	}
+	cfg.KeyFile = file
 	return nil
 }

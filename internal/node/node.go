@@ -46,7 +46,8 @@ type Config struct {
 	Advertise    string
 	Join         []string
 	ReadOnly     bool
-	Key          []byte
+	Key          []byte // gossip key; nil: KeyFile's, or none
+	KeyFile      string // read (or made) at Start when Key is nil; see membership.LoadKeyFile
 	Timings      membership.Timings
 	Timeout      time.Duration // per peer operation; 0: namespace default
 	MSize        uint32        // asked of peers; 0: namespace default
@@ -135,6 +136,9 @@ func Start(cfg Config) (_ *Node, err error) {
 		cfg.ExportListen = net.JoinHostPort(host, strconv.Itoa(DefaultExportPort))
 	}
 	log := cfg.Log.With(slog.Int("self", cfg.ID))
+	if err := cfg.loadKey(log); err != nil {
+		return nil, err
+	}
 	var lns []net.Listener
 	defer func() {
 		if err != nil {

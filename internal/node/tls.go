@@ -16,13 +16,13 @@ import (
 )
 
 // ErrNeedsKey refuses TLS (Config.TLS) without a gossip key (Config.Key).
-var ErrNeedsKey = errors.New("--tls-dir needs --encrypt (or MFS_ENCRYPT) too: TLS guards the exports, the key guards gossip, and a cluster is never half-protected (make a key with: openssl rand -base64 32)")
+var ErrNeedsKey = errors.New("--tls-dir needs --encrypt (or MFS_ENCRYPT) or --key-file too: TLS guards the exports, the key guards gossip, and a cluster is never half-protected (make a key with: openssl rand -base64 32)")
 
 // checkTrust refuses a node that would serve the network without TLS,
 // unless --insecure says so, and TLS without a gossip key.
 func (cfg *Config) checkTrust() error {
 	if cfg.TLS != nil {
-		if cfg.Key == nil {
+		if cfg.Key == nil && cfg.KeyFile == "" {
 			return ErrNeedsKey
 		}
 		return nil

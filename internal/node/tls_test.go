@@ -1,11 +1,19 @@
 package node
 
 import (
+	"context"
+	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"mfs/internal/clustertls"
+	"mfs/membership"
+	"mfs/tests/clusterutil"
 )
 
 func TestOnLoopback(t *testing.T) {
@@ -60,6 +68,7 @@ func TestCheckTrust(t *testing.T) {
 		{"insecure", func(c *Config) { c.Gossip, c.Insecure = "0.0.0.0:7946", true }, ""},
 		{"TLS", func(c *Config) { c.Gossip, c.TLS, c.Key = "0.0.0.0:7946", node, key }, ""},
 		{"TLS without a key", func(c *Config) { c.TLS = node }, "--tls-dir needs --encrypt"},
+		{"TLS with a key file", func(c *Config) { c.Gossip, c.TLS, c.KeyFile = "0.0.0.0:7946", node, "/k" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,4 +80,59 @@ func TestCheckTrust(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTLSGossipedIDMustMatchCertificate: a holder of the gossip key and
+// of node 3's certificate who gossips id 2 is listed, but nothing of
+// /2 is served from it: node 1's TLS dial to the export gossip gave for
+// node 2 refuses a certificate naming node 3, and says so in its log.
+func TestTLSGossipedIDMustMatchCertificate(t *testing.T) {
+	tlsDir := filepath.Join(t.TempDir(), "tls")
+	if err := clustertls.CreateCA(tlsDir, clustertls.DefaultCAValidity, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int{1, 3} {
+		if err := clustertls.CreateNodeCert(tlsDir, id, clustertls.DefaultNodeValidity, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keyFile := filepath.Join(t.TempDir(), "gossip.key")
+	start := func(id, certID int, log *syncBuffer) *Node {
+		t.Helper()
+		tn, err := clustertls.Load(tlsDir, certID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := t.TempDir()
+		os.WriteFile(filepath.Join(root, "f"), []byte("node "+strconv.Itoa(certID)+"\n"), 0o644)
+		n, err := Start(Config{ID: id, Root: root, Listen: []string{"127.0.0.1:0"}, ExportListen: "127.0.0.1:0",
+			Gossip: "127.0.0.1:0", KeyFile: keyFile, TLS: tn, Timings: membership.FastTimings(), Timeout: 5 * time.Second,
+			Log: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Stop(false) })
+		return n
+	}
+	var log1, log2 syncBuffer
+	n1 := start(1, 1, &log1)
+	impostor := start(2, 3, &log2)
+	impostor.cfg.Join = []string{n1.GossipAddr()}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := impostor.Join(ctx); err != nil {
+		t.Fatalf("a key holder's join: %v", err)
+	}
+	c := &clusterutil.Node{ID: 1, Addr: n1.NamespaceAddrs()[0]}
+	clusterutil.Eventually(t, 20*time.Second, "node 1 lists node 2", func() bool {
+		ids, err := c.NodeDirs()
+		return err == nil && slices.Contains(ids, 2)
+	})
+	if got, err := c.ReadFile("/2/f"); err == nil {
+		t.Fatalf("node 1 read %q from /2, served by node 3's certificate", got)
+	}
+	const want = "certificate names node 3, gossip says 2"
+	clusterutil.Eventually(t, 10*time.Second, "node 1 logs "+want, func() bool {
+		return strings.Contains(log1.String(), want)
+	})
 }
