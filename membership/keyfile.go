@@ -56,7 +56,7 @@ func readKeyFile(path string) ([]byte, error) {
 			return nil, err
 		}
 		if errors.Is(err, fs.ErrPermission) {
-			return nil, fmt.Errorf("gossip key file %s: permission denied: a node joins only with the cluster's key (run the node as the key's owner, or give --key-file or --encrypt)", path)
+			return nil, fmt.Errorf("gossip key file %s: permission denied%s", path, permHint(err))
 		}
 		return nil, fmt.Errorf("gossip key file %s: %w", path, unwrapPath(err))
 	}
@@ -109,7 +109,7 @@ func makeKeyFile(path string) error {
 	dir := filepath.Dir(path)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("gossip key file %s: cannot make its directory: %w", path, unwrapPath(err))
+			return fmt.Errorf("gossip key file %s: cannot make its directory: %w%s", path, unwrapPath(err), permHint(err))
 		}
 	}
 	key := make([]byte, KeyFileSize)
@@ -118,7 +118,7 @@ func makeKeyFile(path string) error {
 	}
 	tmp, err := os.CreateTemp(dir, ".gossip-key-")
 	if err != nil {
-		return fmt.Errorf("gossip key file %s: cannot write it: %w", path, unwrapPath(err))
+		return fmt.Errorf("gossip key file %s: cannot write it: %w%s", path, unwrapPath(err), permHint(err))
 	}
 	defer os.Remove(tmp.Name())
 	// CreateTemp makes it 0600; say so anyway, whatever the umask.
@@ -143,6 +143,15 @@ func makeKeyFile(path string) error {
 		return fmt.Errorf("gossip key file %s: cannot write it: %w", path, unwrapPath(err))
 	}
 	return nil
+}
+
+// permHint says, after a permission error, what a node without the key
+// can do.
+func permHint(err error) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	return " (a node joins only with the cluster's key: run it as the key file's owner, or give --key-file or --encrypt)"
 }
 
 // unwrapPath drops the path from an *fs.PathError or *os.LinkError (the

@@ -223,7 +223,7 @@ func TestClusterEncryption(t *testing.T) {
 		name, key string
 	}{
 		{"wrong key", "QkJCQkJCQkJCQkJCQkJCQg=="},
-		{"no key", ""},
+		{"its own key file", ""},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,7 +271,9 @@ func TestNodeCommandErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	base := []string{"node", "--root", dir, "--gossip", "127.0.0.1:0", "--export-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"}
+	// A key file of its own: no test writes /var/lib/mfs.
+	base := []string{"node", "--root", dir, "--gossip", "127.0.0.1:0", "--export-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0",
+		"--key-file", filepath.Join(t.TempDir(), "gossip.key")}
 	tests := []struct {
 		name string
 		args []string

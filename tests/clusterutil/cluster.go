@@ -14,6 +14,10 @@ type Options struct {
 	Nodes int
 	// Encrypt is the gossip key given to every node.
 	Encrypt string
+	// KeyFile is the gossip key file given to every node; without it
+	// (and without Encrypt or TLS) node 1 makes one in t.TempDir() and
+	// the others share it (NodeOptions.KeyFile).
+	KeyFile string
 	// Args are further `mfs node` flags for every node.
 	Args []string
 	// Plain runs every node from the binary built without the race
@@ -51,7 +55,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	var ids []int
 	for id := 1; id <= opts.Nodes; id++ {
-		o := NodeOptions{ID: id, Encrypt: opts.Encrypt, Args: opts.Args, Plain: opts.Plain, TLSDir: tlsDir}
+		o := NodeOptions{ID: id, Encrypt: opts.Encrypt, KeyFile: opts.KeyFile, Args: opts.Args, Plain: opts.Plain, TLSDir: tlsDir}
 		if id > 1 {
 			o.Join = []string{c.Nodes[0].GossipAddr}
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,16 @@ type NodeOptions struct {
 	Join []string
 	// Encrypt is the gossip key (--encrypt), base64.
 	Encrypt string
+	// KeyFile is the gossip key file (--key-file). Without Encrypt,
+	// KeyFile, TLSDir or a key flag in Args, a node uses the key file of
+	// the node at Join[0] if this process started it (as an admin copies
+	// the key to a new node), or else a fresh one in t.TempDir(): no test
+	// writes /var/lib/mfs.
+	KeyFile string
+	// NoKey gives neither --encrypt nor --key-file, whatever the above:
+	// the node uses its user's default key file. Only for nodes run as
+	// another user (see Wrap), which cannot touch root's /var/lib/mfs.
+	NoKey bool
 	// TLSDir holds the cluster's certificates (--tls-dir; see MakeTLS).
 	TLSDir string
 	// Listen, ExportListen and Gossip default to 127.0.0.1:0.
@@ -55,11 +66,17 @@ type NodeOptions struct {
 	// Plain runs the binary built without the race detector
 	// (PlainBinary), for tests that measure the node's speed or CPU.
 	Plain bool
+	// Bin, if set, is the binary to run (e.g. WorldBinary's copy, for
+	// a node run as another user).
+	Bin string
 }
 
 // binary returns the mfs binary the options ask for.
 func (o NodeOptions) binary(t testing.TB) string {
 	t.Helper()
+	if o.Bin != "" {
+		return o.Bin
+	}
 	if o.Plain {
 		return PlainBinary(t)
 	}
@@ -112,6 +129,14 @@ func NewNode(t testing.TB, o NodeOptions) (*Node, error) {
 			*p = "127.0.0.1:0"
 		}
 	}
+	if !o.NoKey && o.Encrypt == "" && o.KeyFile == "" && o.TLSDir == "" && !slices.Contains(o.Args, "--encrypt") && !slices.Contains(o.Args, "--key-file") {
+		if len(o.Join) > 0 {
+			o.KeyFile = keyFileOf(o.Join[0])
+		}
+		if o.KeyFile == "" {
+			o.KeyFile = filepath.Join(t.TempDir(), "gossip.key")
+		}
+	}
 	n := &Node{ID: o.ID, Dir: o.Dir, t: t, opts: o}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -138,8 +163,11 @@ func (n *Node) args(bin string) []string {
 	if len(o.Join) > 0 {
 		a = append(a, "--join", strings.Join(o.Join, ","))
 	}
-	if o.Encrypt != "" {
+	if o.Encrypt != "" && !o.NoKey {
 		a = append(a, "--encrypt", o.Encrypt)
+	}
+	if o.KeyFile != "" && !o.NoKey {
+		a = append(a, "--key-file", o.KeyFile)
 	}
 	if o.TLSDir != "" {
 		a = append(a, "--tls-dir", o.TLSDir)
@@ -176,6 +204,7 @@ func (n *Node) start(bin string) error {
 	deadline := time.Now().Add(StartTimeout)
 	for {
 		if n.readAddrs() && n.logged("ready") {
+			setKeyFile(n.GossipAddr, n.opts.KeyFile)
 			return nil
 		}
 		select {
@@ -352,4 +381,51 @@ func (n *Node) Restart(t testing.TB, join ...string) {
 	if err := n.start(n.opts.binary(t)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// KeyFile returns the node's --key-file ("" with Encrypt or TLS).
+func (n *Node) KeyFile() string { return n.opts.KeyFile }
+
+// keyFiles are the key files of the nodes this process started, by
+// gossip address.
+var keyFiles = struct {
+	sync.Mutex
+	m map[string]string
+}{m: make(map[string]string)}
+
+func setKeyFile(gossip, file string) {
+	keyFiles.Lock()
+	defer keyFiles.Unlock()
+	keyFiles.m[gossip] = file
+}
+
+// keyFileOf returns the key file of the node at a gossip address, or "".
+func keyFileOf(gossip string) string {
+	keyFiles.Lock()
+	defer keyFiles.Unlock()
+	return keyFiles.m[gossip]
+}
+
+// WorldBinary returns a copy of Binary that every user may run, in a
+// directory every user may enter (the build directory is root's alone),
+// for NodeOptions.Bin of a node run as another user.
+func WorldBinary(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(Binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "mfs-world-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "mfs")
+	if err := os.WriteFile(p, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
