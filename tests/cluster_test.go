@@ -271,9 +271,8 @@ func TestNodeCommandErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	// A key file of its own: no test writes /var/lib/mfs.
-	base := []string{"node", "--root", dir, "--gossip", "127.0.0.1:0", "--export-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0",
-		"--key-file", filepath.Join(t.TempDir(), "gossip.key")}
+	base := []string{"node", "--root", dir, "--gossip", "127.0.0.1:0", "--export-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"}
+	keyFile := filepath.Join(t.TempDir(), "gossip.key")
 	tests := []struct {
 		name string
 		args []string
@@ -296,7 +295,12 @@ func TestNodeCommandErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stderr := runMFS(t, append(slices.Clone(base), tt.args...)...)
+			args := append(slices.Clone(base), tt.args...)
+			if !slices.Contains(args, "--encrypt") {
+				// A key file of its own: no test writes /var/lib/mfs.
+				args = append(args, "--key-file", keyFile)
+			}
+			code, stderr := runMFS(t, args...)
 			last := lastLine(stderr)
 			if code != tt.code || !strings.HasPrefix(last, "mfs node: ") || !strings.Contains(last, tt.want) {
 				t.Fatalf("exit %d, last line %q; want exit %d and \"mfs node: …%s…\"", code, last, tt.code, tt.want)
