@@ -1,7 +1,6 @@
 package membership
 
 import (
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"time"
@@ -135,15 +134,11 @@ func ParseProfile(name string) (Timings, error) {
 // ParseKey decodes a gossip encryption key: base64 of 16, 24 or 32 bytes
 // (AES-128, -192 or -256), as `openssl rand -base64 32` prints.
 func ParseKey(s string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(s)
+	key, err := decodeKey(s)
 	if err != nil {
-		return nil, fmt.Errorf("encrypt key: not base64: %w", err)
+		return nil, fmt.Errorf("encrypt key: %w", err)
 	}
-	switch len(key) {
-	case 16, 24, 32:
-		return key, nil
-	}
-	return nil, fmt.Errorf("encrypt key: %d bytes, want 16, 24 or 32", len(key))
+	return key, nil
 }
 
 // Config configures a Membership. Start from DefaultConfig and set ID,

@@ -89,8 +89,8 @@ func readKeyFile(path string) ([]byte, error) {
 	return key, nil
 }
 
-// decodeKey is ParseKey without its "encrypt key:" prefix, and without
-// quoting the key (a file's content is never logged).
+// decodeKey decodes a gossip key for ParseKey and LoadKeyFile; its
+// errors never quote the key.
 func decodeKey(s string) ([]byte, error) {
 	key, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
