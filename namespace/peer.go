@@ -234,7 +234,7 @@ func (ns *Namespace) dialPeer(n Node) (*peerConn, error) {
 	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	c, err := client.New(nc, client.Options{MSize: ns.cfg.msize, Timeout: ns.cfg.timeout})
+	c, err := client.New(nc, client.Options{MSize: ns.cfg.msize, Timeout: ns.cfg.timeout, InOrder: true})
 	if err != nil {
 		return nil, err
 	}

@@ -59,6 +59,13 @@ type LockWaiter interface {
 // calls. The server runs such requests on the connection's reader instead
 // of handing them to a goroutine, which saves a thread wake-up per
 // request. Inline reports whether the promise holds for this file.
+//
+// The server's promise to clients follows from it: a Twalk from an Inline
+// file is answered before the next request of the connection is read, so
+// a request pipelined behind it finds the new fid (the namespace's peer
+// client relies on this for the srv9p exports of other nodes:
+// client.Options.InOrder). A walk from any other file makes no such
+// promise.
 type Inline interface {
 	Inline() bool
 }

@@ -532,10 +532,15 @@ func TestCpDiod(t *testing.T) {
 	if err := os.Mkdir(exp, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	addr := diodtest.StartDiod(t, exp)
+	addr, diodLog := diodtest.StartDiodLog(t, exp)
 	root := os.Geteuid() == 0
 	cpRun(t, addr, "--aname", exp, "cp", "-rp", src, ":/up")
 	cpCheckTree(t, src, filepath.Join(exp, "up"), cpCheck{owners: root, times: true})
 	cpRun(t, addr, "--aname", exp, "cp", "-rp", ":/up", filepath.Join(base, "down"))
 	cpCheckTree(t, src, filepath.Join(base, "down"), cpCheck{owners: root, times: true})
+	// diod may run a connection's requests in any order: the client must
+	// not send a request on a fid whose Twalk is still unanswered.
+	if n := strings.Count(diodLog(), "invalid fid"); n != 0 {
+		t.Errorf("diod logged %d \"invalid fid\" lines: a request was pipelined behind the walk that makes its fid", n)
+	}
 }

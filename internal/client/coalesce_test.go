@@ -81,7 +81,7 @@ func TestSendCoalesces(t *testing.T) {
 		writeHost(t, filepath.Join(dir, fmt.Sprintf("p%02d", i)), []byte("x"))
 	}
 	g := &gatedConn{Conn: serve(t, "tcp", a, nil).dial(t)}
-	c := connect(t, g, Options{Timeout: 10 * time.Second})
+	c := connect(t, g, Options{Timeout: 10 * time.Second, InOrder: true})
 	root := attach(t, c)
 
 	entered, release := g.hold()

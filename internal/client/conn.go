@@ -29,6 +29,12 @@ type Options struct {
 	// Dialect is the dialect to speak: fcall.L (also the zero value),
 	// fcall.U or fcall.Plan9 (see the package doc, "Dialects").
 	Dialect fcall.Dialect
+	// InOrder says the server answers a request that names a fid only
+	// after the request that makes the fid (srv9p's export promises it:
+	// see srv9p.Inline). WalkGetAttr then sends its walk and getattr
+	// together; to any other server (diod runs a connection's requests
+	// in any order) the getattr waits for the walk's reply.
+	InOrder bool
 }
 
 // Errors a call can fail with besides the server's errnos.
@@ -54,6 +60,7 @@ type Conn struct {
 	msize   uint32
 	timeout time.Duration
 	dialect fcall.Dialect
+	inOrder bool    // Options.InOrder
 	ops     dialect // the messages of File's methods in the dialect
 
 	// Writes: requests wait in queued while a caller is writing (see
@@ -113,6 +120,7 @@ func New(nc net.Conn, opts Options) (*Conn, error) {
 		rd:      rd,
 		msize:   msize,
 		timeout: opts.Timeout,
+		inOrder: opts.InOrder,
 		dialect: opts.Dialect,
 		ops:     newDialect(opts.Dialect),
 		calls:   make(map[uint16]*call),

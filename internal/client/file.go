@@ -83,12 +83,13 @@ func (f *File) walk(names []string) ([]p9.QID, *File, error) {
 }
 
 // WalkGetAttr implements p9.File.WalkGetAttr: a Twalk and a request for
-// the new fid's attributes (Tgetattr; Tstat in 9P2000 and 9P2000.u) sent
-// back to back, in one round trip. A server that runs the two out of order
-// answers the second EBADF (the fid is not there yet); then a second
-// request follows the walk.
+// the new fid's attributes (Tgetattr; Tstat in 9P2000 and 9P2000.u). To a
+// server that keeps them in order (Options.InOrder) they go back to back,
+// in one round trip; should it answer the second EBADF all the same (the
+// fid is not there yet), a second request follows the walk. To any other
+// server the request for attributes follows the walk's reply.
 func (f *File) WalkGetAttr(names []string) ([]p9.QID, p9.File, p9.AttrMask, p9.Attr, error) {
-	if len(names) > fcall.MaxWalk || f.closed.Load() {
+	if !f.c.inOrder || len(names) > fcall.MaxWalk || f.closed.Load() {
 		return f.walkThenGetAttr(names)
 	}
 	c := f.c

@@ -288,7 +288,9 @@ func TestHostileServer(t *testing.T) {
 					tc.script(f)
 				}
 			})
-			c := connect(t, nc, Options{Timeout: 5 * time.Second})
+			// InOrder: these servers claim srv9p's order, so the
+			// client pipelines and must survive their answers.
+			c := connect(t, nc, Options{Timeout: 5 * time.Second, InOrder: true})
 			f := &File{c: c, fid: 1000} // the fake knows every fid
 			err := within(t, 2*time.Second, func() error { return tc.call(f) })
 			tc.want(t, err, c, fk)
@@ -348,6 +350,54 @@ func TestNewHostile(t *testing.T) {
 			})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("New: %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestWalkGetAttrWaitsForWalk: to a server that makes no promise of order
+// (diod runs a connection's requests in any order), WalkGetAttr sends the
+// request for attributes only after the walk's reply, so a walk that
+// fails leaves no request on a fid that was never made; to one that
+// promises it (InOrder), both go at once.
+func TestWalkGetAttrWaitsForWalk(t *testing.T) {
+	for _, tt := range []struct {
+		inOrder     bool
+		wantGetattr bool
+	}{{false, false}, {true, true}} {
+		t.Run(fmt.Sprintf("inorder=%v", tt.inOrder), func(t *testing.T) {
+			done := make(chan struct{})
+			nc, fk := fakeServer(t, func(f *fake) {
+				if !f.version() {
+					return
+				}
+				wtag, _, _ := f.next()
+				if tt.inOrder {
+					// The pipelined Tgetattr is on its way: read it
+					// before answering, as a server in order would.
+					gtag, _, _ := f.next()
+					f.send(wtag, &fcall.Rlerror{Errno: linux.ENOENT})
+					f.send(gtag, &fcall.Rlerror{Errno: linux.EBADF})
+				} else {
+					f.send(wtag, &fcall.Rlerror{Errno: linux.ENOENT})
+				}
+				<-done
+			})
+			c := connect(t, nc, Options{Timeout: 5 * time.Second, InOrder: tt.inOrder})
+			f := &File{c: c, fid: 1000}
+			err := within(t, 2*time.Second, func() error { _, _, _, _, err := f.WalkGetAttr([]string{"missing"}); return err })
+			close(done)
+			if err != linux.ENOENT {
+				t.Errorf("WalkGetAttr: %v, want ENOENT", err)
+			}
+			got := false
+			for _, m := range fk.requests() {
+				if _, ok := m.(*fcall.Tgetattr); ok {
+					got = true
+				}
+			}
+			if got != tt.wantGetattr {
+				t.Errorf("a Tgetattr was sent: %v, want %v", got, tt.wantGetattr)
 			}
 		})
 	}

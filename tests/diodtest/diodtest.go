@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -73,6 +74,21 @@ func StartDiod(tb testing.TB, dir string) string {
 // benchmarks that read its CPU time from /proc.
 func StartDiodPID(tb testing.TB, dir string) (addr string, pid int) {
 	tb.Helper()
+	addr, pid, _ = startDiodRetry(tb, dir)
+	return addr, pid
+}
+
+// StartDiodLog is StartDiod that also returns diod's log so far (its
+// standard output and error), at any time.
+func StartDiodLog(tb testing.TB, dir string) (addr string, log func() string) {
+	tb.Helper()
+	addr, _, out := startDiodRetry(tb, dir)
+	return addr, out.String
+}
+
+// startDiodRetry starts diod, trying another port if one was taken.
+func startDiodRetry(tb testing.TB, dir string) (string, int, *lockedBuffer) {
+	tb.Helper()
 	if why := Missing("diod"); why != "" {
 		tb.Skip(why)
 	}
@@ -80,28 +96,47 @@ func StartDiodPID(tb testing.TB, dir string) (addr string, pid int) {
 	// binds it; diod then exits at once, and we try another port.
 	var lastErr error
 	for range 5 {
-		addr, pid, err := startDiod(tb, dir)
+		addr, pid, out, err := startDiod(tb, dir)
 		if err == nil {
-			return addr, pid
+			return addr, pid, out
 		}
 		lastErr = err
 	}
 	tb.Fatalf("start diod: %v", lastErr)
-	return "", 0
+	return "", 0, nil
 }
 
-func startDiod(tb testing.TB, dir string) (string, int, error) {
+// lockedBuffer is a bytes.Buffer that diod's output goroutines write while
+// a test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startDiod(tb testing.TB, dir string) (string, int, *lockedBuffer, error) {
 	addr, err := freePort()
 	if err != nil {
-		return "", 0, err
+		return "", 0, nil, err
 	}
-	var out bytes.Buffer
+	out := &lockedBuffer{}
 	cmd := exec.Command(findTool("diod"), "-f", "-n", "-c", "/dev/null", "-L", "stderr",
 		"-e", dir, "-l", addr)
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	cmd.Stdout = out
+	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
-		return "", 0, fmt.Errorf("start diod: %w", err)
+		return "", 0, nil, fmt.Errorf("start diod: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -115,16 +150,16 @@ func startDiod(tb testing.TB, dir string) (string, int, error) {
 		if err == nil {
 			c.Close()
 			tb.Cleanup(stop)
-			return addr, cmd.Process.Pid, nil
+			return addr, cmd.Process.Pid, out, nil
 		}
 		select {
 		case err := <-exited:
-			return "", 0, fmt.Errorf("diod on %s exited (%v): %s", addr, err, strings.TrimSpace(out.String()))
+			return "", 0, nil, fmt.Errorf("diod on %s exited (%v): %s", addr, err, strings.TrimSpace(out.String()))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", 0, fmt.Errorf("diod on %s: port not accepting after 10s: %s", addr, strings.TrimSpace(out.String()))
+			return "", 0, nil, fmt.Errorf("diod on %s: port not accepting after 10s: %s", addr, strings.TrimSpace(out.String()))
 		}
 	}
 }
