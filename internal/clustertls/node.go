@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -83,6 +84,9 @@ func Load(dir string, id int) (*Node, error) {
 
 // ID returns the node id the certificate names.
 func (n *Node) ID() int { return n.id }
+
+// Serial returns the node certificate's serial number.
+func (n *Node) Serial() *big.Int { return n.cert.Leaf.SerialNumber }
 
 // NotAfter returns the end of the node certificate's validity.
 func (n *Node) NotAfter() time.Time { return n.cert.Leaf.NotAfter }
