@@ -109,6 +109,7 @@ func readCRL(path string, ca *x509.Certificate) (*revList, error) {
 type revocations struct {
 	path string
 	ca   *x509.Certificate
+	self *big.Int // the node's own certificate, said when a list revokes it
 	log  atomic.Pointer[slog.Logger]
 	list atomic.Pointer[revList] // the list in force; never nil
 
@@ -120,9 +121,10 @@ type revocations struct {
 	live   map[*trackedConn]struct{}
 }
 
-// newRevocations reads the list in dir (absent: empty).
-func newRevocations(dir string, ca *x509.Certificate) (*revocations, error) {
-	r := &revocations{path: filepath.Join(dir, CRLFile), ca: ca, live: make(map[*trackedConn]struct{})}
+// newRevocations reads the list in dir (absent: empty) for a node whose
+// certificate has serial self.
+func newRevocations(dir string, ca *x509.Certificate, self *big.Int) (*revocations, error) {
+	r := &revocations{path: filepath.Join(dir, CRLFile), ca: ca, self: self, live: make(map[*trackedConn]struct{})}
 	r.log.Store(slog.New(slog.DiscardHandler))
 	fi, _ := os.Stat(r.path)
 	l, err := readCRL(r.path, ca)
@@ -188,6 +190,10 @@ func (r *revocations) refresh() {
 	}
 	r.list.Store(l)
 	log.Info("tls: revocation list loaded", slog.String("file", r.path), slog.String("number", l.number.String()), slog.Int("revoked", len(l.revoked)))
+	if _, ok := l.lookup(r.self); ok {
+		log.Error("tls: this node's own certificate is revoked: its peers refuse it, and it will not start again with it",
+			slog.String("serial", SerialText(r.self)))
+	}
 	r.sweep(l)
 }
 

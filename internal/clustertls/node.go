@@ -60,7 +60,7 @@ func Load(dir string, id int) (*Node, error) {
 	}
 	n := &Node{id: id, cert: cert, ca: ca, roots: x509.NewCertPool(), pollEvery: PollInterval, warnEvery: WarnInterval}
 	n.roots.AddCert(ca)
-	if n.rev, err = newRevocations(dir, ca); err != nil {
+	if n.rev, err = newRevocations(dir, ca, cert.Leaf.SerialNumber); err != nil {
 		return nil, err
 	}
 	got, err := nodeID(cert.Leaf)

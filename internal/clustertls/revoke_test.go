@@ -76,7 +76,7 @@ func TestRevoked(t *testing.T) {
 		t.Run(keyType, func(t *testing.T) {
 			dir := makeDir(t, keyType, 1, 2, 3)
 			n1, n2, n3 := mustLoad(t, dir, 1), mustLoad(t, dir, 2), mustLoad(t, dir, 3)
-			log1 := logTo(n1)
+			log1, log3 := logTo(n1), logTo(n3)
 			if serr, cerr := handshake(t, n1, n3, 1); serr != nil || cerr != nil {
 				t.Fatalf("before revocation: server %v, client %v", serr, cerr)
 			}
@@ -110,6 +110,10 @@ func TestRevoked(t *testing.T) {
 			}
 			if l := log1.String(); !strings.Contains(l, "revocation list loaded") || !strings.Contains(l, "revoked=1") {
 				t.Errorf("node 1's log does not say it loaded the list:\n%s", l)
+			}
+			// Node 3 itself, when it read the list, said so.
+			if l := log3.String(); !strings.Contains(l, "level=ERROR msg=\"tls: this node's own certificate is revoked") {
+				t.Errorf("node 3's log does not say its certificate is revoked:\n%s", l)
 			}
 			// A node whose own certificate is revoked does not start.
 			if _, err := Load(dir, 3); err == nil || !strings.Contains(err.Error(), "node-3.pem: "+want) {
