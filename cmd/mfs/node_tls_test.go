@@ -31,7 +31,7 @@ func TestTLSCommand(t *testing.T) {
 		code int
 		want string // in the error line, or in stdout when code is 0
 	}{
-		{[]string{"tls"}, 2, "mfs tls: missing subcommand: ca or cert"},
+		{[]string{"tls"}, 2, "mfs tls: missing subcommand: ca, cert or revoke"},
 		{[]string{"tls", "crl"}, 2, `mfs tls: unknown subcommand "crl"`},
 		{[]string{"tls", "ca"}, 2, "mfs tls ca: --dir is required"},
 		{[]string{"tls", "ca", "--dir", dir, "--key", "rsa"}, 2, `mfs tls ca: --key "rsa": want ecdsa or ed25519`},

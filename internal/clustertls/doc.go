@@ -19,4 +19,12 @@
 // rather than by crypto/tls so that a refusal reads as what it is in the
 // logs ("certificate of node 3 expired at …", "certificate names node 2,
 // gossip says 3").
+//
+// Both sides also refuse a certificate that the cluster's revocation list
+// names: DIR/crl.pem, an X.509 CRL signed by the CA (RevokeCert and
+// RevokeSerial make it). A node looks at the file at every handshake (one stat) and
+// every PollInterval under Watch, reads it again when it changed, and
+// closes the connections of certificates a new list revokes; a list that
+// does not read is ignored for the last good one (see revocations). Watch
+// also warns when the node's certificate or the CA is about to end.
 package clustertls

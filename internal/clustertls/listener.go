@@ -14,13 +14,16 @@ import (
 // crypto/tls as the header of a 100-byte alert record, so a plain 9P
 // client would otherwise hold the connection, waiting for bytes it never
 // sends, until the server's idle timeout.
+//
+// Each connection is known to the node until it is closed: a revocation
+// list that revokes its peer's certificate closes it.
 func (n *Node) NewListener(ln net.Listener) net.Listener {
-	return &listener{Listener: ln, cfg: n.ServerConfig()}
+	return &listener{Listener: ln, n: n}
 }
 
 type listener struct {
 	net.Listener
-	cfg *tls.Config
+	n *Node
 }
 
 // Accept implements net.Listener.
@@ -29,7 +32,8 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tls.Server(&firstByteConn{Conn: c}, l.cfg), nil
+	tc := l.n.rev.track(&firstByteConn{Conn: c})
+	return tls.Server(tc, l.n.serverConfig(tc)), nil
 }
 
 // recordTypeHandshake is the first byte of a TLS ClientHello.

@@ -217,6 +217,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		// connections) acts as that user rather than being refused.
 		exportOpts = append(exportOpts, srv9p.Anonymous(uint32(euid), uint32(os.Getegid())))
 	}
+	n.watchTLS(ctx) // before the first handshake: it logs through n.log
 	n.serve(ctx, "export", exportLn, exp, exportOpts...)
 	for _, ln := range nsLns {
 		n.nsAddrs = append(n.nsAddrs, listenAddr(ln))

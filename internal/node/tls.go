@@ -114,7 +114,8 @@ func (cfg *Config) exportIdentity() []srv9p.ServerOption {
 // peerDialer returns the namespace option that dials peers' exports over
 // TLS, checking that each peer's certificate names the node id gossip
 // advertised for it (the namespace handshakes and logs a refusal with
-// both ids); none without certificates.
+// both ids) and that the revocation list does not revoke it; none
+// without certificates.
 func (cfg *Config) peerDialer() []namespace.Option {
 	if cfg.TLS == nil {
 		return nil
@@ -130,6 +131,20 @@ func (cfg *Config) peerDialer() []namespace.Option {
 		if err != nil {
 			return nil, err
 		}
-		return tls.Client(nc, tn.ClientConfig(n.ID)), nil
+		return tn.Client(nc, n.ID), nil
 	})}
+}
+
+// watchTLS runs clustertls.Node.Watch until ctx is done when the node has
+// certificates: expiry warnings, the revocation list read again.
+func (n *Node) watchTLS(ctx context.Context) {
+	if n.cfg.TLS == nil {
+		return
+	}
+	n.cfg.TLS.SetLogger(n.log)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.cfg.TLS.Watch(ctx, n.log)
+	}()
 }
