@@ -42,10 +42,13 @@ type Cred struct {
 
 // New returns the credentials of uid, gid and groups as given (no
 // database lookup). They are the process's own, and RunAs switches
-// nothing, when uid is the effective uid and (for anyone but root) gid the
-// effective gid.
+// nothing, when uid and gid are the effective uid and gid.
 func New(uid, gid uint32, groups []int) *Cred {
-	return newCred(uid, gid, groups, uint32(os.Geteuid()), uint32(os.Getegid()))
+	c := newCred(uid, gid, groups, uint32(os.Geteuid()), uint32(os.Getegid()))
+	// Given explicitly (a FUSE caller), root's own gid counts too: a
+	// process of root with another egid makes files of that group.
+	c.self = c.self && gid == uint32(os.Getegid())
+	return c
 }
 
 func newCred(uid, gid uint32, groups []int, euid, egid uint32) *Cred {

@@ -172,7 +172,7 @@ func (d *dirHandle) Lookup(ctx gocontext.Context, name string, out *fuse.EntryOu
 		return d.n.Lookup(ctx, name, out)
 	}
 	fillAttr(st.QID, st.Attr, &out.Attr)
-	return d.n.NewInode(ctx, &node{m: d.n.m}, fs.StableAttr{Mode: uint32(st.Attr.Mode) & syscall.S_IFMT, Ino: st.QID.Path}), 0
+	return d.n.NewInode(ctx, &node{m: d.n.m, owner: d.n.owner}, fs.StableAttr{Mode: uint32(st.Attr.Mode) & syscall.S_IFMT, Ino: st.QID.Path}), 0
 }
 
 // Fsyncdir implements fs.FileFsyncdirer.

@@ -456,3 +456,42 @@ func TestExec(t *testing.T) {
 		}
 	}
 }
+
+// TestNewFileGroup: a file made through the mount gets the group Linux
+// gives it on every node: the caller's fsgid, or the directory's under a
+// setgid directory.
+func TestNewFileGroup(t *testing.T) {
+	c := newTestCluster(t)
+	for i, d := range c.disk {
+		sg := filepath.Join(d, "sgid")
+		if err := os.Mkdir(sg, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(sg, 0, 4321); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Chmod(sg, 0o2777); err != nil { // os.Chmod would drop the setgid bit
+			t.Fatal(err)
+		}
+		n := []string{"here", "2"}[i]
+		cmd := exec.Command("/bin/sh", "-c", `cd $M/`+n+` && : > egid-file && mkdir egid-dir && : > sgid/file && mkdir sgid/dir && ln -s x sgid/link && mkfifo sgid/fifo`)
+		cmd.Env = append(os.Environ(), "M="+c.dir)
+		// Root with an egid of its own, as newgrp or sg give a process.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 0, Gid: 1234, Groups: []uint32{1234}}}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", n, err, out)
+		}
+		for _, tt := range []struct {
+			path string
+			gid  uint32
+		}{{"egid-file", 1234}, {"egid-dir", 1234}, {"sgid/file", 4321}, {"sgid/dir", 4321}, {"sgid/link", 4321}, {"sgid/fifo", 4321}} {
+			var st syscall.Stat_t
+			if err := syscall.Lstat(filepath.Join(d, tt.path), &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Gid != tt.gid {
+				t.Errorf("%s/%s: gid %d on disk, want %d", n, tt.path, st.Gid, tt.gid)
+			}
+		}
+	}
+}

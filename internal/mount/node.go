@@ -20,6 +20,8 @@ type node struct {
 	m *Mount
 	// nodeID is N for /N, else 0.
 	nodeID int
+	// owner is the node whose file this is.
+	owner int
 }
 
 var (
@@ -103,7 +105,7 @@ func (n *node) child(ctx gocontext.Context, c *caller, q p9.QID, a p9.Attr, f p9
 		n.m.fids.release(n.m.fids.put(fidKey{q.Path, c.uid}, f))
 	}
 	fillAttr(q, a, &out.Attr)
-	return n.NewInode(ctx, &node{m: n.m}, fs.StableAttr{Mode: uint32(a.Mode) & syscall.S_IFMT, Ino: q.Path})
+	return n.NewInode(ctx, &node{m: n.m, owner: n.owner}, fs.StableAttr{Mode: uint32(a.Mode) & syscall.S_IFMT, Ino: q.Path})
 }
 
 // Lookup implements fs.NodeLookuper: one walk that also answers the
@@ -211,7 +213,7 @@ func (n *node) Create(ctx gocontext.Context, name string, flags uint32, mode uin
 	e := n.with(ctx, func(c *caller, f p9.File) error {
 		// Create leaves the directory's file as it was (the client
 		// creates on a clone of it) and returns the new file, open.
-		of, _, _, err := f.Create(name, openFlags(flags), p9.FileMode(mode&0o7777), p9.UID(c.uid), p9.GID(c.gid))
+		of, _, _, err := f.Create(name, openFlags(flags), p9.FileMode(mode&0o7777), p9.UID(c.uid), n.newGID(c, f))
 		if err != nil {
 			return err
 		}
@@ -230,6 +232,22 @@ func (n *node) Create(ctx gocontext.Context, name string, flags uint32, mode uin
 	return in, h, 0, 0
 }
 
+// newGID is the group a file made in n by c gets, as Linux gives it: the
+// directory's under a setgid directory, else the caller's fsgid. This
+// node's files are made on the caller's own thread credentials, where the
+// kernel decides so itself (NoGID); another node's are made with the
+// credentials that node knows for the uid, so the group is sent.
+func (n *node) newGID(c *caller, dir p9.File) p9.GID {
+	if n.owner == n.m.ns.Here() {
+		return p9.NoGID
+	}
+	_, _, a, err := dir.GetAttr(p9.AttrMask{Mode: true, GID: true})
+	if err == nil && uint32(a.Mode)&syscall.S_ISGID != 0 {
+		return a.GID
+	}
+	return p9.GID(c.gid)
+}
+
 // made walks to a file just made in n and makes its inode.
 func (n *node) made(ctx gocontext.Context, c *caller, f p9.File, name string, out *fuse.EntryOut) (*fs.Inode, error) {
 	qids, nf, _, a, err := f.WalkGetAttr([]string{name})
@@ -243,7 +261,7 @@ func (n *node) made(ctx gocontext.Context, c *caller, f p9.File, name string, ou
 func (n *node) Mkdir(ctx gocontext.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	var in *fs.Inode
 	e := n.with(ctx, func(c *caller, f p9.File) (err error) {
-		if _, err := f.Mkdir(name, p9.FileMode(mode&0o7777), p9.UID(c.uid), p9.GID(c.gid)); err != nil {
+		if _, err := f.Mkdir(name, p9.FileMode(mode&0o7777), p9.UID(c.uid), n.newGID(c, f)); err != nil {
 			return err
 		}
 		in, err = n.made(ctx, c, f, name, out)
@@ -256,7 +274,7 @@ func (n *node) Mkdir(ctx gocontext.Context, name string, mode uint32, out *fuse.
 func (n *node) Mknod(ctx gocontext.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	var in *fs.Inode
 	e := n.with(ctx, func(c *caller, f p9.File) (err error) {
-		if _, err := f.Mknod(name, p9.FileMode(mode), unixMajor(dev), unixMinor(dev), p9.UID(c.uid), p9.GID(c.gid)); err != nil {
+		if _, err := f.Mknod(name, p9.FileMode(mode), unixMajor(dev), unixMinor(dev), p9.UID(c.uid), n.newGID(c, f)); err != nil {
 			return err
 		}
 		in, err = n.made(ctx, c, f, name, out)
@@ -269,7 +287,7 @@ func (n *node) Mknod(ctx gocontext.Context, name string, mode uint32, dev uint32
 func (n *node) Symlink(ctx gocontext.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	var in *fs.Inode
 	e := n.with(ctx, func(c *caller, f p9.File) (err error) {
-		if _, err := f.Symlink(target, name, p9.UID(c.uid), p9.GID(c.gid)); err != nil {
+		if _, err := f.Symlink(target, name, p9.UID(c.uid), n.newGID(c, f)); err != nil {
 			return err
 		}
 		in, err = n.made(ctx, c, f, name, out)

@@ -79,7 +79,7 @@ func (r *root) Lookup(ctx gocontext.Context, name string, out *fuse.EntryOut) (*
 		}
 		r.m.fids.release(r.m.fids.put(fidKey{q.Path, c.uid}, f))
 		fillAttr(q, a, &out.Attr)
-		child = r.NewInode(ctx, &node{m: r.m, nodeID: id}, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: q.Path})
+		child = r.NewInode(ctx, &node{m: r.m, nodeID: id, owner: id}, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: q.Path})
 		return nil
 	})
 	return child, e
