@@ -30,6 +30,10 @@ type fid struct {
 	// for the attach fid itself and in 9P2000.L). The fid holds one
 	// reference of it.
 	root *fid
+	// acct is the user the fid counts for, and fds the descriptors it
+	// holds (limits.go); both are given back with the last reference.
+	acct *userUse
+	fds  int32
 
 	mu     sync.Mutex
 	opened bool
@@ -71,6 +75,7 @@ func (f *fid) release() {
 	if f.file != nil {
 		f.file.Close()
 	}
+	f.uncharge()
 	if f.root != nil {
 		f.root.release()
 	}
