@@ -11,6 +11,8 @@ import (
 
 	"github.com/hugelgupf/p9/linux"
 	"golang.org/x/sys/unix"
+
+	"mfs/internal/fcall"
 )
 
 // Limits per user. A Server's connections share one Limits with every
@@ -90,7 +92,8 @@ type Limits struct {
 	waiters int
 	changed chan struct{}
 
-	bitten sync.Map // biteKey: limits already logged
+	bitMu  sync.Mutex
+	bitten map[biteKey]bool // limits already logged, under bitMu
 }
 
 // userUse is what one uid holds.
@@ -156,7 +159,7 @@ func NewLimits(cfg LimitConfig) *Limits {
 		cfg.MaxBuffer = def.MaxBuffer
 	}
 	cfg.MaxBuffer = max(cfg.MaxBuffer, MinMaxBuffer)
-	return &Limits{cfg: cfg, fds: processFDs(), users: make(map[uint32]*userUse), changed: make(chan struct{})}
+	return &Limits{cfg: cfg, fds: processFDs(), users: make(map[uint32]*userUse), changed: make(chan struct{}), bitten: make(map[biteKey]bool)}
 }
 
 // Config returns the limits in force.
@@ -186,7 +189,12 @@ func UserLimits(l *Limits) ServerOption { return func(s *Server) { s.limits = l 
 
 // bite logs, once per user and limit, that the limit refused uid.
 func (l *Limits) bite(log *slog.Logger, uid uint32, limit string, value int64) {
-	if _, seen := l.bitten.LoadOrStore(biteKey{uid, limit}, true); seen {
+	k := biteKey{uid, limit}
+	l.bitMu.Lock()
+	seen := l.bitten[k]
+	l.bitten[k] = true
+	l.bitMu.Unlock()
+	if seen {
 		return
 	}
 	log.Warn("9p: limit reached; refusing more to this user (logged once per user and limit)",
@@ -631,4 +639,41 @@ func (c *conn) leave() {
 	if u != nil {
 		u.putConn()
 	}
+}
+
+// overLimit answers EMFILE for a Twalk or Txattrwalk to a new fid that a
+// limit would refuse (newFid checks again, and takes the fid).
+func (c *conn) overLimit(m fcall.Msg) error {
+	var from, to uint32
+	fds := int64(1)
+	switch m := m.(type) {
+	case *fcall.Twalk:
+		from, to = m.Fid, m.NewFid
+	case *fcall.Txattrwalk:
+		from, to, fds = m.Fid, m.NewFid, 0
+	default:
+		return nil
+	}
+	if from == to {
+		return nil
+	}
+	f := c.fids.get(from)
+	if f == nil {
+		return nil
+	}
+	defer f.release()
+	u, l := f.acct, c.srv.limits
+	switch {
+	case u == nil:
+	case !c.priv && c.fids.count() >= l.cfg.MaxFids:
+		l.bite(c.log, u.uid, "max-fids", int64(l.cfg.MaxFids))
+		return errLimit
+	case u.uid != 0 && u.fids.Load() >= int64(l.cfg.MaxFidsPerUser):
+		l.bite(c.log, u.uid, "max-fids-per-user", int64(l.cfg.MaxFidsPerUser))
+		return errLimit
+	case fds > 0 && !l.fds.room(fds):
+		l.bite(c.log, u.uid, "descriptor reserve", l.fds.reserve)
+		return errLimit
+	}
+	return nil
 }
