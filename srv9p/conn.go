@@ -520,8 +520,9 @@ func (c *conn) release() {
 }
 
 // write sends one whole frame, after the held ones; with hold it joins
-// them instead, until heldMax. A failure ends the connection (the reader
-// then fails too). Called under wmu.
+// them instead, until heldMax. A failure ends the connection: it is
+// closed and its requests cancelled (the reader then fails too). Called
+// under wmu.
 func (c *conn) write(frame []byte, hold bool) {
 	if hold {
 		c.held = append(c.held, frame...)
@@ -545,6 +546,7 @@ func (c *conn) write(frame []byte, hold bool) {
 	if err != nil {
 		c.log.Debug("9p: write failed", slog.String("error", err.Error()))
 		c.nc.Close()
+		c.stop() // requests waiting (for budget, for room) give up at once
 	}
 }
 
