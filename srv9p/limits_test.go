@@ -6,6 +6,7 @@ package srv9p_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,25 @@ func TestLimitsHelper(t *testing.T) {
 			ok, emfile, other := clones(t, nc, n>>i)
 			fmt.Printf("conn%d ok=%d emfile=%d other=%d\n", i+1, ok, emfile, other)
 		}
+	case "lowfd":
+		// A server whose descriptor limit is args[1]: it serves an
+		// export on the unix socket args[2] until its stdin closes.
+		n, _ := strconv.ParseUint(args[1], 10, 64)
+		lim := syscall.Rlimit{Cur: n, Max: n}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := attackExport(t)
+		ln, err := net.Listen("unix", args[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := srv9p.NewLimits(srv9p.LimitConfig{MaxFids: 1 << 20, MaxFidsPerUser: 1 << 20})
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
+		srv := srv9p.NewServer(a, srv9p.UserLimits(l), srv9p.ServerLogger(srv9ptest.Logger(t)))
+		fmt.Println("serving")
+		srv.Serve(ctx, ln)
 	case "conns":
 		n, _ := strconv.Atoi(args[2])
 		var held []net.Conn
@@ -482,4 +502,101 @@ func TestLimitsDescriptorLimit(t *testing.T) {
 	if reserve < 64 || reserve < limit/10 {
 		t.Errorf("reserve %d of %d", reserve, limit)
 	}
+}
+
+// TestLimitsDescriptorReserve: a server whose descriptor limit is 400
+// (a child process) lets root's clones take descriptors up to the reserve
+// (64) and no further: past it walks and opens are refused EMFILE and
+// accepting pauses, so the process never runs out; once fids are
+// clunked, walks and accepting go on.
+func TestLimitsDescriptorReserve(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to serve an export to root")
+	}
+	const limit, reserve = 400, 64
+	sock := filepath.Join(openDir(t), "9p.sock")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run=^TestLimitsHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperEnv+"=lowfd "+strconv.Itoa(limit)+" "+sock)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "serving\n" {
+		t.Fatalf("server said %q", line)
+	}
+	addr := "unix:" + sock
+	r := srv9ptest.DialRaw(t, addr)
+	if err := r.Attach(0); err != nil {
+		t.Fatal(err)
+	}
+	fids := 0
+	for i := uint32(1); i <= limit; i++ {
+		err := r.Walk(0, i)
+		if errors.Is(err, linux.EMFILE) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("clone %d: %v", i, err)
+		}
+		fids++
+	}
+	open := countFDs(t, cmd.Process.Pid)
+	t.Logf("%d clones, then EMFILE; the server holds %d descriptors of %d", fids, open, limit)
+	if fids == limit || open > limit-reserve+1 || open < limit-reserve-8 {
+		t.Fatalf("%d clones and %d descriptors open: want EMFILE at the reserve (%d of %d)", fids, open, limit-reserve, limit)
+	}
+	if err := r.Walk(0, 1000, "f"); !errors.Is(err, linux.EMFILE) {
+		t.Fatalf("walk within the reserve: %v, want EMFILE", err)
+	}
+	if err := r.Lopen(1, 0); !errors.Is(err, linux.EMFILE) {
+		t.Fatalf("open within the reserve: %v, want EMFILE", err)
+	}
+	// Accepting pauses: a new connection is not answered.
+	nc, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write(fcall.Append(nil, fcall.L, fcall.NoTag, &fcall.Tversion{Msize: 8192, Version: "9P2000.L"}))
+	nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := nc.Read(make([]byte, 64)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a connection within the reserve: %v, want no answer", err)
+	}
+	// Room again: the waiting connection is answered, walks go on.
+	for i := uint32(1); i <= 100; i++ {
+		if err := r.Clunk(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nc.SetReadDeadline(time.Now().Add(srv9ptest.Timeout))
+	if _, err := nc.Read(make([]byte, 64)); err != nil {
+		t.Fatalf("the waiting connection, once there is room: %v", err)
+	}
+	if err := r.Walk(0, 1000, "f"); err != nil {
+		t.Fatalf("walk once there is room: %v", err)
+	}
+}
+
+// countFDs counts the open descriptors of process pid.
+func countFDs(t *testing.T, pid int) int {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
 }

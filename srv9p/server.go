@@ -174,6 +174,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		backoff = 5 * time.Millisecond
+		// Accept was waiting already when the reserve was reached: this
+		// connection waits for room before it is served.
+		s.pauseAccept(ctx)
 		mu.Lock()
 		if open >= s.maxConns {
 			mu.Unlock()
