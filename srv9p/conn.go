@@ -62,9 +62,11 @@ type conn struct {
 	priv bool
 	user *userUse
 	// mem is what the connection holds of its limits' buffer budget, and
-	// memWaited whether it ever waited for it; both under limits.memMu.
+	// memWaited whether it ever waited for it, xmem what its xattr fids
+	// hold (holdXattr); all under limits.memMu.
 	mem       int64
 	memWaited bool
+	xmem      int64
 	// counted: the first attach counted the connection (countAttach),
 	// under umu.
 	umu     sync.Mutex

@@ -34,6 +34,10 @@ type fid struct {
 	// holds (limits.go); both are given back with the last reference.
 	acct *userUse
 	fds  int32
+	// xconn is the connection whose share the xattr value holds, xmem
+	// bytes (holdXattr), given back with the last reference.
+	xconn *conn
+	xmem  int64
 
 	mu     sync.Mutex
 	opened bool
@@ -76,6 +80,7 @@ func (f *fid) release() {
 		f.file.Close()
 	}
 	f.uncharge()
+	f.dropXattr()
 	if f.root != nil {
 		f.root.release()
 	}

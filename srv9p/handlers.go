@@ -682,6 +682,9 @@ func (c *conn) readXattr(f *fid, m *fcall.Txattrwalk) (*fid, error) {
 		}
 	}
 	n := &fid{qid: f.qid, uid: f.uid, cred: f.cred, xattr: &xattrState{data: data}}
+	if err := c.holdXattr(n, int64(len(data))); err != nil {
+		return nil, err
+	}
 	if f.acct != nil {
 		n.charge(f.acct, 0)
 	}
@@ -711,6 +714,9 @@ func (c *conn) xattrCreate(m *fcall.Txattrcreate) (fcall.Msg, error) {
 	defer f.mu.Unlock()
 	if f.xattr != nil || f.opened {
 		return nil, linux.EINVAL
+	}
+	if err := c.holdXattr(f, int64(m.Size)); err != nil {
+		return nil, err
 	}
 	f.xattr = &xattrState{create: true, name: m.Name, flags: p9.XattrFlags(m.Flags), size: m.Size}
 	return &fcall.Rxattrcreate{}, nil

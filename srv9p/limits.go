@@ -48,7 +48,11 @@ import (
 //     privileged one a quarter), one user's connections a quarter, and
 //     unprivileged connections together all but an eighth. A request that
 //     finds no room waits, and its connection's reader stops reading: a
-//     client that reads no replies stops itself, not the server.
+//     client that reads no replies stops itself, not the server. The
+//     values xattr fids hold (Txattrwalk, Txattrcreate: up to 64 KiB
+//     each, until the clunk) have half as much again, in the same shares,
+//     apart, so fids a client keeps never stop its reader: past it they
+//     are refused EMFILE.
 //
 // Each limit that bites is logged once per user.
 
@@ -89,6 +93,7 @@ type Limits struct {
 	// user's own count; waiters wait for changed.
 	memMu   sync.Mutex
 	used    int64
+	xused   int64 // held by xattr fids (holdXattr)
 	waiters int
 	changed chan struct{}
 
@@ -103,6 +108,7 @@ type userUse struct {
 	fids  atomic.Int64
 	conns atomic.Int64
 	mem   int64 // under l.memMu
+	xmem  int64 // under l.memMu: held by xattr fids
 }
 
 // biteKey is a limit that bit a user.
@@ -676,4 +682,48 @@ func (c *conn) overLimit(m fcall.Msg) error {
 		return errLimit
 	}
 	return nil
+}
+
+// holdXattr takes n bytes of the xattr share for f, a fid of c that holds
+// an attribute's value until it goes (release gives them back); EMFILE if
+// c, its user or everyone hold their half share already.
+func (c *conn) holdXattr(f *fid, n int64) error {
+	if n == 0 || c.srv == nil {
+		return nil
+	}
+	l := c.srv.limits
+	ccap, ucap, gcap := l.memCaps(c.priv)
+	l.memMu.Lock()
+	u := c.user
+	if c.xmem+n > ccap/2 || (u != nil && u.xmem+n > ucap/2) || l.xused+n > gcap/2 {
+		l.memMu.Unlock()
+		uid := uint32(f.uid)
+		l.bite(c.log, uid, "max-buffer (xattr values)", l.cfg.MaxBuffer/2)
+		return errLimit
+	}
+	c.xmem += n
+	if u != nil {
+		u.xmem += n
+	}
+	l.xused += n
+	l.memMu.Unlock()
+	f.xconn, f.xmem = c, n
+	return nil
+}
+
+// dropXattr gives back what holdXattr took for f.
+func (f *fid) dropXattr() {
+	c := f.xconn
+	if c == nil {
+		return
+	}
+	l := c.srv.limits
+	l.memMu.Lock()
+	c.xmem -= f.xmem
+	if c.user != nil {
+		c.user.xmem -= f.xmem
+	}
+	l.xused -= f.xmem
+	l.memMu.Unlock()
+	f.xconn = nil
 }

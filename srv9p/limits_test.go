@@ -600,3 +600,38 @@ func countFDs(t *testing.T, pid int) int {
 	}
 	return len(ents)
 }
+
+// TestLimitsXattrValues: the values xattr fids hold come from half the
+// connection's share of the buffer budget (16 MiB: a sixteenth, halved,
+// is 512 KiB): eight Txattrcreates of 64 KiB are taken, the ninth is
+// refused EMFILE, and a clunk gives room back.
+func TestLimitsXattrValues(t *testing.T) {
+	a, _ := attackExport(t)
+	l := srv9p.NewLimits(srv9p.LimitConfig{MaxBuffer: srv9p.MinMaxBuffer})
+	s := startServer(t, a, nil, srv9p.UserLimits(l))
+	r := dialRaw(t, s.addr)
+	if err := r.AttachAs(0, "", 1000); err != nil {
+		t.Fatal(err)
+	}
+	create := func(fid uint32) error {
+		if err := r.Walk(0, fid, "f"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := r.RPC(&fcall.Txattrcreate{Fid: fid, Name: "user.x", Size: srv9p.XattrSizeMax})
+		return err
+	}
+	for fid := uint32(1); fid <= 8; fid++ {
+		if err := create(fid); err != nil {
+			t.Fatalf("xattr fid %d: %v", fid, err)
+		}
+	}
+	if err := create(9); !errors.Is(err, linux.EMFILE) {
+		t.Fatalf("ninth xattr fid: %v, want EMFILE", err)
+	}
+	if err := r.Clunk(1); !errors.Is(err, linux.EINVAL) { // nothing written: EINVAL, and the fid goes
+		t.Fatalf("clunk: %v", err)
+	}
+	if err := create(10); err != nil {
+		t.Fatalf("after a clunk: %v", err)
+	}
+}
