@@ -178,6 +178,20 @@ func (l *Limits) BufferInUse() int64 {
 	return l.used
 }
 
+// UserBuffer returns the bytes of frames and of xattr values uid's
+// counted connections hold now.
+func (l *Limits) UserBuffer(uid uint32) (frames, xattrs int64) {
+	l.mu.Lock()
+	u := l.users[uid]
+	l.mu.Unlock()
+	if u == nil {
+		return 0, 0
+	}
+	l.memMu.Lock()
+	defer l.memMu.Unlock()
+	return u.mem, u.xmem
+}
+
 // UserFids returns the fids uid holds through l's servers.
 func (l *Limits) UserFids(uid uint32) int {
 	l.mu.Lock()
@@ -628,6 +642,10 @@ func (c *conn) countAttach(uid uint32) error {
 	}
 	l.memMu.Lock()
 	c.user = u
+	// What the connection holds now (the Tattach's own frame) is given
+	// back to the user later: count it there.
+	u.mem += c.mem
+	u.xmem += c.xmem
 	l.memMu.Unlock()
 	c.counted = true
 	return nil

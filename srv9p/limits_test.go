@@ -634,4 +634,14 @@ func TestLimitsXattrValues(t *testing.T) {
 	if err := create(10); err != nil {
 		t.Fatalf("after a clunk: %v", err)
 	}
+	// The user's counts are exact: the attach's own frame, taken
+	// before the connection counted for uid 1000, was counted there (a
+	// frame goes back just after its reply is written).
+	srv9ptest.WaitFor(t, "uid 1000's frames to go back", func() bool {
+		frames, _ := l.UserBuffer(1000)
+		return frames == 0
+	})
+	if _, xattrs := l.UserBuffer(1000); xattrs != 8*srv9p.XattrSizeMax {
+		t.Errorf("uid 1000 holds %d bytes of xattr values, want %d", xattrs, 8*srv9p.XattrSizeMax)
+	}
 }
