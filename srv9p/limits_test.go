@@ -454,9 +454,11 @@ func TestLimitsMemory(t *testing.T) {
 		return l.BufferInUse() >= int64(share)-msize
 	})
 	for range 5 {
-		if live, _ := heap(); live > 400<<20 {
+		live, _ := heap()
+		if live > 400<<20 {
 			t.Fatalf("heap %d MB under attack, want under 400", live>>20)
 		}
+		t.Logf("heap %d MB under attack (%d MB before), buffer budget in use %d MB", live>>20, before>>20, l.BufferInUse()>>20)
 		// Another user is served meanwhile.
 		r := srv9ptest.DialRaw(t, s.addr)
 		if err := r.AttachAs(0, "", 1001); err != nil {
@@ -483,6 +485,7 @@ func TestLimitsMemory(t *testing.T) {
 	srv9ptest.WaitFor(t, "the budget to come back", func() bool { return l.BufferInUse() == 0 })
 	srv9ptest.WaitFor(t, "the attackers' connections to end", func() bool { return s.tagsInFlight() == 0 })
 	after, _ := heap()
+	t.Logf("heap %d MB after the attackers closed", after>>20)
 	if after > before+32<<20 {
 		t.Errorf("heap %d MB after the attack, %d MB before", after>>20, before>>20)
 	}
