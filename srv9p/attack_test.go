@@ -531,11 +531,12 @@ func TestAttackXattrWriteClunkRace(t *testing.T) {
 	}
 }
 
-// TestAttackConnLimit: with srv9p.MaxConns(5) a sixth connection is closed at
-// once, and a slot that frees up is usable again.
+// TestAttackConnLimit: with srv9p.MaxConns(6), of which one is kept for
+// root and members, a sixth unprivileged connection is closed at once, and
+// a slot that frees up is usable again.
 func TestAttackConnLimit(t *testing.T) {
 	a, _ := attackExport(t)
-	s := startServer(t, a, nil, srv9p.MaxConns(5))
+	s := startServer(t, a, nil, srv9p.MaxConns(6))
 	var conns []*rawConn
 	for i := range 5 {
 		r := dialRaw(t, s.addr)

@@ -53,8 +53,24 @@ type conn struct {
 	rd  *bufio.Reader
 	log *slog.Logger
 
-	// peer is what the transport proved, found before the first message.
+	// peer is what the transport proved, found before the first message;
+	// priv says it is Privileged. user is the uid the connection counts
+	// for (limits.go), nil until known and for a privileged connection;
+	// set before the first message, or by the first attach (which runs
+	// alone: see attach), and read by handlers after.
 	peer Peer
+	priv bool
+	user *userUse
+	// mem is what the connection holds of its limits' buffer budget, and
+	// memWaited whether it ever waited for it, xmem what its xattr fids
+	// hold (holdXattr); all under limits.memMu.
+	mem       int64
+	memWaited bool
+	xmem      int64
+	// counted: the first attach counted the connection (countAttach),
+	// under umu.
+	umu     sync.Mutex
+	counted bool
 
 	// dialect and msize are written by the reader while no handler runs
 	// (Tversion waits for them all) and read by handlers.
@@ -131,6 +147,12 @@ func (c *conn) serve() {
 		return
 	}
 	c.peer = peer
+	if !c.admit() {
+		c.nc.Close()
+		c.stop()
+		return
+	}
+	defer c.leave()
 	err = c.readLoop()
 	c.release() // the replies to what came before a bad frame
 	c.nc.Close()
@@ -182,9 +204,12 @@ func (c *conn) readLoop() error {
 		if c.rd.Buffered() < int(size) {
 			c.release()
 		}
-		frame := getBuf(int(size))
+		frame := c.getFrame(c.base, int(size), c.release)
+		if frame == nil {
+			return net.ErrClosed
+		}
 		if _, err := io.ReadFull(c.rd, frame); err != nil {
-			putBuf(frame)
+			c.putFrame(frame)
 			return err
 		}
 		c.dispatch(frame)
@@ -209,21 +234,21 @@ func (c *conn) dispatch(frame []byte) {
 	switch {
 	case typ == fcall.MsgTversion:
 		c.version(frame)
-		putBuf(frame)
+		c.putFrame(frame)
 		return
 	case c.dialect == fcall.Unknown:
 		// Nothing but Tversion before a session exists.
-		putBuf(frame)
+		c.putFrame(frame)
 		c.respondErr(tag, linux.EPROTO)
 		return
 	case typ == fcall.MsgTflush:
 		c.flush(frame)
-		putBuf(frame)
+		c.putFrame(frame)
 		return
 	}
 	tag, m, err := fcall.Decode(c.dialect, frame)
 	if err != nil {
-		putBuf(frame)
+		c.putFrame(frame)
 		e := linux.EINVAL
 		if errors.Is(err, fcall.ErrUnknownType) || !isRequest(typ) {
 			e = linux.ENOSYS
@@ -233,7 +258,7 @@ func (c *conn) dispatch(frame []byte) {
 		return
 	}
 	if !isRequest(typ) {
-		putBuf(frame)
+		c.putFrame(frame)
 		c.respondErr(tag, linux.ENOSYS)
 		return
 	}
@@ -246,7 +271,7 @@ func (c *conn) dispatch(frame []byte) {
 	if _, busy := c.tags[tag]; busy || tag == fcall.NoTag {
 		c.mu.Unlock()
 		r.cancel()
-		putBuf(frame)
+		c.putFrame(frame)
 		c.respondErr(tag, linux.EINVAL)
 		return
 	}
@@ -270,7 +295,7 @@ func (c *conn) dispatch(frame []byte) {
 			delete(c.tags, tag)
 			c.mu.Unlock()
 			r.cancel()
-			putBuf(frame)
+			c.putFrame(frame)
 			return
 		}
 	}
@@ -320,7 +345,7 @@ func (c *conn) dropQueue() {
 	c.mu.Unlock()
 	for _, r := range q {
 		r.cancel()
-		putBuf(r.frame)
+		c.putFrame(r.frame)
 	}
 }
 
@@ -396,7 +421,7 @@ func (c *conn) flush(frame []byte) {
 		}
 		c.mu.Unlock()
 		r.cancel()
-		putBuf(r.frame)
+		c.putFrame(r.frame)
 	default:
 		r.flushes = append(r.flushes, tag)
 		c.mu.Unlock()
@@ -439,7 +464,7 @@ func (c *conn) send(r *request, frame []byte, m fcall.Msg) {
 	c.shrinkWbuf()
 	c.wmu.Unlock()
 	r.cancel()
-	putBuf(r.frame)
+	c.putFrame(r.frame)
 	r.frame = nil
 }
 
@@ -497,8 +522,9 @@ func (c *conn) release() {
 }
 
 // write sends one whole frame, after the held ones; with hold it joins
-// them instead, until heldMax. A failure ends the connection (the reader
-// then fails too). Called under wmu.
+// them instead, until heldMax. A failure ends the connection: it is
+// closed and its requests cancelled (the reader then fails too). Called
+// under wmu.
 func (c *conn) write(frame []byte, hold bool) {
 	if hold {
 		c.held = append(c.held, frame...)
@@ -522,6 +548,7 @@ func (c *conn) write(frame []byte, hold bool) {
 	if err != nil {
 		c.log.Debug("9p: write failed", slog.String("error", err.Error()))
 		c.nc.Close()
+		c.stop() // requests waiting (for budget, for room) give up at once
 	}
 }
 

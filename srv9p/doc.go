@@ -44,9 +44,12 @@
 // answered on it; everything else runs on goroutines of its own, at most
 // MaxInflight per connection, then in a queue of the same length, and
 // only then does the reader stop reading. Each reply goes out whole in one
-// write. Memory per connection is about 2 × MaxInflight × msize at worst.
+// write. Request frames and read replies are taken from a byte budget
+// (Limits) before they are allocated: a connection that reads no replies
+// stops being read once it holds its share.
 //
 // Limits: MaxConns per listener (more are closed, logged); IdleTimeout
 // closes a connection that holds no fid; a reply write that blocks for a
-// minute ends its connection.
+// minute ends its connection; fids, connections and memory per user, and
+// a reserve of the process's descriptors, are in limits.go (UserLimits).
 package srv9p

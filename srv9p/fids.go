@@ -30,6 +30,14 @@ type fid struct {
 	// for the attach fid itself and in 9P2000.L). The fid holds one
 	// reference of it.
 	root *fid
+	// acct is the user the fid counts for, and fds the descriptors it
+	// holds (limits.go); both are given back with the last reference.
+	acct *userUse
+	fds  int32
+	// xconn is the connection whose share the xattr value holds, xmem
+	// bytes (holdXattr), given back with the last reference.
+	xconn *conn
+	xmem  int64
 
 	mu     sync.Mutex
 	opened bool
@@ -71,6 +79,8 @@ func (f *fid) release() {
 	if f.file != nil {
 		f.file.Close()
 	}
+	f.uncharge()
+	f.dropXattr()
 	if f.root != nil {
 		f.root.release()
 	}

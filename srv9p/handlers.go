@@ -120,6 +120,13 @@ func (c *conn) attach(m *fcall.Tattach) (fcall.Msg, error) {
 		})
 		return nil, refuse
 	}
+	if err := c.countAttach(uid); err != nil {
+		return nil, err
+	}
+	u := c.srv.limits.userFid(uid)
+	if err := c.newFid(u, 1, true); err != nil {
+		return nil, err
+	}
 	var f p9.File
 	var qid p9.QID
 	ran := cred.RunAs(cr, func() {
@@ -137,13 +144,17 @@ func (c *conn) attach(m *fcall.Tattach) (fcall.Msg, error) {
 		}
 	})
 	if ran != nil {
+		u.putFid()
 		return nil, linux.EPERM
 	}
 	if err != nil {
+		u.putFid()
 		return nil, err
 	}
-	if !c.fids.add(m.Fid, &fid{file: f, qid: qid, uid: p9.UID(uid), cred: cr}) {
-		f.Close()
+	if !c.fids.add(m.Fid, (&fid{file: f, qid: qid, uid: p9.UID(uid), cred: cr}).charge(u, 1)) {
+		f.Close() // and uncharged: the fid was never referenced
+		u.putFid()
+		processFDs().est.Add(-1)
 		return nil, linux.EBADF
 	}
 	return &fcall.Rattach{QID: qid}, nil
@@ -205,26 +216,71 @@ func (c *conn) walk(m *fcall.Twalk) (fcall.Msg, error) {
 			return nil, linux.EINVAL
 		}
 	}
+	if err := c.walkRoom(f, m.Fid, m.NewFid, 1); err != nil {
+		return nil, err
+	}
 	if c.legacy() {
 		return c.walk9(f, m)
 	}
 	qids, nf, err := f.file.Walk(m.Names)
 	if err != nil {
+		c.unwalk(f)
 		return nil, err
 	}
 	if len(qids) != len(m.Names) {
 		nf.Close()
+		c.unwalk(f)
 		return nil, linux.EIO
 	}
 	qid := f.qid
 	if len(qids) > 0 {
 		qid = qids[len(qids)-1]
 	}
-	if !c.bind(m.Fid, m.NewFid, &fid{file: nf, qid: qid, uid: f.uid, cred: f.cred}) {
-		nf.Close()
+	n := (&fid{file: nf, qid: qid, uid: f.uid, cred: f.cred}).charge(f.acct, 1) // walkRoom took it
+	if !c.bind(m.Fid, m.NewFid, n) {
+		n.refs.Add(1)
+		n.release()
 		return nil, linux.EBADF
 	}
 	return &fcall.Rwalk{QIDs: qids}, nil
+}
+
+// walkRoom takes, for a walk or Txattrwalk from f to a new fid newfid
+// holding fds descriptors, the fid from the limits (EMFILE past one); a
+// walk onto fid itself takes one that the fid it replaces gives back.
+// When the walk fails, unwalk gives it back.
+func (c *conn) walkRoom(f *fid, fid, newfid uint32, fds int32) error {
+	if f.acct == nil {
+		return nil
+	}
+	if newfid == fid {
+		f.acct.fids.Add(1) // f holds one: the count is not zero
+		if fds > 0 {
+			if err := c.fdRoom(uint32(f.uid), int64(fds)); err != nil {
+				f.acct.putFid()
+				return err
+			}
+		}
+		return nil
+	}
+	return c.newFid(f.acct, fds, false)
+}
+
+// unwalk gives back what walkRoom took for a walk that made no fid.
+func (c *conn) unwalk(f *fid) {
+	if f.acct != nil {
+		f.acct.putFid()
+	}
+}
+
+// replacing counts n, made from f to take f's place (a create), for f's
+// user, holding fds descriptors; f gives its own count back when it goes.
+func (c *conn) replacing(f, n *fid, fds int32) *fid {
+	if f.acct != nil {
+		f.acct.fids.Add(1)
+		n.charge(f.acct, fds)
+	}
+	return n
 }
 
 // clunk forgets fid n. Clunking a Txattrcreate fid sets the attribute
@@ -270,10 +326,14 @@ func (c *conn) open(m *fcall.Tlopen) (fcall.Msg, error) {
 	if f.opened || f.xattr != nil {
 		return nil, linux.EINVAL
 	}
+	if err := c.fdRoom(uint32(f.uid), 1); err != nil {
+		return nil, err
+	}
 	qid, iounit, err := f.file.Open(m.Flags)
 	if err != nil {
 		return nil, err
 	}
+	f.opens()
 	f.opened, f.flags = true, m.Flags
 	return &fcall.Rlopen{QID: qid, IOUnit: c.iounit(iounit)}, nil
 }
@@ -295,11 +355,14 @@ func (c *conn) create(m *fcall.Tlcreate) (fcall.Msg, error) {
 	if opened, _, x := f.state(); opened || x != nil {
 		return nil, linux.EINVAL
 	}
+	if err := c.fdRoom(uint32(f.uid), 2); err != nil {
+		return nil, err
+	}
 	nf, qid, iounit, err := f.file.Create(m.Name, m.Flags, m.Mode, f.uid, m.GID)
 	if err != nil {
 		return nil, err
 	}
-	c.fids.replace(m.Fid, &fid{file: nf, qid: qid, uid: f.uid, cred: f.cred, opened: true, flags: m.Flags})
+	c.fids.replace(m.Fid, c.replacing(f, &fid{file: nf, qid: qid, uid: f.uid, cred: f.cred, opened: true, flags: m.Flags}, 2))
 	return &fcall.Rlcreate{QID: qid, IOUnit: c.iounit(iounit)}, nil
 }
 
@@ -339,15 +402,19 @@ func (c *conn) read(r *request, m *fcall.Tread) {
 		c.reply(r, nil, linux.EBADF)
 		return
 	}
-	buf := getBuf(fcall.RreadHeaderSize + int(count))
+	buf := c.getFrame(r.ctx, fcall.RreadHeaderSize+int(count), nil)
+	if buf == nil {
+		c.reply(r, nil, linux.EINTR)
+		return
+	}
 	n, err := f.file.ReadAt(buf[fcall.RreadHeaderSize:], int64(m.Offset))
 	if n == 0 && err != nil && err != io.EOF {
-		putBuf(buf)
+		c.putFrame(buf)
 		c.reply(r, nil, err)
 		return
 	}
 	c.finish(r, fcall.PutRreadHeader(buf, r.tag, n))
-	putBuf(buf)
+	c.putFrame(buf)
 }
 
 // readdir answers a Treaddir with as many entries as fit in its count.
@@ -372,7 +439,11 @@ func (c *conn) readdir(r *request, m *fcall.Treaddir) {
 		c.reply(r, nil, err)
 		return
 	}
-	buf := getBuf(fcall.RreadHeaderSize + count)
+	buf := c.getFrame(r.ctx, fcall.RreadHeaderSize+count, nil)
+	if buf == nil {
+		c.reply(r, nil, linux.EINTR)
+		return
+	}
 	b := buf[:fcall.RreadHeaderSize]
 	for i := range ents {
 		if len(b)+fcall.DirentSize(&ents[i]) > len(buf) {
@@ -381,12 +452,12 @@ func (c *conn) readdir(r *request, m *fcall.Treaddir) {
 		b = fcall.AppendDirent(b, &ents[i])
 	}
 	if len(ents) > 0 && len(b) == fcall.RreadHeaderSize {
-		putBuf(buf)
+		c.putFrame(buf)
 		c.reply(r, nil, linux.EINVAL) // not even one entry fits
 		return
 	}
 	c.finish(r, fcall.PutRreaddirHeader(b, r.tag, len(b)-fcall.RreadHeaderSize))
-	putBuf(buf)
+	c.putFrame(buf)
 }
 
 func (c *conn) writeFile(m *fcall.Twrite) (fcall.Msg, error) {
@@ -567,7 +638,28 @@ func (c *conn) xattrWalk(m *fcall.Txattrwalk) (fcall.Msg, error) {
 	if len(m.Name) > xattrNameMax {
 		return nil, linux.ERANGE
 	}
+	if err := c.walkRoom(f, m.Fid, m.NewFid, 0); err != nil {
+		return nil, err
+	}
+	n, err := c.readXattr(f, m)
+	if err != nil {
+		c.unwalk(f)
+		return nil, err
+	}
+	size := uint64(len(n.xattr.data))
+	if !c.bind(m.Fid, m.NewFid, n) {
+		n.refs.Add(1)
+		n.release()
+		return nil, linux.EBADF
+	}
+	return &fcall.Rxattrwalk{Size: size}, nil
+}
+
+// readXattr makes the xattr fid of a Txattrwalk from f, holding the
+// value, counted for f's user (walkRoom took it).
+func (c *conn) readXattr(f *fid, m *fcall.Txattrwalk) (*fid, error) {
 	var data []byte
+	var err error
 	if m.Name == "" {
 		names, err := f.file.ListXattrs()
 		if err != nil {
@@ -589,10 +681,14 @@ func (c *conn) xattrWalk(m *fcall.Txattrwalk) (fcall.Msg, error) {
 			return nil, linux.E2BIG
 		}
 	}
-	if !c.bind(m.Fid, m.NewFid, &fid{qid: f.qid, cred: f.cred, xattr: &xattrState{data: data}}) {
-		return nil, linux.EBADF
+	n := &fid{qid: f.qid, uid: f.uid, cred: f.cred, xattr: &xattrState{data: data}}
+	if err := c.holdXattr(n, int64(len(data))); err != nil {
+		return nil, err
 	}
-	return &fcall.Rxattrwalk{Size: uint64(len(data))}, nil
+	if f.acct != nil {
+		n.charge(f.acct, 0)
+	}
+	return n, nil
 }
 
 // xattrCreate turns the fid into one that collects an attribute's value,
@@ -618,6 +714,9 @@ func (c *conn) xattrCreate(m *fcall.Txattrcreate) (fcall.Msg, error) {
 	defer f.mu.Unlock()
 	if f.xattr != nil || f.opened {
 		return nil, linux.EINVAL
+	}
+	if err := c.holdXattr(f, int64(m.Size)); err != nil {
+		return nil, err
 	}
 	f.xattr = &xattrState{create: true, name: m.Name, flags: p9.XattrFlags(m.Flags), size: m.Size}
 	return &fcall.Rxattrcreate{}, nil

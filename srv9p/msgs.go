@@ -181,6 +181,12 @@ func (c *conn) handle(r *request) {
 		c.reply(r, nil, linux.ENOSYS)
 		return
 	}
+	if err := c.overLimit(r.msg); err != nil {
+		// Refused before the credentials are switched: a flood past a
+		// limit costs little.
+		c.reply(r, nil, err)
+		return
+	}
 	if err := cred.RunAs(c.credOf(r.msg), func() { h(c, r) }); err != nil {
 		c.log.Error("9p: switching credentials failed", slog.String("error", err.Error()))
 		if r.frame != nil {

@@ -89,9 +89,11 @@ func join(path []string, names ...string) []string {
 func (c *conn) walk9(f *fid, m *fcall.Twalk) (fcall.Msg, error) {
 	qids, nf, path, err := c.walkNames(f, m.Names)
 	if err != nil {
+		c.unwalk(f)
 		return nil, err
 	}
 	if nf == nil {
+		c.unwalk(f)
 		return &fcall.Rwalk{QIDs: qids}, nil
 	}
 	qid := f.qid
@@ -99,6 +101,9 @@ func (c *conn) walk9(f *fid, m *fcall.Twalk) (fcall.Msg, error) {
 		qid = qids[len(qids)-1]
 	}
 	n := childOf(f, nf, qid, path)
+	if f.acct != nil {
+		n.charge(f.acct, 1) // walkRoom took it
+	}
 	if !c.bind(m.Fid, m.NewFid, n) {
 		n.release()
 		return nil, linux.EBADF
@@ -339,10 +344,14 @@ func (c *conn) open9(m *fcall.Topen) (fcall.Msg, error) {
 	if m.Mode&fcall.ORCLOSE != 0 && len(f.path) == 0 {
 		return nil, errRoot
 	}
+	if err := c.fdRoom(uint32(f.uid), 1); err != nil {
+		return nil, err
+	}
 	qid, iounit, err := f.file.Open(fl)
 	if err != nil {
 		return nil, err
 	}
+	f.opens()
 	f.opened, f.flags, f.rclose = true, fl, m.Mode&fcall.ORCLOSE != 0
 	return &fcall.Ropen{QID: qid, IOUnit: c.iounit(iounit)}, nil
 }
@@ -378,6 +387,9 @@ func (c *conn) create9(m *fcall.Tcreate) (fcall.Msg, error) {
 	var qid p9.QID
 	var iounit uint32
 	special := m.Perm&(fcall.DMSYMLINK|fcall.DMLINK|fcall.DMDEVICE|fcall.DMNAMEDPIPE|fcall.DMSOCKET) != 0
+	if err := c.fdRoom(uint32(f.uid), 2); err != nil {
+		return nil, err
+	}
 	switch {
 	case m.Perm&fcall.DMDIR != 0:
 		if fl.Mode() != p9.ReadOnly || fl&fcall.LTrunc != 0 {
@@ -404,7 +416,7 @@ func (c *conn) create9(m *fcall.Tcreate) (fcall.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := childOf(f, nf, qid, path)
+	n := c.replacing(f, childOf(f, nf, qid, path), 2)
 	n.opened, n.flags, n.rclose = true, fl, m.Mode&fcall.ORCLOSE != 0
 	c.fids.replace(m.Fid, n)
 	return &fcall.Rcreate{QID: qid, IOUnit: c.iounit(iounit)}, nil

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +36,12 @@ type Server struct {
 	maxInflight int
 	idleTimeout time.Duration
 	maxMsize    uint32
+	// limits are the per-user limits, maybe shared with other servers;
+	// unpriv counts the connections that are not Privileged, which may
+	// take all of maxConns but privRoom.
+	limits   *Limits
+	privRoom int
+	unpriv   atomic.Int64
 
 	// Identity: how a connection's peer is identified, and how claims
 	// are mapped (identity.go); creds runs operations as the user.
@@ -67,7 +74,8 @@ func ServerLogger(l *slog.Logger) ServerOption {
 }
 
 // MaxConns caps the connections one Serve call keeps open; more are closed
-// at once, with a log line. 0 or less means DefaultMaxConns.
+// at once, with a log line. An eighth of them (at least one) is kept for
+// Privileged connections. 0 or less means DefaultConns().
 func MaxConns(n int) ServerOption { return func(s *Server) { s.maxConns = n } }
 
 // MaxInflight caps the requests of one connection handled at once; the
@@ -110,7 +118,11 @@ func NewServer(a p9.Attacher, opts ...ServerOption) *Server {
 		o(s)
 	}
 	if s.maxConns <= 0 {
-		s.maxConns = DefaultMaxConns
+		s.maxConns = DefaultConns()
+	}
+	s.privRoom = max(1, s.maxConns/8)
+	if s.limits == nil {
+		s.limits = NewLimits(LimitConfig{})
 	}
 	if s.maxInflight <= 0 {
 		s.maxInflight = DefaultMaxInflight
@@ -132,9 +144,10 @@ func Serve(ctx context.Context, ln net.Listener, a p9.Attacher, log *slog.Logger
 
 // Serve accepts connections on ln and serves each until ctx is done; then
 // it closes ln and every connection, waits up to a few seconds for their
-// requests to end, and returns nil. Running out of descriptors (EMFILE,
-// ENFILE) makes it pause and go on, never return; any other accept error
-// is returned.
+// requests to end, and returns nil. While the process's descriptors are
+// within their reserve (see Limits) it accepts nothing; running out of
+// descriptors (EMFILE, ENFILE) makes it pause and go on, never return; any
+// other accept error is returned.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -143,6 +156,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stop()
 	backoff := 5 * time.Millisecond
 	for {
+		s.pauseAccept(ctx)
 		nc, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -160,6 +174,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		backoff = 5 * time.Millisecond
+		// Accept was waiting already when the reserve was reached: this
+		// connection waits for room before it is served.
+		s.pauseAccept(ctx)
 		mu.Lock()
 		if open >= s.maxConns {
 			mu.Unlock()

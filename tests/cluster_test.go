@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(identityEnv) != "" {
 		os.Exit(identityClient())
 	}
+	if os.Getenv(clonesEnv) != "" {
+		os.Exit(cloneClient())
+	}
 	os.Exit(clusterutil.Main(m))
 }
 

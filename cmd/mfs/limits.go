@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -19,8 +22,13 @@ func limitFlags(env bool) []cli.Flag {
 		}
 		return nil
 	}
+	def := srv9p.DefaultLimits()
 	return []cli.Flag{
-		&cli.IntFlag{Name: "max-conns", Value: srv9p.DefaultMaxConns, EnvVars: envs("MFS_MAX_CONNS"), Usage: "connections served at once per listener; more are closed (and logged)"},
+		&cli.IntFlag{Name: "max-fids", Value: def.MaxFids, EnvVars: envs("MFS_MAX_FIDS"), Usage: "fids of one connection (root's and cluster members' connections excepted); past it a walk or attach is refused EMFILE"},
+		&cli.IntFlag{Name: "max-fids-per-user", Value: def.MaxFidsPerUser, EnvVars: envs("MFS_MAX_FIDS_PER_USER"), Usage: "fids of one uid across all connections (root excepted)"},
+		&cli.IntFlag{Name: "max-conns-per-user", Value: def.MaxConnsPerUser, EnvVars: envs("MFS_MAX_CONNS_PER_USER"), Usage: "connections of one uid (root's and cluster members' excepted; they are always admitted within --max-conns)"},
+		&cli.StringFlag{Name: "max-buffer", Value: "256M", EnvVars: envs("MFS_MAX_BUFFER"), Usage: "memory for request and reply frames, for the whole server (K, M, G suffixes); a client that reads no replies stops being read"},
+		&cli.IntFlag{Name: "max-conns", Value: srv9p.DefaultConns(), EnvVars: envs("MFS_MAX_CONNS"), Usage: "connections served at once per listener; more are closed (and logged)"},
 		&cli.IntFlag{Name: "max-inflight", Value: srv9p.DefaultMaxInflight, EnvVars: envs("MFS_MAX_INFLIGHT"), Usage: "requests of one connection handled at once (memory is about this many times the msize)"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: srv9p.DefaultIdleTimeout, EnvVars: envs("MFS_IDLE_TIMEOUT"), Usage: "close a connection that has held no fid for this long"},
 	}
@@ -37,7 +45,46 @@ func serverLimits(c *cli.Context) ([]srv9p.ServerOption, error) {
 	case idle < 100*time.Millisecond:
 		return nil, fmt.Errorf("--idle-timeout %v: must be at least 100ms", idle)
 	}
-	return []srv9p.ServerOption{srv9p.MaxConns(conns), srv9p.MaxInflight(inflight), srv9p.IdleTimeout(idle)}, nil
+	lc := srv9p.LimitConfig{MaxFids: c.Int("max-fids"), MaxFidsPerUser: c.Int("max-fids-per-user"), MaxConnsPerUser: c.Int("max-conns-per-user")}
+	switch {
+	case lc.MaxFids < 1:
+		return nil, fmt.Errorf("--max-fids %d: must be at least 1", lc.MaxFids)
+	case lc.MaxFidsPerUser < 1:
+		return nil, fmt.Errorf("--max-fids-per-user %d: must be at least 1", lc.MaxFidsPerUser)
+	case lc.MaxConnsPerUser < 1:
+		return nil, fmt.Errorf("--max-conns-per-user %d: must be at least 1", lc.MaxConnsPerUser)
+	}
+	buf, err := parseSize(c.String("max-buffer"))
+	if err != nil || buf < srv9p.MinMaxBuffer {
+		return nil, fmt.Errorf("--max-buffer %q: want a size of at least 16M (as 256M or 1G)", c.String("max-buffer"))
+	}
+	lc.MaxBuffer = buf
+	// One Limits for every listener of the command: a user is counted
+	// once across them.
+	lim := srv9p.NewLimits(lc)
+	return []srv9p.ServerOption{srv9p.MaxConns(conns), srv9p.MaxInflight(inflight), srv9p.IdleTimeout(idle), srv9p.UserLimits(lim)}, nil
+}
+
+// parseSize reads a byte count with an optional K, M or G suffix (powers
+// of 1024).
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult = 1 << 10
+	case strings.HasSuffix(s, "M"):
+		mult = 1 << 20
+	case strings.HasSuffix(s, "G"):
+		mult = 1 << 30
+	}
+	if mult > 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("size %q", s)
+	}
+	return n * mult, nil
 }
 
 // accessFlags say whose claims each listener of the command believes
