@@ -175,6 +175,9 @@ func runNode(cfg node.Config, joinTimeout time.Duration) error {
 		joinCtx, cancel = context.WithTimeout(ctx, joinTimeout)
 		defer cancel()
 	}
+	if err := sdNotify("STATUS=joining the cluster"); err != nil {
+		cfg.Log.Warn("sd_notify", slog.Any("err", err))
+	}
 	if err := n.Join(joinCtx); err != nil {
 		n.Stop(false)
 		if ctx.Err() != nil {
@@ -183,8 +186,14 @@ func runNode(cfg node.Config, joinTimeout time.Duration) error {
 		return err
 	}
 	cfg.Log.Info("ready", slog.Int("id", cfg.ID))
+	if err := sdNotify("READY=1\nSTATUS=serving"); err != nil {
+		cfg.Log.Warn("sd_notify READY=1", slog.Any("err", err))
+	}
 	err = n.Wait(ctx)
 	cfg.Log.Info("stopping", slog.Bool("leave", err == nil))
+	if err := sdNotify("STOPPING=1"); err != nil {
+		cfg.Log.Debug("sd_notify STOPPING=1", slog.Any("err", err))
+	}
 	n.Stop(err == nil)
 	return err
 }
