@@ -5,7 +5,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -55,35 +54,6 @@ but env (an example for /etc, which is yours).`,
 			return clierr.In("gen", clierr.Usagef("%q: want man, bash, systemd or env", c.Args().First()))
 		},
 	}
-}
-
-// genMan writes the app's manual page, section 1. urfave/cli renders its
-// Markdown through md2man, which starts with ".nh" (no hyphenation); the
-// page is made to start with its .TH title line, as man pages do, and
-// characters beyond ASCII (the help's "…", "≥") become groff's \[uXXXX]
-// escapes, which every troff reads whatever its input encoding.
-func genMan(w io.Writer, app *cli.App) error {
-	man, err := app.ToManWithSection(1)
-	if err != nil {
-		return fmt.Errorf("man page: %w", err)
-	}
-	var ascii strings.Builder
-	for _, r := range man {
-		if r < utf8.RuneSelf {
-			ascii.WriteRune(r)
-		} else {
-			fmt.Fprintf(&ascii, `\[u%04X]`, r)
-		}
-	}
-	man = ascii.String()
-	if i := strings.Index(man, ".TH "); i > 0 {
-		head := man[:i]
-		rest := man[i:]
-		nl := strings.IndexByte(rest, '\n') + 1
-		man = rest[:nl] + head + rest[nl:]
-	}
-	_, err = io.WriteString(w, man)
-	return err
 }
 
 // genBash writes a bash completion script for the app: a table of each

@@ -45,8 +45,11 @@ Every flag can also be set from the environment (MFS_ID, MFS_JOIN, …).
 
 Examples:
   mfs node --id 1
-  mfs node --id 2 --join 10.0.0.1:7946 --tls-dir /etc/mfs/tls --encrypt "$(cat /etc/mfs/key)"
-  mfs node --id 3 --listen 127.0.0.1:564 --listen unix:/run/mfs.sock --read-only`,
+  MFS_ENCRYPT=… mfs node --id 2 --join 10.0.0.1:7946 --tls-dir /etc/mfs/tls
+  mfs node --id 3 --listen 127.0.0.1:564 --listen unix:/run/mfs/mfs.sock --read-only
+
+(MFS_ENCRYPT, not --encrypt, keeps the gossip key out of ps; under
+systemd put it in /etc/default/mfs: see mfs gen env.)`,
 		OnUsageError: clierr.OnUsageError("node"),
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "id", EnvVars: []string{"MFS_ID"}, Usage: "this node's number (1, 2, …), unique in the cluster (required)"},

@@ -63,7 +63,8 @@ func Command() *cli.Command {
 
 ADDR is host:port, host alone (port 564), [ipv6]:port or unix:/path;
 without --addr, $MFS_ADDR, and without that the local node's namespace
-(127.0.0.1:564). The connection flags may come before the verb or after it
+(its socket /run/mfs/mfs.sock, or $XDG_RUNTIME_DIR/mfs.sock for a user's
+node, if there is one, else 127.0.0.1:564). The connection flags may come before the verb or after it
 (mfs 9p ls --addr ADDR /); after the verb they have no short forms.
 --timeout bounds connecting as well as each request. Paths are relative to
 the attach (leading / optional) and cleaned here: "a/../b" is "/b".
@@ -81,7 +82,7 @@ Examples:
    mfs 9p ls -l /
    echo hello | mfs 9p write /2/tmp/greeting
    mfs 9p read /2/tmp/greeting
-   mfs 9p --addr unix:/run/mfs.sock stat /here/etc/hostname
+   mfs 9p --addr unix:/run/mfs/mfs.sock stat /here/etc/hostname
    MFS_ADDR=10.0.0.5:564 mfs 9p nodes
    mfs 9p --addr plan9box --dialect 9p2000 ls -l /`,
 		Flags:        connFlags(),
