@@ -90,7 +90,7 @@ Examples:
 		OnUsageError: verbUsageError("9p"),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return clierr.In("9p", clierr.Usagef("unknown verb %q (see mfs 9p --help)", c.Args().First()))
+				return clierr.In("9p", clierr.Usagef("%v (see mfs 9p --help)", clierr.Unknown("verb", c.Args().First(), clierr.CommandNames(c.Command.Subcommands))))
 			}
 			return clierr.In("9p", clierr.Usagef("missing verb (see mfs 9p --help)"))
 		},
@@ -151,12 +151,12 @@ func (v verb) do(c *cli.Context, open opener) error {
 // printed as one line, instead of urfave/cli's help dump on stdout.
 func verbUsageError(cmd string) cli.OnUsageErrorFunc {
 	return func(c *cli.Context, err error, _ bool) error {
-		name := c.Command.Name
-		if name == "" {
-			name = cmd
-		}
 		msg := strings.TrimSpace(err.Error())
-		return clierr.In(cmd, clierr.Usagef("%s: %v%s", name, msg, connFlagHint(msg)))
+		text := clierr.FlagMessage(err, c.Command.Flags) + connFlagHint(msg)
+		if name := c.Command.Name; name != "" && name != cmd {
+			text = name + ": " + text // the verb: mfs 9p: ls: unknown flag …
+		}
+		return clierr.In(cmd, clierr.Usagef("%s", text))
 	}
 }
 
