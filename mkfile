@@ -6,6 +6,7 @@ GO=go
 PREFIX=/usr/local
 MANDIR=$PREFIX/share/man/man1
 COMPDIR=$PREFIX/share/bash-completion/completions
+UNITDIR=$PREFIX/lib/systemd/system
 TESTFLAGS=-race -count=1 -timeout 25m
 BENCHFLAGS=-run '^$' -bench .
 
@@ -29,14 +30,19 @@ bench:V:
 	$GO test $BENCHFLAGS -benchtime 10x ./namespace
 	$GO test -run '^$' -bench BenchmarkMount -benchtime 3x ./internal/mount
 
-# The binary goes where go install puts it ($(go env GOBIN), else
-# $(go env GOPATH)/bin); the manual page and bash completion, made from
-# the binary's commands by mfs gen, under $PREFIX.
+# Everything under $PREFIX: the binary (mode 755, for every user), the
+# manual page, the bash completion and the systemd unit of mfs node (its
+# ExecStart runs $PREFIX/bin/mfs), the last three made from the binary's
+# commands by mfs gen. The unit's environment file is /etc/default/mfs:
+# mfs gen env prints an example.
 install:V: all
-	$GO install ./cmd/mfs
-	mkdir -p $MANDIR $COMPDIR
+	umask 022
+	mkdir -p $PREFIX/bin $MANDIR $COMPDIR $UNITDIR
+	install -m 755 $BIN/mfs $PREFIX/bin/mfs
 	$BIN/mfs gen man > $MANDIR/mfs.1
 	$BIN/mfs gen bash > $COMPDIR/mfs
+	$BIN/mfs gen --bin $PREFIX/bin/mfs systemd > $UNITDIR/mfs.service
+	chmod 644 $MANDIR/mfs.1 $COMPDIR/mfs $UNITDIR/mfs.service
 
 # Only what this mkfile made: the go tool's caches are shared with every
 # other project (go test -count=1 already skips cached results).

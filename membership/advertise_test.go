@@ -73,9 +73,12 @@ func (l *lines) String() string {
 	return l.b.String()
 }
 
-// TestLibraryLogLevels: serf's member events and memberlist's chatter go
-// to debug (Membership logs each event once itself), real warnings stay
-// warnings, and a text that repeats itself is said once.
+// TestLibraryLogLevels: serf's and memberlist's lines are levelled by
+// their prefix alone: [DEBUG], [INFO] and [WARN] (member events, which
+// Membership logs itself, and the protocol's chatter, in any words) at
+// debug; [ERR] at info, never error (a late ping on a loaded machine is
+// one); a line with no prefix at debug; a text that repeats itself is said
+// once.
 func TestLibraryLogLevels(t *testing.T) {
 	var out lines
 	std := newStdLogger(slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo})), nil)
@@ -91,18 +94,22 @@ func TestLibraryLogLevels(t *testing.T) {
 		"[INFO] memberlist: Marking node-2 as failed, suspect timeout reached (0 peer confirmations)",
 		"[INFO] serf: attempting reconnect to node-2 127.0.0.1:7946",
 		"[DEBUG] memberlist: Stream connection from=127.0.0.1:1",
+		"[WARN] memberlist: Was able to connect to node-2 over TCP but UDP probes failed, network may be misconfigured",
+		"[WARN] serf: a warning in words no release has used yet",
+		"[INFO] serf: member events, reworded",
+		"a line with no level at all",
 	} {
 		log.New(std.Writer(), "", 0).Print(l)
 	}
 	if s := out.String(); s != "" {
 		t.Errorf("at info level:\n%s", s)
 	}
-	std.Print("[WARN] serf: timeout waiting for leave broadcast: timeout waiting for leave broadcast")
-	std.Print("[ERR] memberlist: Failed to send ack: write: broken pipe from=127.0.0.1:1")
+	std.Print("[ERR] memberlist: Failed fallback TCP ping: read tcp 127.0.0.1:1->127.0.0.1:2: i/o timeout")
+	std.Print("[ERR] memberlist: Failed to send ack: write: broken pipe from=127.0.0.1:1: write: broken pipe from=127.0.0.1:1")
 	got := out.String()
 	for _, want := range []string{
-		`level=WARN msg="timeout waiting for leave broadcast" lib=serf`,
-		`level=ERROR msg="Failed to send ack: write: broken pipe from=127.0.0.1:1" lib=memberlist`,
+		`level=INFO msg="Failed fallback TCP ping: read tcp 127.0.0.1:1->127.0.0.1:2: i/o timeout" lib=memberlist`,
+		`level=INFO msg="Failed to send ack: write: broken pipe from=127.0.0.1:1" lib=memberlist`,
 	} {
 		if !strings.Contains(got, want+"\n") {
 			t.Errorf("log:\n%s\nlacks %s", got, want)

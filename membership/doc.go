@@ -27,12 +27,16 @@
 // first non-loopback IPv4 address unless Config.AdvertiseAddr says
 // otherwise.
 //
-// Logs: one line at info per member event ("member joined", "member
-// updated", "member failed", "member left", "member reaped", with the
-// member's id). serf's and memberlist's own lines go to the same logger at
-// their level, except their event lines (the same events again) and the
-// protocol's chatter (refutations, suspicions, reconnect attempts), which
-// go to debug.
+// Logs: one line per member event ("member joined", "member updated",
+// "member left", "member reaped" at info; "member failed", a fault seen
+// from this node, at warn; each with the member's id). serf's and
+// memberlist's own lines go to the same logger, levelled by their
+// "[LEVEL]" prefix alone, never by their words: [DEBUG], [INFO] and
+// [WARN] at debug (events this package logs itself, and the protocol at
+// work: refutations, suspicions, a probe answered late on a loaded
+// machine), [ERR] at info (the library's own account of something that
+// failed, which on a healthy loaded machine is a late ping; the node's
+// view of a real failure is its "member failed" warning).
 //
 // Gossip may be encrypted with a shared key (Config.Key, see ParseKey,
 // or LoadKeyFile for a key kept in a file only its owner reads); a node

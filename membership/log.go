@@ -12,11 +12,11 @@ import (
 )
 
 // newStdLogger returns a *log.Logger for serf and memberlist that forwards
-// each line to l, at the level named by the line's "[LEVEL]" prefix and with
-// the library's "serf:"/"memberlist:" prefix moved into a "lib" attribute.
-// Lines that repeat what Membership logs itself (serf's member events) and
-// the chatter of a healthy cluster (refutations, suspicions, reconnect
-// attempts) go to debug; a text that repeats itself ("X: X") is said once.
+// each line to l, at the level its "[LEVEL]" prefix maps to (levels), and
+// with the library's "serf:"/"memberlist:" prefix moved into a "lib"
+// attribute; a text that repeats itself ("X: X") is said once. The level
+// comes from the prefix alone, so a rewording in either library changes
+// no level.
 //
 // Once stopped is set (the node has shut gossip down), every line goes to
 // debug: memberlist's probe goroutines outlive its Shutdown and report the
@@ -105,29 +105,25 @@ func decryptFailure(line string) (peer string, ok bool) {
 	return peer, true
 }
 
-// levels maps the prefixes serf and memberlist put on their lines.
+// levels maps the prefixes serf and memberlist put on their lines to the
+// level the node logs them at. Everything below [ERR] is debug: serf's
+// member events (Membership logs each itself), refutations, suspicions,
+// reconnect attempts, all the protocol at work. [ERR] is info, not error:
+// memberlist says it for a probe answered late ("Failed fallback TCP
+// ping: … i/o timeout") as for a packet it cannot read, and a busy
+// machine does the first many times a minute with every node healthy. A
+// real failure shows as the node's own "member failed" (warn) and as
+// errors of the operations that need the member.
 var levels = []struct {
 	prefix string
 	level  slog.Level
 }{
 	{"[DEBUG]", slog.LevelDebug},
 	{"[TRACE]", slog.LevelDebug},
-	{"[INFO]", slog.LevelInfo},
-	{"[WARN]", slog.LevelWarn},
-	{"[ERR]", slog.LevelError},
-	{"[ERROR]", slog.LevelError},
-}
-
-// chatter are the texts (after the library prefix) logged at debug whatever
-// their level: Membership logs one line per member event itself, and the
-// rest is the protocol at work.
-var chatter = []string{
-	"EventMember",                    // serf: join, leave, failed, update, reap
-	"Refuting ",                      // memberlist: a suspect, dead or alive message about us
-	"Suspect ",                       // memberlist: "Suspect node-N has failed, no acks received"
-	"Marking ",                       // memberlist: "Marking node-N as failed, suspect timeout reached"
-	"attempting reconnect to ",       // serf: probing a failed member
-	"Updating address for left or f", // memberlist: a member back at a new address
+	{"[INFO]", slog.LevelDebug},
+	{"[WARN]", slog.LevelDebug},
+	{"[ERR]", slog.LevelInfo},
+	{"[ERROR]", slog.LevelInfo},
 }
 
 // undouble says "X: X" once, as "X" (serf wraps memberlist's error in its
@@ -146,9 +142,10 @@ func undouble(line string) string {
 }
 
 // Write implements io.Writer; the standard logger calls it once per line.
+// A line without a level prefix is at debug.
 func (w slogWriter) Write(p []byte) (int, error) {
 	line := string(bytes.TrimRight(p, "\n"))
-	level := slog.LevelInfo
+	level := slog.LevelDebug
 	for _, lv := range levels {
 		if rest, ok := strings.CutPrefix(line, lv.prefix); ok {
 			level, line = lv.level, strings.TrimSpace(rest)
@@ -159,12 +156,6 @@ func (w slogWriter) Write(p []byte) (int, error) {
 	for _, name := range []string{"serf", "memberlist"} {
 		if rest, ok := strings.CutPrefix(line, name+":"); ok {
 			lib, line = name, strings.TrimSpace(rest)
-			break
-		}
-	}
-	for _, c := range chatter {
-		if strings.HasPrefix(line, c) {
-			level = slog.LevelDebug
 			break
 		}
 	}

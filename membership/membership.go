@@ -445,7 +445,12 @@ func (m *Membership) handle(e serf.Event) {
 		m.mu.Lock()
 		m.members[sm.Name] = mem
 		m.mu.Unlock()
-		m.log.Info(what, slog.Int("id", id), slog.String("export", mem.Addr), slog.String("gossip", mem.Gossip), slog.String("state", mem.State.String()))
+		// A member this node finds failed is a fault seen from here: warn.
+		level := slog.LevelInfo
+		if mem.State == Failed {
+			level = slog.LevelWarn
+		}
+		m.log.Log(context.Background(), level, what, slog.Int("id", id), slog.String("export", mem.Addr), slog.String("gossip", mem.Gossip), slog.String("state", mem.State.String()))
 		m.cfg.Table.SetNode(mem)
 	}
 }

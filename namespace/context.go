@@ -102,7 +102,7 @@ func (ns *Namespace) applyContext(ctx *attachCtx, elem string) error {
 		errno, err = ns.checkNode(n)
 	}
 	if err != nil {
-		ns.cfg.log.Warn("namespace: bad attach name element", slog.String("element", elem), slog.String("error", err.Error()))
+		ns.cfg.log.Info("namespace: bad attach name element", slog.String("element", elem), slog.String("error", err.Error()))
 		return errno
 	}
 	ctx.set(key, n)
@@ -119,16 +119,16 @@ func (ns *Namespace) ctlString(ctx *attachCtx) string {
 func (ns *Namespace) ctlWrite(ctx *attachCtx, cmd string) error {
 	f := strings.Fields(cmd)
 	if len(f) != 2 || f[0] != "select" {
-		ns.cfg.log.Warn("namespace: bad ctl command", slog.String("command", cmd))
+		ns.cfg.log.Info("namespace: bad ctl command", slog.String("command", cmd))
 		return linux.EINVAL
 	}
 	n, ok := parseNodeNumber(f[1])
 	if !ok {
-		ns.cfg.log.Warn("namespace: bad ctl command", slog.String("command", cmd), slog.String("error", errNotNumber.Error()))
+		ns.cfg.log.Info("namespace: bad ctl command", slog.String("command", cmd), slog.String("error", errNotNumber.Error()))
 		return linux.EINVAL
 	}
 	if errno, err := ns.checkNode(n); err != nil {
-		ns.cfg.log.Warn("namespace: bad ctl command", slog.String("command", cmd), slog.String("error", err.Error()))
+		ns.cfg.log.Info("namespace: bad ctl command", slog.String("command", cmd), slog.String("error", err.Error()))
 		return errno
 	}
 	ctx.set("selected", n)

@@ -150,7 +150,7 @@ func (ns *Namespace) AttachWith(a srv9p.Attach) (p9.File, error) {
 				return nil, err
 			}
 		case elem == "." || elem == "..":
-			ns.cfg.log.Warn("namespace: bad attach name element", slog.String("element", elem))
+			ns.cfg.log.Info("namespace: bad attach name element", slog.String("element", elem))
 			return nil, linux.EINVAL
 		default:
 			path = append(path, elem)

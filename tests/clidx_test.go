@@ -286,10 +286,10 @@ func TestCLIConnFlagsAfterVerb(t *testing.T) {
 	cliWant(t, cliRun(t, nil, nil, "9p", "--addr", refused, "read", "--addr", addr, "/f"), 0, "", "x")
 	cliWant(t, cliRun(t, nil, []string{"MFS_ADDR=" + refused}, "9p", "read", "--addr", addr, "/f"), 0, "", "x")
 	cliWant(t, cliRun(t, nil, []string{"MFS_ADDR=" + addr}, "9p", "read", "/f"), 0, "", "x")
-	cliWant(t, cliRun(t, nil, nil, "9p", "ls", "--addr", refused, "/"), 1, "mfs 9p: connect "+refused+": connection refused", "")
+	cliWant(t, cliRun(t, nil, nil, "9p", "ls", "--addr", refused, "/"), 1, "mfs 9p: connect "+refused+": connection refused (no node runs here: start one with mfs node, or give --addr)", "")
 	cliWant(t, cliRun(t, nil, nil, "9p", "ls", "--msize", "12", "--addr", addr, "/"), 2, "mfs 9p: --msize 12: want 4096 or more", "")
 	cliWant(t, cliRun(t, nil, nil, "9p", "ls", "-a", addr, "/"), 2,
-		"mfs 9p: ls: flag provided but not defined: -a (-a is short for --addr before the verb only; after it, write --addr)", "")
+		"mfs 9p: ls: unknown flag -a (-a is short for --addr before the verb only; after it, write --addr)", "")
 	cliWant(t, cliRun(t, nil, nil, "9p", "ls", "--addr", "a:b:c", "/"), 2,
 		`mfs 9p: --addr: address "a:b:c": want host, host:port, [ipv6]:port or unix:/path`, "")
 	// A peer that does not speak 9P is named as such, wherever --addr is.
@@ -452,7 +452,7 @@ func TestCLICtlAndNodes(t *testing.T) {
 	cliWant(t, cliRun9p(t, addr, "", "select", "2", "read", "/ctl"), 0, "", "here 1 home 1 selected 2\n")
 	// The verb select runs shares its connection: no connection flags.
 	cliWant(t, cliRun9p(t, addr, "", "select", "2", "ls", "--addr", addr, "/"), 2,
-		"mfs 9p: ls: flag provided but not defined: -addr (connection flags go before select: mfs 9p --addr … select N VERB …)", "")
+		"mfs 9p: ls: unknown flag --addr (connection flags go before select: mfs 9p --addr … select N VERB …)", "")
 
 	const noNode = "no such node"
 	cliWant(t, cliRun9p(t, addr, "select 9\n", "write", "/ctl"), 1, "mfs 9p: write /ctl: select 9: "+noNode, "")

@@ -144,14 +144,45 @@ func TestNodeLogsOneLinePerEvent(t *testing.T) {
 	}
 }
 
-// TestGen: `mfs gen man` is a man page (it starts with its .TH line, and
-// groff reads it without a warning), `mfs gen bash` a completion script
+// TestGen: `mfs gen man` is a man page (it starts with its .TH line, has
+// every section of one, describes each option once, and groff reads it
+// without a warning), `mfs gen bash` a completion script
 // that bash loads and that completes the 9p verbs; anything else is a
 // usage error.
 func TestGen(t *testing.T) {
 	man := cliRun(t, nil, nil, "gen", "man")
-	if man.code != 0 || !strings.HasPrefix(man.stdout, ".TH mfs 1") || !strings.Contains(man.stdout, "\n.SH NAME\n") {
+	if man.code != 0 || !strings.HasPrefix(man.stdout, ".TH MFS 1") {
 		t.Fatalf("mfs gen man: exit %d, %q…, stderr %q", man.code, man.stdout[:min(len(man.stdout), 80)], man.stderr)
+	}
+	// Every section of a manual page, in order; each option described
+	// once (a connection flag shared by mfs 9p, its verbs and mfs members
+	// among them), number options with a number, not ="".
+	at := 0
+	for _, sec := range []string{"NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "ENVIRONMENT", "FILES", "EXIT STATUS", "EXAMPLES", "SEE ALSO"} {
+		i := strings.Index(man.stdout, "\n.SH "+sec+"\n")
+		if i < at {
+			t.Errorf("mfs gen man: section %s missing or out of order", sec)
+			continue
+		}
+		at = i
+	}
+	for _, want := range []string{"\\fB\\-\\-anon\\-gid\\fR \\fIN\\fR", ".BR mount (8)", ".BR diod (8)", ".BR 9p (1)", ".B MFS_ENCRYPT", "/run/mfs/mfs.sock"} {
+		if !strings.Contains(man.stdout, want) {
+			t.Errorf("mfs gen man lacks %q", want)
+		}
+	}
+	for _, usage := range []string{
+		"server address: host:port",  // --addr of mfs 9p, each verb, mfs members
+		"give up on connecting, or",  // --timeout of the same
+		"9P dialect to speak",        // --dialect
+		"the anonymous user's group", // --anon-gid of mfs export, node, demo
+	} {
+		if n := strings.Count(man.stdout, usage); n != 1 {
+			t.Errorf("mfs gen man describes %q %d times, want once", usage, n)
+		}
+	}
+	if strings.Contains(man.stdout, `=""`) {
+		t.Errorf(`mfs gen man shows an option as =""`)
 	}
 	if _, err := exec.LookPath("groff"); err == nil {
 		cmd := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z")

@@ -302,16 +302,18 @@ func runREADME(t *testing.T, blocks []string, cred *syscall.Credential) {
 // and reads its directory; then stops it with SIGTERM.
 func demoAddNode(t *testing.T, e *readmeEnv, d *demo, mfsAddr string) {
 	cmds := d.section(t, "Add node 4")
-	if len(cmds) != 2 || !strings.Contains(cmds[1], " node --id 4 ") {
+	// The certificate, the gossip key into the environment (not on the
+	// node's command line, where ps shows it), the node.
+	if len(cmds) != 3 || !strings.HasPrefix(cmds[1], "export MFS_ENCRYPT=") || !strings.Contains(cmds[2], " node --id 4 ") || strings.Contains(cmds[2], "--encrypt") {
 		t.Fatalf("banner's add-a-node commands: %q", cmds)
 	}
 	e.run(t, "banner: "+cmds[0], cmds[0]+"\n")
 	// exec: the node is the shell's process, for SIGTERM.
-	line, ok := strings.CutPrefix(cmds[1], "mkdir -p ")
+	line, ok := strings.CutPrefix(cmds[2], "mkdir -p ")
 	if !ok || !strings.Contains(line, " && mfs node ") {
-		t.Fatalf("banner's node command: %q", cmds[1])
+		t.Fatalf("banner's node command: %q", cmds[2])
 	}
-	node := e.command(context.Background(), "mkdir -p "+strings.Replace(line, " && mfs node ", " && exec mfs node ", 1))
+	node := e.command(context.Background(), cmds[1]+"\nmkdir -p "+strings.Replace(line, " && mfs node ", " && exec mfs node ", 1))
 	var out bytes.Buffer
 	node.Stdout, node.Stderr = &out, &out
 	if err := node.Start(); err != nil {

@@ -5,30 +5,37 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
 	"mfs/internal/clierr"
 )
 
-// genCommand is `mfs gen man|bash`: the manual page and the bash
-// completion script, both made from the command tree, so they never
-// drift from it (`mk install` installs them).
+// genCommand is `mfs gen man|bash|systemd|env`: the manual page, the bash
+// completion script, the systemd unit of `mfs node` and an example of its
+// environment file, made from the command tree so they never drift from
+// it (`mk install` installs them).
 func genCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "gen",
-		Usage:     "print the manual page (man) or the bash completion script (bash), made from this binary's commands",
-		UsageText: "mfs gen man > mfs.1\n   mfs gen bash > /usr/local/share/bash-completion/completions/mfs",
+		Usage:     "print the manual page (man), the bash completion (bash), the systemd unit (systemd) or its environment file (env)",
+		UsageText: "mfs gen man > mfs.1\n   mfs gen bash > /usr/local/share/bash-completion/completions/mfs\n   mfs gen [--bin /usr/local/bin/mfs] systemd > /etc/systemd/system/mfs.service\n   mfs gen env > /etc/default/mfs",
 		Description: `man prints mfs(1) in roff, for man -l or $PREFIX/share/man/man1/mfs.1.
 bash prints a completion script for bash 4 or later, for
 $PREFIX/share/bash-completion/completions/mfs (or source it): it completes
 commands, 9p verbs and flags from a table made from this binary, without
-running mfs. 'mk install' installs both.`,
+running mfs. systemd prints a unit running mfs node (Type=notify,
+EnvironmentFile=-/etc/default/mfs, hardening that leaves the export of /
+whole, each option commented). env prints an example /etc/default/mfs:
+every flag of mfs node as its MFS_ variable. 'mk install' installs all
+but env (an example for /etc, which is yours).`,
 		OnUsageError: clierr.OnUsageError("gen"),
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "bin", Value: defaultBin, Usage: "the unit's ExecStart runs mfs from `PATH` (systemd)"},
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return clierr.In("gen", clierr.Usagef("want one argument: man or bash"))
+				return clierr.In("gen", clierr.Usagef("want one argument: man, bash, systemd or env"))
 			}
 			out := c.App.Writer
 			switch c.Args().First() {
@@ -36,39 +43,17 @@ running mfs. 'mk install' installs both.`,
 				return clierr.In("gen", genMan(out, c.App))
 			case "bash":
 				return clierr.In("gen", genBash(out, c.App))
+			case "systemd":
+				if !strings.HasPrefix(c.String("bin"), "/") {
+					return clierr.In("gen", clierr.Usagef("--bin %q: want an absolute path (systemd runs no relative ExecStart)", c.String("bin")))
+				}
+				return clierr.In("gen", genSystemd(out, c.String("bin")))
+			case "env":
+				return clierr.In("gen", genEnv(out, c.App))
 			}
-			return clierr.In("gen", clierr.Usagef("%q: want man or bash", c.Args().First()))
+			return clierr.In("gen", clierr.Usagef("%q: want man, bash, systemd or env", c.Args().First()))
 		},
 	}
-}
-
-// genMan writes the app's manual page, section 1. urfave/cli renders its
-// Markdown through md2man, which starts with ".nh" (no hyphenation); the
-// page is made to start with its .TH title line, as man pages do, and
-// characters beyond ASCII (the help's "…", "≥") become groff's \[uXXXX]
-// escapes, which every troff reads whatever its input encoding.
-func genMan(w io.Writer, app *cli.App) error {
-	man, err := app.ToManWithSection(1)
-	if err != nil {
-		return fmt.Errorf("man page: %w", err)
-	}
-	var ascii strings.Builder
-	for _, r := range man {
-		if r < utf8.RuneSelf {
-			ascii.WriteRune(r)
-		} else {
-			fmt.Fprintf(&ascii, `\[u%04X]`, r)
-		}
-	}
-	man = ascii.String()
-	if i := strings.Index(man, ".TH "); i > 0 {
-		head := man[:i]
-		rest := man[i:]
-		nl := strings.IndexByte(rest, '\n') + 1
-		man = rest[:nl] + head + rest[nl:]
-	}
-	_, err = io.WriteString(w, man)
-	return err
 }
 
 // genBash writes a bash completion script for the app: a table of each

@@ -23,6 +23,18 @@ func main() {
 		Usage:                "one file system for the whole cluster, over 9P",
 		Version:              buildVersion(),
 		EnableBashCompletion: true,
+		// A word that is no command is a usage error suggesting the
+		// closest command, not urfave/cli's "No help topic".
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				return cli.ShowAppHelp(c)
+			}
+			return clierr.In("", fmt.Errorf("%w (see mfs --help)", clierr.Unknown("command", c.Args().First(), clierr.CommandNames(c.App.Commands))))
+		},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			// In: urfave/cli would print an ExitCoder itself and exit.
+			return clierr.In("", clierr.Usagef("%s (see mfs --help)", clierr.FlagMessage(err, c.App.Flags)))
+		},
 		Commands: []*cli.Command{
 			exportCommand(),
 			nodeCommand(),

@@ -53,8 +53,11 @@ Every flag can also be set from the environment (MFS_ID, MFS_JOIN, …).
 
 Examples:
   mfs node --id 1
-  mfs node --id 2 --join 10.0.0.1:7946 --tls-dir /etc/mfs/tls --encrypt "$(cat /etc/mfs/key)"
-  mfs node --id 3 --listen 127.0.0.1:564 --listen unix:/run/mfs.sock --read-only`,
+  MFS_ENCRYPT=… mfs node --id 2 --join 10.0.0.1:7946 --tls-dir /etc/mfs/tls
+  mfs node --id 3 --listen 127.0.0.1:564 --listen unix:/run/mfs/mfs.sock --read-only
+
+(MFS_ENCRYPT, not --encrypt, keeps the gossip key out of ps; under
+systemd put it in /etc/default/mfs: see mfs gen env.)`,
 		OnUsageError: clierr.OnUsageError("node"),
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "id", EnvVars: []string{"MFS_ID"}, Usage: "this node's number (1, 2, …), unique in the cluster (required)"},
@@ -182,6 +185,9 @@ func runNode(cfg node.Config, joinTimeout time.Duration) error {
 		joinCtx, cancel = context.WithTimeout(ctx, joinTimeout)
 		defer cancel()
 	}
+	if err := sdNotify("STATUS=joining the cluster"); err != nil {
+		cfg.Log.Warn("sd_notify", slog.Any("err", err))
+	}
 	if err := n.Join(joinCtx); err != nil {
 		n.Stop(false)
 		if ctx.Err() != nil {
@@ -190,8 +196,14 @@ func runNode(cfg node.Config, joinTimeout time.Duration) error {
 		return err
 	}
 	cfg.Log.Info("ready", slog.Int("id", cfg.ID))
+	if err := sdNotify("READY=1\nSTATUS=serving"); err != nil {
+		cfg.Log.Warn("sd_notify READY=1", slog.Any("err", err))
+	}
 	err = n.Wait(ctx)
 	cfg.Log.Info("stopping", slog.Bool("leave", err == nil))
+	if err := sdNotify("STOPPING=1"); err != nil {
+		cfg.Log.Debug("sd_notify STOPPING=1", slog.Any("err", err))
+	}
 	n.Stop(err == nil)
 	return err
 }

@@ -36,7 +36,7 @@ func TestTLSCommand(t *testing.T) {
 		{[]string{"tls", "ca"}, 2, "mfs tls ca: --dir is required"},
 		{[]string{"tls", "ca", "--dir", dir, "--key", "rsa"}, 2, `mfs tls ca: --key "rsa": want ecdsa or ed25519`},
 		{[]string{"tls", "ca", "--dir", dir, "--valid", "-1h"}, 2, "mfs tls ca: --valid -1h0m0s: must be positive"},
-		{[]string{"tls", "ca", "--dir", dir, "--bogus"}, 2, "mfs tls ca: flag provided but not defined: -bogus"},
+		{[]string{"tls", "ca", "--dir", dir, "--bogus"}, 2, "mfs tls ca: unknown flag --bogus"},
 		{[]string{"tls", "cert", "--dir", dir, "--id", "1"}, 1, "mfs tls cert: " + filepath.Join(dir, "ca.pem") + ": no such file or directory"},
 		{[]string{"tls", "ca", "--dir", dir, "--valid", "48h"}, 0, "wrote " + filepath.Join(dir, "ca.pem")},
 		{[]string{"tls", "ca", "--dir", dir}, 1, "mfs tls ca: " + filepath.Join(dir, "ca-key.pem") + ": file already exists; refusing to overwrite it"},

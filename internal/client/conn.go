@@ -228,7 +228,7 @@ func (c *Conn) read() {
 		calls[claimed.tag] = claimed
 	}
 	for _, cl := range calls {
-		cl.err = fmt.Errorf("%w (%v)", ErrDead, why)
+		cl.err = &deadError{why}
 		close(cl.ready)
 	}
 	close(c.done)
@@ -302,7 +302,7 @@ func (c *Conn) start(m fcall.Msg, dst []byte) (*call, error) {
 	if c.err != nil {
 		err := c.err
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w (%v)", ErrDead, err)
+		return nil, &deadError{err}
 	}
 	for {
 		c.nextTag++

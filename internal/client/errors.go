@@ -1,7 +1,10 @@
 package client
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"syscall"
 
 	"github.com/hugelgupf/p9/linux"
 
@@ -68,4 +71,28 @@ func (d *dialect9) lacks(what string) error {
 // without them answers.
 func (d *dialect9) lacksXattrs() error {
 	return &dialectError{Dialect: d.dialect, What: "xattrs", Errno: linux.EOPNOTSUPP}
+}
+
+// deadError is a call that failed because the connection is gone: it is
+// ErrDead (errors.Is), and keeps why the connection ended (the read error
+// that ended it, or a flush nobody answered) for Dropped.
+type deadError struct{ why error }
+
+func (e *deadError) Error() string { return fmt.Sprintf("%v (%v)", ErrDead, e.why) }
+
+// Unwrap returns ErrDead: the cause is not in the chain, so that a
+// connection ended by io.EOF never reads as the end of a file.
+func (e *deadError) Unwrap() error { return ErrDead }
+
+// Dropped reports whether err is a call that failed because the server
+// closed the connection (end of file, a reset, a broken pipe), as opposed
+// to a server that stopped answering (ErrTimeout, or ErrDead after an
+// unanswered flush).
+func Dropped(err error) bool {
+	var de *deadError
+	if !errors.As(err, &de) {
+		return false
+	}
+	return errors.Is(de.why, io.EOF) || errors.Is(de.why, io.ErrUnexpectedEOF) ||
+		errors.Is(de.why, syscall.ECONNRESET) || errors.Is(de.why, syscall.EPIPE)
 }

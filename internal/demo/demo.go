@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -232,9 +233,6 @@ func stopAll(nodes []*node.Node) {
 // that points mfs 9p at node 1 (eval-able: scripts and tests read it).
 func printDemo(out io.Writer, dir, tlsDir, mnt string, nodes []*node.Node) {
 	self := "mfs"
-	if strings.Contains(os.Args[0], "go-build") {
-		self = "go run ./cmd/mfs"
-	}
 	first := nodes[0]
 	addr := first.NamespaceAddrs()[0]
 	_, port, _ := net.SplitHostPort(addr)
@@ -246,6 +244,9 @@ func printDemo(out io.Writer, dir, tlsDir, mnt string, nodes []*node.Node) {
 	fmt.Fprintf(out, "mfs demo: %d nodes on 127.0.0.1, exporting %s/1 … %s/%d\n", len(nodes), dir, dir, len(nodes))
 	fmt.Fprintf(out, "Between nodes: mutual TLS with a CA and node certificates in %s, gossip encrypted with the key in %s/%s.\n",
 		tlsDir, tlsDir, demoGossipKey)
+	if note := whereIsMfs(); note != "" {
+		fmt.Fprintln(out, note)
+	}
 	if uid := os.Geteuid(); uid != 0 {
 		fmt.Fprintf(out, "Run as uid %d, not root: the demo can act as uid %d alone, so every client acts as uid %d.\n", uid, uid, uid)
 	}
@@ -285,7 +286,8 @@ Mount it (Linux with v9fs, as root):
 	fmt.Fprintf(out, `
 Add node %[2]d from another shell (a certificate first, signed by the demo's CA):
   %[1]s tls cert --dir %[3]s --id %[2]d
-  mkdir -p %[4]s/%[2]d && %[1]s node --id %[2]d --root %[4]s/%[2]d --profile fast --gossip 127.0.0.1:0 --listen unix:%[4]s/%[2]d.sock --export-listen 127.0.0.1:0 --tls-dir %[3]s --encrypt "$(cat %[3]s/%[5]s)" --join %[6]s
+  export MFS_ENCRYPT="$(cat %[3]s/%[5]s)"   # the gossip key: in the environment, not in ps
+  mkdir -p %[4]s/%[2]d && %[1]s node --id %[2]d --root %[4]s/%[2]d --profile fast --gossip 127.0.0.1:0 --listen unix:%[4]s/%[2]d.sock --export-listen 127.0.0.1:0 --tls-dir %[3]s --join %[6]s
 
 Ctrl-C stops the demo`, self, extra, tlsDir, dir, demoGossipKey, first.GossipAddr())
 	removed := []string{tlsDir}
@@ -293,4 +295,31 @@ Ctrl-C stops the demo`, self, extra, tlsDir, dir, demoGossipKey, first.GossipAdd
 		removed = []string{dir, tlsDir}
 	}
 	fmt.Fprintf(out, " and removes %s.\n", strings.Join(removed, " and "))
+}
+
+// whereIsMfs says how to get the mfs that the banner's commands run, when
+// it is not this program on $PATH: a binary built by go run (or a test)
+// is gone when it exits, and one run by its path is not found by name.
+func whereIsMfs() string {
+	if strings.Contains(os.Args[0], "go-build") {
+		return "The commands below run mfs: this demo runs from go run, so build it first (go build -o /usr/local/bin/mfs ./cmd/mfs, or mk install)."
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if p, err := exec.LookPath("mfs"); err == nil {
+		if a, b := canonical(p), canonical(self); a == b {
+			return ""
+		}
+	}
+	return fmt.Sprintf("The commands below run mfs: this demo is %s (put it on $PATH, or mk install).", self)
+}
+
+// canonical is path with symbolic links resolved, or path itself.
+func canonical(path string) string {
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		return p
+	}
+	return path
 }

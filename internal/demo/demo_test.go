@@ -54,6 +54,14 @@ func TestRunDemoInProcess(t *testing.T) {
 	if !regexp.MustCompile(`^export MFS_ADDR=127\.0\.0\.1:\d+\n`).MatchString(out.String()) {
 		t.Errorf("the banner does not start with export MFS_ADDR=…:\n%s", out.String())
 	}
+	// The banner names the command mfs (saying how to get it: this test is
+	// a go-build binary) and passes the gossip key in MFS_ENCRYPT, not on
+	// a command line where ps shows it.
+	if banner := out.String(); strings.Contains(banner, "go run ./cmd/mfs 9p") || strings.Contains(banner, "--encrypt") ||
+		!strings.Contains(banner, "  mfs 9p ls /\n") || !strings.Contains(banner, `export MFS_ENCRYPT="$(cat `) ||
+		!strings.Contains(banner, "go build -o /usr/local/bin/mfs ./cmd/mfs") {
+		t.Errorf("banner:\n%s", banner)
+	}
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatalf("demo: %v", err)

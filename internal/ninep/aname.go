@@ -91,6 +91,11 @@ func attachError(conn *dial.Conn, aname string, err error) error {
 	if !ok || len(elems) == 0 || (e != linux.ENOENT && e != linux.EHOSTDOWN && e != linux.EHOSTUNREACH) {
 		return err
 	}
+	if len(elems) == 1 && !anamePath(aname) {
+		// The one element is what failed: asking again would only
+		// make the server log the mistake twice.
+		return &nodeError{what: elems[0], err: err}
+	}
 	for _, elem := range elems {
 		f, perr := conn.Attach(elem)
 		if perr == nil {

@@ -286,8 +286,57 @@ func connectError(err error, timeout time.Duration, addr string) error {
 	case errors.As(err, &ve):
 		return &versionError{ve}
 	}
+	if hint := noNodeHint(err, addr); hint != "" {
+		return &hintError{err: err, hint: hint}
+	}
 	return &trimmedError{err: err, prefix: addr + ": "}
 }
+
+// noNodeHint says what to do when nothing listens at addr: a unix socket
+// whose file is missing, or left by a node that stopped (the file stays
+// when a node is killed; the next mfs node replaces it), or a loopback
+// port nobody listens on, means no node runs here.
+func noNodeHint(err error, addr string) string {
+	network, address, perr := dial.ParseAddr(addr)
+	if perr != nil {
+		return ""
+	}
+	refused := errors.Is(err, syscall.ECONNREFUSED)
+	switch {
+	case network == "unix" && refused:
+		return "no node serves " + address + ": the socket file is left by one that stopped; start mfs node, which replaces it"
+	case network == "unix" && errors.Is(err, syscall.ENOENT):
+		return "no node runs here: start one with mfs node, or give --addr"
+	case refused && !nonLoopback(address):
+		return "no node runs here: start one with mfs node, or give --addr"
+	case refused:
+		return "is mfs node running there?"
+	}
+	return ""
+}
+
+// nonLoopback reports whether the TCP address host:port names another
+// host than this one.
+func nonLoopback(address string) bool {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil || host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// hintError is a failed connect with what to do about it:
+// "connection refused (no node runs here: start one with mfs node, …)".
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return errText(e.err) + " (" + e.hint + ")" }
+
+// Unwrap returns the cause.
+func (e *hintError) Unwrap() error { return e.err }
 
 // versionError is a server that answered the Tversion with another
 // dialect: it says which --dialect the server would take.
@@ -347,6 +396,12 @@ func (e *opError) Unwrap() error { return e.err }
 func errText(err error) string {
 	if te, ok := err.(*timeoutError); ok {
 		return te.Error()
+	}
+	if he, ok := err.(*hintError); ok {
+		return he.Error()
+	}
+	if client.Dropped(err) {
+		return "the server closed the connection"
 	}
 	if errors.Is(err, client.ErrTimeout) || errors.Is(err, client.ErrDead) {
 		return "no reply from the server (--timeout)"

@@ -119,8 +119,11 @@ type copier struct {
 	report              *cpReport
 
 	items []cpItem
-	files int   // regular files planned
-	bytes int64 // their size
+	files int   // regular files and symlinks planned
+	bytes int64 // the regular files' size
+
+	copied atomic.Int64 // files and symlinks copied
+	down   atomic.Pointer[cpDown]
 
 	prog  *cpProgress
 	slots chan struct{} // one per chunk buffer in use
@@ -230,11 +233,16 @@ func (c *copier) planArg(sfs cpFS, spath string, dfs cpFS, dpath string, intoDir
 
 // plan adds src, and everything in it if it is a directory, to the items.
 func (c *copier) plan(sfs cpFS, src string, dfs cpFS, dst string, a cpAttr, parent int) {
+	if c.down.Load() != nil {
+		return // a node is down: no more lines about it
+	}
 	switch a.kind() {
 	case unix.S_IFREG:
 		c.files++
 		c.bytes += a.size
-	case unix.S_IFDIR, unix.S_IFLNK:
+	case unix.S_IFLNK:
+		c.files++ // copied, so counted: the bar's total is what is copied
+	case unix.S_IFDIR:
 	default:
 		c.report.add(opErr(c.op, errCpSpecial, sfs.show(src)))
 		return
@@ -246,7 +254,7 @@ func (c *copier) plan(sfs cpFS, src string, dfs cpFS, dst string, a cpAttr, pare
 	self := len(c.items) - 1
 	ents, err := sfs.list(src)
 	if err != nil {
-		c.report.add(opErr(c.op, err, sfs.show(src)))
+		c.fail(opErr(c.op, err, sfs.show(src)))
 		return
 	}
 	for _, e := range ents {
@@ -269,11 +277,15 @@ func (c *copier) run() {
 			it.failed = true
 			continue
 		}
+		if c.down.Load() != nil {
+			it.failed = true
+			continue
+		}
 		var err error
 		it.existed, err = c.mkdir(it)
 		if err != nil {
 			it.failed = true
-			c.report.add(opErr(c.op, err, it.to.show(it.dst)))
+			c.fail(opErr(c.op, err, it.to.show(it.dst)))
 		}
 	}
 
@@ -282,14 +294,22 @@ func (c *copier) run() {
 	for range cpWorkers {
 		wg.Go(func() {
 			for it := range jobs {
+				if c.down.Load() != nil {
+					continue
+				}
 				if err := c.copyOne(it); err != nil {
-					c.report.add(err)
+					c.fail(err)
+				} else {
+					c.copied.Add(1)
 				}
 			}
 		})
 	}
 	for i := range c.items {
 		it := &c.items[i]
+		if c.down.Load() != nil {
+			break
+		}
 		if !it.attr.isDir() && (it.parent < 0 || !c.items[it.parent].failed) {
 			jobs <- it
 		}
@@ -297,6 +317,12 @@ func (c *copier) run() {
 	close(jobs)
 	wg.Wait()
 
+	if d := c.down.Load(); d != nil {
+		d.copied, d.files = int(c.copied.Load()), c.files
+		c.prog.stop()
+		c.report.add(d)
+		return
+	}
 	for i := len(c.items) - 1; i >= 0; i-- {
 		it := &c.items[i]
 		if !it.attr.isDir() || it.failed || (it.existed && !c.preserve) {
@@ -307,6 +333,36 @@ func (c *copier) run() {
 		}
 	}
 }
+
+// fail reports err, one of the copy's failures, unless a node was found
+// down before: then err is about that too, and says nothing new. A node
+// found down (EHOSTDOWN, EHOSTUNREACH: the namespace reports it so, or the
+// connection to the serving node is gone) stops the copy: every file
+// still to copy would fail the same way, a line each.
+func (c *copier) fail(err error) {
+	if c.down.Load() != nil {
+		return
+	}
+	if cpIs(err, unix.EHOSTDOWN) || cpIs(err, unix.EHOSTUNREACH) {
+		c.down.CompareAndSwap(nil, &cpDown{err: err})
+		return
+	}
+	c.report.add(err)
+}
+
+// cpDown is a copy stopped because a node is down: the failure that said
+// so, and how many files (and symlinks) were copied of how many.
+type cpDown struct {
+	err           error
+	copied, files int
+}
+
+func (d *cpDown) Error() string {
+	return fmt.Sprintf("%s; stopped: %d of %d files copied", d.err.Error(), d.copied, d.files)
+}
+
+// Unwrap returns the failure.
+func (d *cpDown) Unwrap() error { return d.err }
 
 // mkdir makes the directory of it, or finds it there already.
 func (c *copier) mkdir(it *cpItem) (existed bool, err error) {

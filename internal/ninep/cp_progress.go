@@ -27,9 +27,10 @@ func cpIsTerminal(w io.Writer) bool {
 // cpProgress is the progress bar of a copy: bytes copied, files done in
 // its description. A nil bar draws nothing.
 type cpProgress struct {
-	bar   *progressbar.ProgressBar
-	files int
-	done  atomic.Int64
+	bar     *progressbar.ProgressBar
+	files   int
+	done    atomic.Int64
+	stopped bool
 }
 
 // newCpProgress returns the progress of a copy to draw on w, silent
@@ -74,7 +75,15 @@ func (p *cpProgress) clear() {
 }
 
 func (p *cpProgress) finish() {
-	if p != nil && p.bar != nil {
+	if p != nil && p.bar != nil && !p.stopped {
 		p.bar.Finish()
+	}
+}
+
+// stop leaves the bar where the copy stopped short (finish would fill it).
+func (p *cpProgress) stop() {
+	if p != nil && p.bar != nil && !p.stopped {
+		p.stopped = true
+		p.bar.Exit()
 	}
 }

@@ -18,7 +18,7 @@ table: node number, address, state, markers (here, home, …). The same as
 Examples:
    mfs members
    mfs members --addr 10.0.0.5:564
-   MFS_ADDR=unix:/run/mfs.sock mfs members`
+   MFS_ADDR=unix:/run/mfs/mfs.sock mfs members`
 	cmd.Flags = connFlags()
 	return cmd
 }

@@ -63,7 +63,8 @@ func Command() *cli.Command {
 
 ADDR is host:port, host alone (port 564), [ipv6]:port or unix:/path;
 without --addr, $MFS_ADDR, and without that the local node's namespace
-(127.0.0.1:564). The connection flags may come before the verb or after it
+(its socket /run/mfs/mfs.sock, or $XDG_RUNTIME_DIR/mfs.sock for a user's
+node, if there is one, else 127.0.0.1:564). The connection flags may come before the verb or after it
 (mfs 9p ls --addr ADDR /); after the verb they have no short forms.
 --timeout bounds connecting as well as each request. Paths are relative to
 the attach (leading / optional) and cleaned here: "a/../b" is "/b".
@@ -81,7 +82,7 @@ Examples:
    mfs 9p ls -l /
    echo hello | mfs 9p write /2/tmp/greeting
    mfs 9p read /2/tmp/greeting
-   mfs 9p --addr unix:/run/mfs.sock stat /here/etc/hostname
+   mfs 9p --addr unix:/run/mfs/mfs.sock stat /here/etc/hostname
    MFS_ADDR=10.0.0.5:564 mfs 9p nodes
    mfs 9p --addr plan9box --dialect 9p2000 ls -l /`,
 		Flags:        connFlags(),
@@ -89,7 +90,7 @@ Examples:
 		OnUsageError: verbUsageError("9p"),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return clierr.In("9p", clierr.Usagef("unknown verb %q (see mfs 9p --help)", c.Args().First()))
+				return clierr.In("9p", clierr.Usagef("%v (see mfs 9p --help)", clierr.Unknown("verb", c.Args().First(), clierr.CommandNames(c.Command.Subcommands))))
 			}
 			return clierr.In("9p", clierr.Usagef("missing verb (see mfs 9p --help)"))
 		},
@@ -150,12 +151,12 @@ func (v verb) do(c *cli.Context, open opener) error {
 // printed as one line, instead of urfave/cli's help dump on stdout.
 func verbUsageError(cmd string) cli.OnUsageErrorFunc {
 	return func(c *cli.Context, err error, _ bool) error {
-		name := c.Command.Name
-		if name == "" {
-			name = cmd
-		}
 		msg := strings.TrimSpace(err.Error())
-		return clierr.In(cmd, clierr.Usagef("%s: %v%s", name, msg, connFlagHint(msg)))
+		text := clierr.FlagMessage(err, c.Command.Flags) + connFlagHint(msg)
+		if name := c.Command.Name; name != "" && name != cmd {
+			text = name + ": " + text // the verb: mfs 9p: ls: unknown flag …
+		}
+		return clierr.In(cmd, clierr.Usagef("%s", text))
 	}
 }
 

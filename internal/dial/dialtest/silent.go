@@ -23,14 +23,14 @@ func AnswerVersionOnly(c net.Conn) {
 			return
 		}
 		size := binary.LittleEndian.Uint32(hdr[:4])
-		if size < 7+4 {
+		if size < 7 { // a Tflush is 7+2 bytes: read it and stay silent
 			return
 		}
 		body := make([]byte, size-7)
 		if _, err := io.ReadFull(c, body); err != nil {
 			return
 		}
-		if hdr[4] != msgTversion {
+		if hdr[4] != msgTversion || len(body) < 4 {
 			continue
 		}
 		const version = "9P2000.L"
