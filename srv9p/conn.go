@@ -95,7 +95,8 @@ type request struct {
 	cancel  context.CancelFunc
 	flushes []uint16 // tags of Tflushes to answer after the reply
 	queued  bool
-	inline  bool // runs on the reader
+	inline  bool      // runs on the reader
+	start   time.Time // when its frame was read, with Metrics only
 }
 
 // newConn returns a connection of s on nc whose requests end when ctx,
@@ -206,18 +207,24 @@ func (c *conn) inflight() int {
 // connection, in readLoop.)
 func (c *conn) dispatch(frame []byte) {
 	_, typ, tag := fcall.Header(frame)
+	var start time.Time
+	if c.srv.metrics != nil {
+		start = time.Now()
+	}
 	switch {
 	case typ == fcall.MsgTversion:
-		c.version(frame)
+		failed := !c.version(frame)
 		putBuf(frame)
+		c.count(typ, failed, start)
 		return
 	case c.dialect == fcall.Unknown:
 		// Nothing but Tversion before a session exists.
 		putBuf(frame)
 		c.respondErr(tag, linux.EPROTO)
+		c.count(typ, true, start)
 		return
 	case typ == fcall.MsgTflush:
-		c.flush(frame)
+		c.flush(frame, start)
 		putBuf(frame)
 		return
 	}
@@ -230,17 +237,19 @@ func (c *conn) dispatch(frame []byte) {
 		}
 		c.log.Debug("9p: bad message", slog.String("error", err.Error()))
 		c.respondErr(tag, e)
+		c.count(typ, true, start)
 		return
 	}
 	if !isRequest(typ) {
 		putBuf(frame)
 		c.respondErr(tag, linux.ENOSYS)
+		c.count(typ, true, start)
 		return
 	}
 	// Looked up before taking mu: it may drop the last reference of a
 	// fid clunked meanwhile, and so close a file.
 	inline := c.inlineOK(m)
-	r := &request{tag: tag, msg: m, frame: frame}
+	r := &request{tag: tag, msg: m, frame: frame, start: start}
 	r.ctx, r.cancel = context.WithCancel(c.ctx)
 	c.mu.Lock()
 	if _, busy := c.tags[tag]; busy || tag == fcall.NoTag {
@@ -248,6 +257,7 @@ func (c *conn) dispatch(frame []byte) {
 		r.cancel()
 		putBuf(frame)
 		c.respondErr(tag, linux.EINVAL)
+		c.count(typ, true, start)
 		return
 	}
 	c.tags[tag] = r
@@ -334,12 +344,13 @@ func isRequest(typ uint8) bool { return typ%2 == 0 && typ != fcall.MsgRlerror-1 
 // msize is the smaller of the client's and the server's (4 MiB), and
 // below fcall.MinMsize the version is "unknown". Every request in flight
 // is cancelled and waited for, every fid clunked, and a new session
-// starts with the dialect and msize agreed.
-func (c *conn) version(frame []byte) {
+// starts with the dialect and msize agreed. It reports whether the reply
+// was an Rversion (of any version string).
+func (c *conn) version(frame []byte) bool {
 	tag, m, err := fcall.Decode(fcall.L, frame)
 	if err != nil {
 		c.respondErr(tag, linux.EINVAL)
-		return
+		return false
 	}
 	tv := m.(*fcall.Tversion)
 	c.cancelAll()
@@ -354,10 +365,11 @@ func (c *conn) version(frame []byte) {
 	if d == fcall.Unknown {
 		c.msize = preVersionMsize
 		c.respondMsg(tag, &fcall.Rversion{Msize: msize, Version: d.String()})
-		return
+		return true
 	}
 	c.msize = msize
 	c.respondMsg(tag, &fcall.Rversion{Msize: msize, Version: d.String()})
+	return true
 }
 
 // cancelAll ends the session's requests: queued ones are dropped, running
@@ -368,11 +380,13 @@ func (c *conn) cancelAll() {
 	c.wg.Wait()
 }
 
-// flush answers a Tflush (see conn).
-func (c *conn) flush(frame []byte) {
+// flush answers a Tflush (see conn); start is when its frame was read
+// (with Metrics).
+func (c *conn) flush(frame []byte, start time.Time) {
 	tag, m, err := fcall.Decode(c.dialect, frame)
 	if err != nil {
 		c.respondErr(tag, linux.EINVAL)
+		c.count(fcall.MsgTflush, true, start)
 		return
 	}
 	old := m.(*fcall.Tflush).OldTag
@@ -380,6 +394,7 @@ func (c *conn) flush(frame []byte) {
 	if _, busy := c.tags[tag]; busy && old != tag {
 		c.mu.Unlock()
 		c.respondErr(tag, linux.EINVAL)
+		c.count(fcall.MsgTflush, true, start)
 		return
 	}
 	r := c.tags[old]
@@ -404,6 +419,7 @@ func (c *conn) flush(frame []byte) {
 		return
 	}
 	c.respondMsg(tag, &fcall.Rflush{})
+	c.count(fcall.MsgTflush, false, start)
 }
 
 // finish ends r with its encoded reply frame: see send.
@@ -431,6 +447,7 @@ func (c *conn) send(r *request, frame []byte, m fcall.Msg) {
 		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, r.tag, m)
 		frame = c.wbuf
 	}
+	rtyp, payload := frame[4], replyPayload(frame)
 	c.write(frame, hold)
 	for _, t := range flushes {
 		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, t, &fcall.Rflush{})
@@ -441,6 +458,12 @@ func (c *conn) send(r *request, frame []byte, m fcall.Msg) {
 	r.cancel()
 	putBuf(r.frame)
 	r.frame = nil
+	if c.srv.metrics != nil {
+		c.countRequest(r, rtyp, payload)
+		for range flushes {
+			c.srv.metrics.Request(fcall.MsgTflush, c.dialect, false, 0)
+		}
+	}
 }
 
 // respondMsg writes a reply that belongs to no request in the table.
