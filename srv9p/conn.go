@@ -213,15 +213,14 @@ func (c *conn) dispatch(frame []byte) {
 	}
 	switch {
 	case typ == fcall.MsgTversion:
-		failed := !c.version(frame)
+		c.version(frame, start)
 		putBuf(frame)
-		c.count(typ, failed, start)
 		return
 	case c.dialect == fcall.Unknown:
 		// Nothing but Tversion before a session exists.
 		putBuf(frame)
-		c.respondErr(tag, linux.EPROTO)
 		c.count(typ, true, start)
+		c.respondErr(tag, linux.EPROTO)
 		return
 	case typ == fcall.MsgTflush:
 		c.flush(frame, start)
@@ -236,14 +235,14 @@ func (c *conn) dispatch(frame []byte) {
 			e = linux.ENOSYS
 		}
 		c.log.Debug("9p: bad message", slog.String("error", err.Error()))
-		c.respondErr(tag, e)
 		c.count(typ, true, start)
+		c.respondErr(tag, e)
 		return
 	}
 	if !isRequest(typ) {
 		putBuf(frame)
-		c.respondErr(tag, linux.ENOSYS)
 		c.count(typ, true, start)
+		c.respondErr(tag, linux.ENOSYS)
 		return
 	}
 	// Looked up before taking mu: it may drop the last reference of a
@@ -256,8 +255,8 @@ func (c *conn) dispatch(frame []byte) {
 		c.mu.Unlock()
 		r.cancel()
 		putBuf(frame)
-		c.respondErr(tag, linux.EINVAL)
 		c.count(typ, true, start)
+		c.respondErr(tag, linux.EINVAL)
 		return
 	}
 	c.tags[tag] = r
@@ -344,13 +343,14 @@ func isRequest(typ uint8) bool { return typ%2 == 0 && typ != fcall.MsgRlerror-1 
 // msize is the smaller of the client's and the server's (4 MiB), and
 // below fcall.MinMsize the version is "unknown". Every request in flight
 // is cancelled and waited for, every fid clunked, and a new session
-// starts with the dialect and msize agreed. It reports whether the reply
-// was an Rversion (of any version string).
-func (c *conn) version(frame []byte) bool {
+// starts with the dialect and msize agreed. start is when its frame was
+// read (with Metrics).
+func (c *conn) version(frame []byte, start time.Time) {
 	tag, m, err := fcall.Decode(fcall.L, frame)
 	if err != nil {
+		c.count(fcall.MsgTversion, true, start)
 		c.respondErr(tag, linux.EINVAL)
-		return false
+		return
 	}
 	tv := m.(*fcall.Tversion)
 	c.cancelAll()
@@ -362,14 +362,14 @@ func (c *conn) version(frame []byte) bool {
 		d = fcall.Unknown
 	}
 	c.dialect = d
+	c.count(fcall.MsgTversion, false, start)
 	if d == fcall.Unknown {
 		c.msize = preVersionMsize
 		c.respondMsg(tag, &fcall.Rversion{Msize: msize, Version: d.String()})
-		return true
+		return
 	}
 	c.msize = msize
 	c.respondMsg(tag, &fcall.Rversion{Msize: msize, Version: d.String()})
-	return true
 }
 
 // cancelAll ends the session's requests: queued ones are dropped, running
@@ -385,16 +385,16 @@ func (c *conn) cancelAll() {
 func (c *conn) flush(frame []byte, start time.Time) {
 	tag, m, err := fcall.Decode(c.dialect, frame)
 	if err != nil {
-		c.respondErr(tag, linux.EINVAL)
 		c.count(fcall.MsgTflush, true, start)
+		c.respondErr(tag, linux.EINVAL)
 		return
 	}
 	old := m.(*fcall.Tflush).OldTag
 	c.mu.Lock()
 	if _, busy := c.tags[tag]; busy && old != tag {
 		c.mu.Unlock()
-		c.respondErr(tag, linux.EINVAL)
 		c.count(fcall.MsgTflush, true, start)
+		c.respondErr(tag, linux.EINVAL)
 		return
 	}
 	r := c.tags[old]
@@ -418,8 +418,8 @@ func (c *conn) flush(frame []byte, start time.Time) {
 		r.cancel()
 		return
 	}
-	c.respondMsg(tag, &fcall.Rflush{})
 	c.count(fcall.MsgTflush, false, start)
+	c.respondMsg(tag, &fcall.Rflush{})
 }
 
 // finish ends r with its encoded reply frame: see send.
@@ -447,7 +447,11 @@ func (c *conn) send(r *request, frame []byte, m fcall.Msg) {
 		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, r.tag, m)
 		frame = c.wbuf
 	}
-	rtyp, payload := frame[4], replyPayload(frame)
+	if c.srv.metrics != nil {
+		// Counted before the write, so that a client that has its
+		// reply finds it counted.
+		c.countRequest(r, frame, len(flushes))
+	}
 	c.write(frame, hold)
 	for _, t := range flushes {
 		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, t, &fcall.Rflush{})
@@ -458,12 +462,6 @@ func (c *conn) send(r *request, frame []byte, m fcall.Msg) {
 	r.cancel()
 	putBuf(r.frame)
 	r.frame = nil
-	if c.srv.metrics != nil {
-		c.countRequest(r, rtyp, payload)
-		for range flushes {
-			c.srv.metrics.Request(fcall.MsgTflush, c.dialect, false, 0)
-		}
-	}
 }
 
 // respondMsg writes a reply that belongs to no request in the table.

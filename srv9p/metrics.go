@@ -18,8 +18,10 @@ type Metrics interface {
 	// a frame that did not decode, whatever its header said), d the
 	// connection's dialect (fcall.Unknown before a Tversion), failed
 	// whether the reply was an error (Rlerror, Rerror), and took the time
-	// from its frame being read to its reply being written (0 for a
-	// Tflush answered after the request it flushed).
+	// from its frame being read to its reply being ready to write (0 for
+	// a Tflush answered after the request it flushed). It is called
+	// before the reply is written: a client that has its reply finds its
+	// request counted.
 	Request(typ uint8, d fcall.Dialect, failed bool, took time.Duration)
 	// Transferred reports the payload of a Tread (write false) or Twrite
 	// (write true) answered with data: n bytes read or written.
@@ -83,35 +85,33 @@ func (s *Server) Usage() Usage {
 	return u
 }
 
-// countRequest reports r, answered with a reply of type rtyp, to the
-// server's Metrics; payload is the data an Rread carries or the count an
-// Rwrite says was written.
-func (c *conn) countRequest(r *request, rtyp uint8, payload int) {
+// countRequest reports r, answered with the encoded reply frame, and the
+// flushes Tflushes answered after it, to the server's Metrics.
+func (c *conn) countRequest(r *request, frame []byte, flushes int) {
 	m := c.srv.metrics
-	typ := r.msg.Type()
+	typ, rtyp := r.msg.Type(), frame[4]
 	failed := rtyp == fcall.MsgRlerror || rtyp == fcall.MsgRerror
 	m.Request(typ, c.dialect, failed, time.Since(r.start))
 	switch {
 	case failed:
 	case typ == fcall.MsgTread && rtyp == fcall.MsgRread:
-		m.Transferred(false, payload)
+		m.Transferred(false, replyCount(frame))
 	case typ == fcall.MsgTwrite && rtyp == fcall.MsgRwrite:
-		m.Transferred(true, payload)
+		m.Transferred(true, replyCount(frame))
+	}
+	for range flushes {
+		m.Request(fcall.MsgTflush, c.dialect, false, 0)
 	}
 }
 
-// replyPayload returns the payload of an encoded Rread (its data's length)
-// or Rwrite (its count); 0 for any other reply.
-func replyPayload(frame []byte) int {
+// replyCount returns the count field of an encoded Rread (its data's
+// length) or Rwrite (the bytes written).
+func replyCount(frame []byte) int {
 	if len(frame) < fcall.RreadHeaderSize {
 		return 0
 	}
-	switch frame[4] {
-	case fcall.MsgRread, fcall.MsgRwrite:
-		b := frame[fcall.HeaderSize:]
-		return int(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
-	}
-	return 0
+	b := frame[fcall.HeaderSize:]
+	return int(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
 }
 
 // count reports a request answered outside the tag table (Tversion,

@@ -107,7 +107,7 @@ func runExport(c *cli.Context) error {
 		mln, err := metrics.Listen(metricsAddr)
 		if err != nil {
 			ln.Close()
-			return listenError(metricsAddr, err)
+			return fmt.Errorf("--metrics-listen: %w", listenError(metricsAddr, err))
 		}
 		reg := metrics.New()
 		sm = reg.Server(metrics.ServiceExport)

@@ -18,7 +18,7 @@
 //
 //	mfs_requests_total{service,op,dialect}        requests answered
 //	mfs_request_errors_total{service,op,dialect}  of which with an error reply
-//	mfs_request_duration_seconds{service,op}      frame read to reply written
+//	mfs_request_duration_seconds{service,op}      request read to reply ready to send
 //	mfs_read_bytes_total{service}                 Rread payloads
 //	mfs_written_bytes_total{service}              Twrite payloads written
 //	mfs_connections{service}                      open connections
@@ -112,7 +112,7 @@ func New() *Registry {
 			Name: "mfs_request_errors_total", Help: "9P requests answered with an error (Rlerror, Rerror), by service, operation and dialect.",
 		}, []string{"service", "op", "dialect"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "mfs_request_duration_seconds", Help: "Time from a 9P request's frame read to its reply written, by service and operation.",
+			Name: "mfs_request_duration_seconds", Help: "Time from a 9P request read to its reply ready to send, by service and operation.",
 			Buckets: durationBuckets,
 		}, []string{"service", "op"}),
 		read: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -426,7 +426,7 @@ func Listen(addr string) (net.Listener, error) {
 	network, address, _ := dial.ParseAddr(addr)
 	if network == "unix" {
 		if err := os.MkdirAll(filepath.Dir(address), 0o755); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("listen %s: %w", addr, err)
 		}
 	}
 	ln, err := dial.Listen(addr)
