@@ -166,7 +166,23 @@ type Config struct {
 	Table Table
 	// Logger receives membership's and serf's logs. Nil discards them.
 	Logger *slog.Logger
+	// OnEvent, if set, is told of every member change as it is applied
+	// to the Table, from the same goroutine (it must not block): a
+	// metrics counter, say.
+	OnEvent func(e Event, id int)
 }
+
+// Event is a kind of member change, for Config.OnEvent.
+type Event string
+
+// Member changes.
+const (
+	EventJoin   Event = "join"   // a member joined (or came back)
+	EventUpdate Event = "update" // a member's tags changed
+	EventFail   Event = "fail"   // a member stopped answering
+	EventLeave  Event = "leave"  // a member left gracefully
+	EventReap   Event = "reap"   // a failed or departed member was forgotten
+)
 
 // DefaultConfig returns a configuration with LAN timings, gossip on
 // 0.0.0.0:7946 and no encryption.

@@ -423,21 +423,23 @@ func (m *Membership) handle(e serf.Event) {
 			Gossip: net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
 		}
 		what := ""
+		var ev Event
 		switch me.Type {
 		case serf.EventMemberJoin:
-			mem.State, what = Alive, "member joined"
+			mem.State, what, ev = Alive, "member joined", EventJoin
 		case serf.EventMemberUpdate:
-			mem.State, what = Alive, "member updated"
+			mem.State, what, ev = Alive, "member updated", EventUpdate
 		case serf.EventMemberFailed:
-			mem.State, what = Failed, "member failed"
+			mem.State, what, ev = Failed, "member failed", EventFail
 		case serf.EventMemberLeave:
-			mem.State, what = Left, "member left"
+			mem.State, what, ev = Left, "member left", EventLeave
 		case serf.EventMemberReap:
 			m.mu.Lock()
 			delete(m.members, sm.Name)
 			m.mu.Unlock()
 			m.log.Info("member reaped", slog.Int("id", id))
 			m.cfg.Table.RemoveNode(id)
+			m.event(EventReap, id)
 			continue
 		default:
 			continue
@@ -452,6 +454,14 @@ func (m *Membership) handle(e serf.Event) {
 		}
 		m.log.Log(context.Background(), level, what, slog.Int("id", id), slog.String("export", mem.Addr), slog.String("gossip", mem.Gossip), slog.String("state", mem.State.String()))
 		m.cfg.Table.SetNode(mem)
+		m.event(ev, id)
+	}
+}
+
+// event tells Config.OnEvent, if set, of a member change.
+func (m *Membership) event(e Event, id int) {
+	if m.cfg.OnEvent != nil {
+		m.cfg.OnEvent(e, id)
 	}
 }
 

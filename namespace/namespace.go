@@ -42,6 +42,7 @@ type config struct {
 	timeout time.Duration
 	msize   uint32
 	dial    func(ctx context.Context, n Node) (net.Conn, error)
+	metrics Metrics // nil: none
 }
 
 // WithLogger sets the logger (default: discard).

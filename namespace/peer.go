@@ -269,7 +269,15 @@ func (c *peerConn) query(op string, fn func() error) error {
 	if c.dead() {
 		return linux.EHOSTDOWN
 	}
+	var start time.Time
+	m := c.ns.cfg.metrics
+	if m != nil && timedOp(op) {
+		start = time.Now()
+	}
 	err := fn()
+	if !start.IsZero() && !errors.Is(err, client.ErrDead) && !errors.Is(err, client.ErrTimeout) && !c.dead() {
+		m.PeerRTT(c.node, time.Since(start))
+	}
 	switch {
 	case err == nil || err == io.EOF:
 		return err

@@ -217,7 +217,7 @@ func (r *remoteFile) Lock(pid int, typ p9.LockType, flags p9.LockFlags, start, l
 // flushes the request here (ctx; the client flushes it on the peer), or
 // the connection ends.
 func (r *remoteFile) LockWait(ctx context.Context, pid int, typ p9.LockType, flags p9.LockFlags, start, length uint64, client string) (st p9.LockStatus, err error) {
-	err = r.pc.query("lock", func() (err error) { st, err = r.f.LockWait(ctx, pid, typ, flags, start, length, client); return })
+	err = r.pc.query("lockwait", func() (err error) { st, err = r.f.LockWait(ctx, pid, typ, flags, start, length, client); return })
 	return st, err
 }
 

@@ -111,7 +111,8 @@ type request struct {
 	cancel  context.CancelFunc
 	flushes []uint16 // tags of Tflushes to answer after the reply
 	queued  bool
-	inline  bool // runs on the reader
+	inline  bool      // runs on the reader
+	start   time.Time // when its frame was read, with Metrics only
 }
 
 // newConn returns a connection of s on nc whose requests end when ctx,
@@ -231,18 +232,23 @@ func (c *conn) inflight() int {
 // connection, in readLoop.)
 func (c *conn) dispatch(frame []byte) {
 	_, typ, tag := fcall.Header(frame)
+	var start time.Time
+	if c.srv.metrics != nil {
+		start = time.Now()
+	}
 	switch {
 	case typ == fcall.MsgTversion:
-		c.version(frame)
+		c.version(frame, start)
 		c.putFrame(frame)
 		return
 	case c.dialect == fcall.Unknown:
 		// Nothing but Tversion before a session exists.
 		c.putFrame(frame)
+		c.count(typ, true, start)
 		c.respondErr(tag, linux.EPROTO)
 		return
 	case typ == fcall.MsgTflush:
-		c.flush(frame)
+		c.flush(frame, start)
 		c.putFrame(frame)
 		return
 	}
@@ -254,24 +260,27 @@ func (c *conn) dispatch(frame []byte) {
 			e = linux.ENOSYS
 		}
 		c.log.Debug("9p: bad message", slog.String("error", err.Error()))
+		c.count(typ, true, start)
 		c.respondErr(tag, e)
 		return
 	}
 	if !isRequest(typ) {
 		c.putFrame(frame)
+		c.count(typ, true, start)
 		c.respondErr(tag, linux.ENOSYS)
 		return
 	}
 	// Looked up before taking mu: it may drop the last reference of a
 	// fid clunked meanwhile, and so close a file.
 	inline := c.inlineOK(m)
-	r := &request{tag: tag, msg: m, frame: frame}
+	r := &request{tag: tag, msg: m, frame: frame, start: start}
 	r.ctx, r.cancel = context.WithCancel(c.ctx)
 	c.mu.Lock()
 	if _, busy := c.tags[tag]; busy || tag == fcall.NoTag {
 		c.mu.Unlock()
 		r.cancel()
 		c.putFrame(frame)
+		c.count(typ, true, start)
 		c.respondErr(tag, linux.EINVAL)
 		return
 	}
@@ -359,10 +368,12 @@ func isRequest(typ uint8) bool { return typ%2 == 0 && typ != fcall.MsgRlerror-1 
 // msize is the smaller of the client's and the server's (4 MiB), and
 // below fcall.MinMsize the version is "unknown". Every request in flight
 // is cancelled and waited for, every fid clunked, and a new session
-// starts with the dialect and msize agreed.
-func (c *conn) version(frame []byte) {
+// starts with the dialect and msize agreed. start is when its frame was
+// read (with Metrics).
+func (c *conn) version(frame []byte, start time.Time) {
 	tag, m, err := fcall.Decode(fcall.L, frame)
 	if err != nil {
+		c.count(fcall.MsgTversion, true, start)
 		c.respondErr(tag, linux.EINVAL)
 		return
 	}
@@ -376,6 +387,7 @@ func (c *conn) version(frame []byte) {
 		d = fcall.Unknown
 	}
 	c.dialect = d
+	c.count(fcall.MsgTversion, false, start)
 	if d == fcall.Unknown {
 		c.msize = preVersionMsize
 		c.respondMsg(tag, &fcall.Rversion{Msize: msize, Version: d.String()})
@@ -393,10 +405,12 @@ func (c *conn) cancelAll() {
 	c.wg.Wait()
 }
 
-// flush answers a Tflush (see conn).
-func (c *conn) flush(frame []byte) {
+// flush answers a Tflush (see conn); start is when its frame was read
+// (with Metrics).
+func (c *conn) flush(frame []byte, start time.Time) {
 	tag, m, err := fcall.Decode(c.dialect, frame)
 	if err != nil {
+		c.count(fcall.MsgTflush, true, start)
 		c.respondErr(tag, linux.EINVAL)
 		return
 	}
@@ -404,6 +418,7 @@ func (c *conn) flush(frame []byte) {
 	c.mu.Lock()
 	if _, busy := c.tags[tag]; busy && old != tag {
 		c.mu.Unlock()
+		c.count(fcall.MsgTflush, true, start)
 		c.respondErr(tag, linux.EINVAL)
 		return
 	}
@@ -428,6 +443,7 @@ func (c *conn) flush(frame []byte) {
 		r.cancel()
 		return
 	}
+	c.count(fcall.MsgTflush, false, start)
 	c.respondMsg(tag, &fcall.Rflush{})
 }
 
@@ -455,6 +471,11 @@ func (c *conn) send(r *request, frame []byte, m fcall.Msg) {
 	if frame == nil {
 		c.wbuf = fcall.Append(c.wbuf[:0], c.dialect, r.tag, m)
 		frame = c.wbuf
+	}
+	if c.srv.metrics != nil {
+		// Counted before the write, so that a client that has its
+		// reply finds it counted.
+		c.countRequest(r, frame, len(flushes))
 	}
 	c.write(frame, hold)
 	for _, t := range flushes {

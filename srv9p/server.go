@@ -55,6 +55,8 @@ type Server struct {
 	names idNames
 	// refusedOnce logs "not root: cannot act as other users" once.
 	refusedOnce sync.Once
+	// metrics receives the server's figures (metrics.go); nil: none.
+	metrics Metrics
 
 	// conns are the live connections (tests look at them).
 	mu    sync.Mutex
@@ -182,6 +184,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			mu.Unlock()
 			s.log.Warn("9p: connection limit reached, closing new connection", slog.Int("max_conns", s.maxConns), slog.String("remote", nc.RemoteAddr().String()))
 			nc.Close()
+			s.refused(LimitConns)
 			continue
 		}
 		open++

@@ -14,6 +14,7 @@ import (
 
 	"mfs/internal/clierr"
 	"mfs/internal/dial"
+	"mfs/internal/metrics"
 	"mfs/srv9p"
 	"mfs/srv9p/export"
 )
@@ -37,6 +38,7 @@ Examples:
 			&cli.StringFlag{Name: "listen", Usage: "address to serve on: host:port or unix:/path (required)"},
 			&cli.BoolFlag{Name: "read-only", Usage: "refuse every change (EROFS)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave this path (relative to the root) out of the export; repeatable"},
+			&cli.StringFlag{Name: "metrics-listen", Usage: "serve Prometheus metrics at /metrics on `ADDR`: unix:/path or a loopback host:port (default: none)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		}, append(limitFlags(false), accessFlags(false)...)...),
@@ -58,6 +60,12 @@ func runExport(c *cli.Context) error {
 	}
 	if addr == "" {
 		return errors.New("--listen is required: host:port or unix:/path")
+	}
+	metricsAddr := c.String("metrics-listen")
+	if metricsAddr != "" {
+		if err := metrics.CheckAddr(metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-listen %w", err)
+		}
 	}
 	log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
 	if err != nil {
@@ -94,12 +102,33 @@ func runExport(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var sm *metrics.Server
+	if metricsAddr != "" {
+		mln, err := metrics.Listen(metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-listen: %w", listenError(metricsAddr, err))
+		}
+		reg := metrics.New()
+		sm = reg.Server(metrics.ServiceExport)
+		limits = append(limits, srv9p.WithMetrics(sm))
+		log.Info("listening", slog.String("service", "metrics"), slog.String("addr", metricsAddr))
+		go func() {
+			if err := reg.Serve(ctx, mln, log); err != nil {
+				log.Error("metrics: serving failed", slog.String("error", err.Error()))
+			}
+		}()
+	}
 	log.Info("exporting", slog.String("root", root), slog.String("listen", addr),
 		slog.Bool("read-only", c.Bool("read-only")), slog.Any("exclude", excl))
 	if acc.TrustAll {
 		log.Warn("--tcp-trust all: every uid a TCP client claims is believed")
 	}
-	err = srv9p.NewServer(a, append(append(limits, acc.Options(ln)...), srv9p.ServerLogger(log))...).Serve(ctx, ln)
+	srv := srv9p.NewServer(a, append(append(limits, acc.Options(ln)...), srv9p.ServerLogger(log))...)
+	if sm != nil {
+		sm.Watch(srv)
+	}
+	err = srv.Serve(ctx, ln)
 	log.Info("stopped")
 	return err
 }

@@ -78,6 +78,7 @@ systemd put it in /etc/default/mfs: see mfs gen env.)`,
 			&cli.StringFlag{Name: "profile", Value: "lan", EnvVars: []string{"MFS_PROFILE"}, Usage: "gossip timings: lan, or fast (one machine: tests, demos)"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, EnvVars: []string{"MFS_TIMEOUT"}, Usage: "bound on each operation sent to a peer"},
 			&cli.UintFlag{Name: "msize", Value: namespace.DefaultMSize, EnvVars: []string{"MFS_MSIZE"}, Usage: "9P message size asked of peers (keep it above the msize clients mount with, so one request is one peer round trip)"},
+			&cli.StringFlag{Name: "metrics-listen", EnvVars: []string{"MFS_METRICS_LISTEN"}, Usage: "serve Prometheus metrics at /metrics on `ADDR`: unix:/path or a loopback host:port (default: none)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"MFS_LOG_FORMAT"}, Usage: "text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"MFS_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		}, append(limitFlags(true), accessFlags(true)...)...),
@@ -118,6 +119,7 @@ func nodeFlags(c *cli.Context) (cfg node.Config, joinTimeout time.Duration, err 
 		Mount:        c.String("mount"),
 		Log:          log,
 	}
+	cfg.MetricsListen = c.String("metrics-listen")
 	if len(cfg.Listen) == 0 {
 		cfg.Listen = defaultListen()
 	}

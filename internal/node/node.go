@@ -23,6 +23,7 @@ import (
 
 	"mfs/internal/clustertls"
 	"mfs/internal/dial"
+	"mfs/internal/metrics"
 	"mfs/internal/mount"
 	"mfs/membership"
 	"mfs/namespace"
@@ -57,7 +58,10 @@ type Config struct {
 	Access       Access
 	ExportSquash srv9p.Squash // for the export's peers (--squash: the namespace's clients)
 	Mount        string       // mount the namespace here with FUSE; "": no mount
-	Log          *slog.Logger
+	// MetricsListen serves Prometheus metrics at /metrics here (unix:/path
+	// or a loopback host:port; see internal/metrics); "": none.
+	MetricsListen string
+	Log           *slog.Logger
 }
 
 // Node is a started node: export and namespace served, gossip up.
@@ -73,6 +77,10 @@ type Node struct {
 	// resolved), as host:port or unix:/path.
 	nsAddrs    []string
 	exportAddr string
+	// metrics is the process's registry (nil without MetricsListen), and
+	// metricsAddr where it is served.
+	metrics     *metrics.Registry
+	metricsAddr string
 
 	cancel context.CancelFunc // stops the servers
 	wg     sync.WaitGroup
@@ -94,6 +102,11 @@ func (cfg *Config) Check() error {
 		}
 		if _, _, err := dial.ParseAddr(a); err != nil {
 			return err
+		}
+	}
+	if cfg.MetricsListen != "" {
+		if err := metrics.CheckAddr(cfg.MetricsListen); err != nil {
+			return fmt.Errorf("--metrics-listen %w", err)
 		}
 	}
 	if _, _, err := net.SplitHostPort(cfg.Gossip); err != nil {
@@ -186,6 +199,15 @@ func Start(cfg Config) (_ *Node, err error) {
 		}
 		nsLns = append(nsLns, ln)
 	}
+	var reg *metrics.Registry
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = metrics.Listen(cfg.MetricsListen); err != nil {
+			return nil, fmt.Errorf("metrics: %w", bindError("--metrics-listen", cfg.MetricsListen, err))
+		}
+		lns = append(lns, metricsLn)
+		reg = metrics.New()
+	}
 
 	opts := []export.Option{export.WithLogger(log), export.Exclude(export.DefaultExcludes(cfg.Root)...)}
 	if cfg.ReadOnly {
@@ -202,14 +224,21 @@ func Start(cfg Config) (_ *Node, err error) {
 	if cfg.MSize > 0 {
 		nsOpts = append(nsOpts, namespace.WithMSize(cfg.MSize))
 	}
+	if reg != nil {
+		nsOpts = append(nsOpts, namespace.WithMetrics(reg.Namespace()))
+	}
 	ns, err := namespace.New(cfg.ID, exp, nsOpts...)
 	if err != nil {
 		return nil, err
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &Node{cfg: cfg, log: log, ns: ns, cancel: cancel, errc: make(chan error, 1+len(nsLns)),
-		exportAddr: listenAddr(exportLn)}
+	n := &Node{cfg: cfg, log: log, ns: ns, cancel: cancel, errc: make(chan error, 2+len(nsLns)),
+		exportAddr: listenAddr(exportLn), metrics: reg}
+	if reg != nil {
+		reg.WatchNamespace(ns)
+		n.serveMetrics(ctx, metricsLn)
+	}
 	exportOpts := append(cfg.exportIdentity(), srv9p.SquashUsers(cfg.ExportSquash))
 	if euid := os.Geteuid(); euid != 0 {
 		// A node not run by root can act as its own user alone: a
@@ -233,6 +262,9 @@ func Start(cfg Config) (_ *Node, err error) {
 	mcfg.Timings = cfg.Timings
 	mcfg.Table = table{ns}
 	mcfg.Logger = cfg.Log
+	if reg != nil {
+		mcfg.OnEvent = reg.MembershipEvents()
+	}
 	n.member, err = membership.New(*mcfg)
 	if err != nil {
 		err = gossipError(cfg, err)
@@ -266,9 +298,31 @@ func (n *Node) serve(ctx context.Context, what string, ln net.Listener, a p9.Att
 		opts := append([]srv9p.ServerOption{srv9p.ServerLogger(n.log.With(slog.String("service", what)))}, n.cfg.Limits...)
 		opts = append(opts, n.cfg.Access.Options(ln)...)
 		opts = append(opts, extra...)
-		err := srv9p.NewServer(a, opts...).Serve(ctx, ln)
+		var sm *metrics.Server
+		if n.metrics != nil {
+			sm = n.metrics.Server(what)
+			opts = append(opts, srv9p.WithMetrics(sm))
+		}
+		srv := srv9p.NewServer(a, opts...)
+		if sm != nil {
+			sm.Watch(srv)
+		}
+		err := srv.Serve(ctx, ln)
 		if err != nil && ctx.Err() == nil {
 			n.errc <- fmt.Errorf("%s %s: %w", what, listenAddr(ln), err)
+		}
+	}()
+}
+
+// serveMetrics answers /metrics on ln until ctx is done.
+func (n *Node) serveMetrics(ctx context.Context, ln net.Listener) {
+	n.metricsAddr = listenAddr(ln)
+	n.log.Info("listening", slog.String("service", "metrics"), slog.String("addr", n.metricsAddr))
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.metrics.Serve(ctx, ln, n.log); err != nil && ctx.Err() == nil {
+			n.errc <- fmt.Errorf("metrics %s: %w", n.metricsAddr, err)
 		}
 	}()
 }
@@ -402,6 +456,10 @@ func (n *Node) NamespaceAddrs() []string { return n.nsAddrs }
 
 // ExportAddr is the export listener's address as bound.
 func (n *Node) ExportAddr() string { return n.exportAddr }
+
+// MetricsAddr is the metrics listener's address as bound; "" without
+// Config.MetricsListen.
+func (n *Node) MetricsAddr() string { return n.metricsAddr }
 
 // GossipAddr is the gossip address as bound.
 func (n *Node) GossipAddr() string { return n.member.GossipAddr() }
