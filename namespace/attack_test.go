@@ -9,12 +9,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +45,7 @@ var atkTargets = []atkTarget{{"here", 2, "here"}, {"remote", 1, "2"}}
 // and t/a/a/… atkDepth deep.
 func atkCluster(t *testing.T) *cluster {
 	t.Helper()
-	c := newCluster(t, 2, WithLogger(atkLogger(t)))
+	c := newCluster(t, 2, WithLogger(testLog(t)))
 	mustWriteHost(t, c.dirs[1], "t/f", atkData)
 	deep := filepath.Join(append([]string{c.dirs[1], "t"}, atkNames(atkDepth)...)...)
 	for _, d := range []string{filepath.Join(c.dirs[1], "t", "d"), deep} {
@@ -56,34 +54,6 @@ func atkCluster(t *testing.T) *cluster {
 		}
 	}
 	return c
-}
-
-// atkLogger logs through t until the test's last cleanup and drops lines
-// after it: the namespace clunks walked-only remote fids in the background,
-// and one that fails as the cluster stops must not log to a finished test.
-func atkLogger(t *testing.T) *slog.Logger {
-	w := &atkWriter{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
-}
-
-type atkWriter struct {
-	t    *testing.T
-	mu   sync.Mutex
-	done bool
-}
-
-func (w *atkWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
 }
 
 // atkNames is n times "a".

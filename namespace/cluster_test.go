@@ -22,19 +22,12 @@ import (
 	"mfs/membership"
 	"mfs/srv9p"
 	"mfs/srv9p/export"
+	"mfs/srv9p/srv9ptest"
 )
 
 // testLog logs through t, tagged with the test name.
 func testLog(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
+	return slog.New(slog.NewTextHandler(srv9ptest.LogWriter(t), &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 }
 
 // exportOf returns the srv9p export of dir.

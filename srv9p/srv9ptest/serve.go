@@ -2,11 +2,13 @@ package srv9ptest
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,12 +97,34 @@ func ServeListener(t testing.TB, ln net.Listener, a p9.Attacher) {
 // Logger logs at level Warn and above to the test's log, each record
 // tagged with the test's name.
 func Logger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("test", t.Name())
+	return slog.New(slog.NewTextHandler(LogWriter(t), &slog.HandlerOptions{Level: slog.LevelWarn})).With("test", t.Name())
 }
 
-type testWriter struct{ t testing.TB }
+// LogWriter writes each line to t.Log until the test's cleanups are done,
+// and drops lines after: servers clunk and log in the background (the
+// namespace clunks walked-only remote fids so), and a line written to a
+// finished test is a data race.
+func LogWriter(t testing.TB) io.Writer {
+	w := &testWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return w
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+type testWriter struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	}
 	return len(p), nil
 }
