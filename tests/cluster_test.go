@@ -391,7 +391,7 @@ wait:
 	// Its nodes run with TLS and an encrypted gossip, and it says how to
 	// add one.
 	if !regexp.MustCompile(`Between nodes: mutual TLS with a CA and node certificates in \S*mfs-demo-tls-\d+, gossip encrypted`).MatchString(text) ||
-		!regexp.MustCompile(`tls cert --dir \S+ --id 4\n.* node --id 4 .*--tls-dir \S+ --encrypt "\$\(cat \S+/gossip.key\)" --join 127\.0\.0\.1:\d+`).MatchString(text) {
+		!regexp.MustCompile(`tls cert --dir \S+ --id 4\n\s*export MFS_ENCRYPT="\$\(cat \S+/gossip.key\)".*\n.* node --id 4 .*--tls-dir \S+ --join 127\.0\.0\.1:\d+`).MatchString(text) {
 		t.Errorf("the demo does not tell of its TLS:\n%s", text)
 	}
 	m := regexp.MustCompile(`^export MFS_ADDR=(127\.0\.0\.1:\d+)\n`).FindStringSubmatch(text)
