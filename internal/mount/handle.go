@@ -22,6 +22,7 @@ import (
 type handle struct {
 	m    *Mount
 	f    p9.File
+	uid  uint32 // the opener, counted in m.opens
 	ino  uint64
 	mode p9.OpenFlags // the access mode it was opened with
 
@@ -62,6 +63,7 @@ func (h *handle) Write(ctx gocontext.Context, data []byte, off int64) (uint32, s
 
 // Release implements fs.FileReleaser.
 func (h *handle) Release(ctx gocontext.Context) syscall.Errno {
+	h.m.opens.give(h.uid)
 	return errnoOf(h.f.Close())
 }
 
@@ -76,8 +78,9 @@ func (h *handle) Fsync(ctx gocontext.Context, flags uint32) syscall.Errno {
 
 // dirHandle is an open directory, read in batches.
 type dirHandle struct {
-	n *node
-	f p9.File
+	n   *node
+	f   p9.File
+	uid uint32 // the opener, counted in n.m.opens
 
 	mu   sync.Mutex
 	off  uint64 // 9P offset of the next batch
@@ -181,7 +184,10 @@ func (d *dirHandle) Fsyncdir(ctx gocontext.Context, flags uint32) syscall.Errno 
 }
 
 // Releasedir implements fs.FileReleasedirer.
-func (d *dirHandle) Releasedir(ctx gocontext.Context, releaseFlags uint32) { d.f.Close() }
+func (d *dirHandle) Releasedir(ctx gocontext.Context, releaseFlags uint32) {
+	d.n.m.opens.give(d.uid)
+	d.f.Close()
+}
 
 // access checks mask (R_OK 4, W_OK 2, X_OK 1) against a's mode bits for
 // c, as the kernel's generic permission check does.

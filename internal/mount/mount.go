@@ -25,8 +25,9 @@ import (
 type Option func(*config)
 
 type config struct {
-	log     *slog.Logger
-	maxFids int
+	log      *slog.Logger
+	maxFids  int
+	maxOpens int
 }
 
 // WithLogger sets the logger (default: discard).
@@ -35,6 +36,11 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 // MaxFids bounds the walked files kept for inodes the kernel knows
 // (default 8192); past it, operations walk from the nearest kept parent.
 func MaxFids(n int) Option { return func(c *config) { c.maxFids = n } }
+
+// MaxOpensPerUser bounds the files and directories one user other than
+// root holds open through the mount (default: a quarter of the node's
+// descriptor limit); past it an open is EMFILE.
+func MaxOpensPerUser(n int) Option { return func(c *config) { c.maxOpens = n } }
 
 // FSType is the file system type the mount shows in /proc/mounts.
 const FSType = "fuse.mfs"
@@ -47,6 +53,7 @@ type Mount struct {
 	ctxs   *contexts
 	fids   *fids
 	locks  *lockTable
+	opens  *opens
 	server *fuse.Server
 	// switchCreds: the node runs as root, so each request runs as its
 	// caller; otherwise every request runs as the node's own user and
@@ -70,7 +77,7 @@ const maxRoots = 4096
 // Start mounts ns at dir and serves it until Unmount. A dead mount left
 // at dir by a killed node is unmounted first.
 func Start(dir string, ns *namespace.Namespace, opts ...Option) (*Mount, error) {
-	cfg := config{log: slog.New(slog.DiscardHandler), maxFids: 8192}
+	cfg := config{log: slog.New(slog.DiscardHandler), maxFids: 8192, maxOpens: defaultMaxOpens()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -87,7 +94,7 @@ func Start(dir string, ns *namespace.Namespace, opts ...Option) (*Mount, error) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("mount: %w", err)
 	}
-	m := &Mount{ns: ns, dir: dir, log: cfg.log, ctxs: newContexts(), fids: newFids(cfg.maxFids), locks: newLockTable(),
+	m := &Mount{ns: ns, dir: dir, log: cfg.log, ctxs: newContexts(), fids: newFids(cfg.maxFids), locks: newLockTable(), opens: newOpens(cfg.maxOpens, cfg.log),
 		switchCreds: os.Geteuid() == 0, roots: map[rootKey]p9.File{}}
 	zero := timeout
 	o := &fs.Options{

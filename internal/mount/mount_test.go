@@ -62,6 +62,21 @@ func runHelper(name, dir string) int {
 		wg.Wait()
 		fmt.Print(strings.Join(out, ","))
 		return 0
+	case "openmany":
+		// Open the file 20 times, holding each: how many opened, and
+		// the first error.
+		var held []*os.File
+		var first error
+		for range 20 {
+			f, err := os.Open(dir)
+			if err != nil {
+				first = err
+				break
+			}
+			held = append(held, f)
+		}
+		fmt.Printf("%d %v", len(held), first)
+		return 0
 	case "trylock":
 		// F_SETLK a write lock on the whole file, then F_GETLK: "ok" or
 		// the errno, then the holder's pid as F_GETLK names it.
@@ -110,7 +125,7 @@ func testLog(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func newTestCluster(t testing.TB) *testCluster {
+func newTestCluster(t testing.TB, opts ...Option) *testCluster {
 	t.Helper()
 	needFUSE(t)
 	c := &testCluster{dir: t.TempDir()}
@@ -156,7 +171,7 @@ func newTestCluster(t testing.TB) *testCluster {
 	ns.SetNode(namespace.Node{ID: 2, Addr: ln.Addr().String(), State: membership.Alive})
 	t.Cleanup(func() { ns.Close() })
 	c.ns = ns
-	m, err := Start(c.dir, ns, WithLogger(testLog(t)))
+	m, err := Start(c.dir, ns, append([]Option{WithLogger(testLog(t))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,6 +507,58 @@ func TestNewFileGroup(t *testing.T) {
 			if st.Gid != tt.gid {
 				t.Errorf("%s/%s: gid %d on disk, want %d", n, tt.path, st.Gid, tt.gid)
 			}
+		}
+	}
+}
+
+// TestOpensPerUser: an ordinary user holds at most MaxOpensPerUser files
+// open through the mount (EMFILE past it, on this node's files and
+// another's); root is not counted; closing gives them back.
+func TestOpensPerUser(t *testing.T) {
+	c := newTestCluster(t, MaxOpensPerUser(10))
+	// A copy of the test binary uid 1000 can run (go test's own
+	// directory is root's alone).
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exe := filepath.Join(dir, "mount.test")
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(uid uint32, path string) string {
+		cmd := exec.Command(exe, path)
+		cmd.Env = append(os.Environ(), helperEnv+"=openmany")
+		if uid != 0 {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid, Groups: []uint32{}}}
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return string(out)
+	}
+	for _, n := range []string{"here", "2"} {
+		p := filepath.Join(c.dir, n, "who")
+		if got, want := run(1000, p), "10 open "+p+": too many open files"; got != want {
+			t.Errorf("uid 1000 on %s: %q, want %q", n, got, want)
+		}
+		// The first process's files went back at its exit.
+		if got, want := run(1000, p), "10 open "+p+": too many open files"; got != want {
+			t.Errorf("uid 1000 again on %s: %q, want %q", n, got, want)
+		}
+		if got := run(0, p); got != "20 <nil>" {
+			t.Errorf("root on %s: %q, want all 20", n, got)
 		}
 	}
 }

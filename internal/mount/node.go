@@ -168,15 +168,20 @@ func (n *node) Setattr(ctx gocontext.Context, fh fs.FileHandle, in *fuse.SetAttr
 func (n *node) Open(ctx gocontext.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	var h *handle
 	e := n.with(ctx, func(c *caller, f p9.File) error {
+		if err := n.m.opens.take(c.uid); err != nil {
+			return err
+		}
 		_, nf, err := f.Walk(nil)
+		if err == nil {
+			if _, _, err = nf.Open(openFlags(flags)); err != nil {
+				nf.Close()
+			}
+		}
 		if err != nil {
+			n.m.opens.give(c.uid)
 			return err
 		}
-		if _, _, err := nf.Open(openFlags(flags)); err != nil {
-			nf.Close()
-			return err
-		}
-		h = &handle{m: n.m, f: nf, ino: n.StableAttr().Ino, mode: openFlags(flags) & p9.OpenFlagsModeMask}
+		h = &handle{m: n.m, f: nf, uid: c.uid, ino: n.StableAttr().Ino, mode: openFlags(flags) & p9.OpenFlagsModeMask}
 		return nil
 	})
 	if e != 0 {
@@ -189,15 +194,20 @@ func (n *node) Open(ctx gocontext.Context, flags uint32) (fs.FileHandle, uint32,
 func (n *node) OpendirHandle(ctx gocontext.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	var d *dirHandle
 	e := n.with(ctx, func(c *caller, f p9.File) error {
+		if err := n.m.opens.take(c.uid); err != nil {
+			return err
+		}
 		_, nf, err := f.Walk(nil)
+		if err == nil {
+			if _, _, err = nf.Open(p9.ReadOnly); err != nil {
+				nf.Close()
+			}
+		}
 		if err != nil {
+			n.m.opens.give(c.uid)
 			return err
 		}
-		if _, _, err := nf.Open(p9.ReadOnly); err != nil {
-			nf.Close()
-			return err
-		}
-		d = &dirHandle{n: n, f: nf}
+		d = &dirHandle{n: n, f: nf, uid: c.uid}
 		return nil
 	})
 	if e != 0 {
@@ -211,19 +221,24 @@ func (n *node) Create(ctx gocontext.Context, name string, flags uint32, mode uin
 	var in *fs.Inode
 	var h *handle
 	e := n.with(ctx, func(c *caller, f p9.File) error {
+		if err := n.m.opens.take(c.uid); err != nil {
+			return err
+		}
 		// Create leaves the directory's file as it was (the client
 		// creates on a clone of it) and returns the new file, open.
 		of, _, _, err := f.Create(name, openFlags(flags), p9.FileMode(mode&0o7777), p9.UID(c.uid), n.newGID(c, f))
 		if err != nil {
+			n.m.opens.give(c.uid)
 			return err
 		}
 		q, _, a, err := of.GetAttr(allAttrs)
 		if err != nil {
 			of.Close()
+			n.m.opens.give(c.uid)
 			return err
 		}
 		in = n.child(ctx, c, q, a, nil, out)
-		h = &handle{m: n.m, f: of, ino: q.Path, mode: openFlags(flags) & p9.OpenFlagsModeMask}
+		h = &handle{m: n.m, f: of, uid: c.uid, ino: q.Path, mode: openFlags(flags) & p9.OpenFlagsModeMask}
 		return nil
 	})
 	if e != 0 {
