@@ -1,4 +1,4 @@
-package main
+package gen
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// defaultBin is where `mk install` puts mfs with its default PREFIX, and
+// DefaultBin is where `mk install` puts mfs with its default PREFIX, and
 // so the ExecStart of `mfs gen systemd` without --bin.
-const defaultBin = "/usr/local/bin/mfs"
+const DefaultBin = "/usr/local/bin/mfs"
 
-// EnvironmentFile is the file the unit reads MFS_ variables from
+// envFile is the file the unit reads MFS_ variables from
 // (`mfs gen env` prints an example).
 const envFile = "/etc/default/mfs"
 
@@ -100,16 +100,16 @@ SystemCallArchitectures=native
 WantedBy=multi-user.target
 `
 
-// genSystemd writes the unit of `mfs node` that runs bin.
-func genSystemd(w io.Writer, bin string) error {
+// Systemd writes the unit of `mfs node` that runs bin.
+func Systemd(w io.Writer, bin string) error {
 	_, err := fmt.Fprintf(w, unitTemplate, bin, envFile)
 	return err
 }
 
-// genEnv writes an example environment file for the unit: every flag of
+// Env writes an example environment file for the unit: every flag of
 // `mfs node` as its MFS_ variable, commented out with its usage and
 // default, MFS_ID first (the one a node needs).
-func genEnv(w io.Writer, app *cli.App) error {
+func Env(w io.Writer, app *cli.App) error {
 	var node *cli.Command
 	for _, c := range app.Commands {
 		if c.Name == "node" {

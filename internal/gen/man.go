@@ -1,4 +1,4 @@
-package main
+package gen
 
 import (
 	"fmt"
@@ -268,10 +268,10 @@ mount \-t 9p \-o trans=unix,version=9p2000.L,access=client /run/mfs/mfs.sock /mn
 .BR fusermount3 (1)
 `
 
-// genMan writes mfs(1) (manPage) for app. Characters beyond ASCII (the
+// Man writes mfs(1) (manPage) for app. Characters beyond ASCII (the
 // help's "…", "≥") become groff's \[uXXXX] escapes, which every troff
 // reads whatever its input encoding.
-func genMan(w io.Writer, app *cli.App) error {
+func Man(w io.Writer, app *cli.App) error {
 	tmpl, err := template.New("mfs.1").Parse(manPage)
 	if err != nil {
 		return fmt.Errorf("man page: %w", err)
