@@ -63,7 +63,7 @@ func shAs(t *testing.T, uid uint32, env []string, script string) (string, error)
 // CMD and its children get the context, the caller keeps its own.
 func TestFUSERun(t *testing.T) {
 	mnt, _, _ := fuseCluster(t)
-	env := []string{"M=" + mnt, "MFS=" + worldBinary(t)}
+	env := []string{"M=" + mnt, "MFS=" + clusterutil.WorldBinary(t)}
 	out, err := shAs(t, 1000, env, `
 		$MFS run --mnt $M --select 2 -- sh -c 'cat $M/selected/node-2.txt; cat $M/ctl | sed "s/pid [0-9]*/pid N/"'
 		echo "status $?"

@@ -13,34 +13,13 @@ import (
 	"mfs/tests/clusterutil"
 )
 
-// worldBinary returns a copy of the mfs binary that every user can run
-// (the build's own directory is private to root), removed with the test.
-func worldBinary(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile(clusterutil.Binary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for _, d := range []string{dir, filepath.Dir(dir)} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p := filepath.Join(dir, "mfs")
-	if err := os.WriteFile(p, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // runAs runs the mfs binary with args as uid (root when 0) and returns its
 // exit status and stderr.
 func runAs(t *testing.T, uid uint32, args ...string) (int, string) {
 	t.Helper()
 	bin := clusterutil.Binary(t)
 	if uid != 0 {
-		bin = worldBinary(t)
+		bin = clusterutil.WorldBinary(t)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = "/"
