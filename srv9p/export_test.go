@@ -60,6 +60,3 @@ const DefaultMaxMsize = defaultMaxMsize
 
 // ServeConn serves one connection as Serve does each it accepts.
 func ServeConn(s *Server, ctx context.Context, nc net.Conn) { s.serveConn(ctx, nc) }
-
-// LimitLabel is limitLabel, for the tests of the limits' metrics labels.
-var LimitLabel = limitLabel

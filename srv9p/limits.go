@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -209,10 +208,10 @@ func (l *Limits) UserFids(uid uint32) int {
 func UserLimits(l *Limits) ServerOption { return func(s *Server) { s.limits = l } }
 
 // bite counts a refusal by limit in srv's metrics and logs, once per user
-// and limit, that the limit refused uid.
-func (l *Limits) bite(srv *Server, log *slog.Logger, uid uint32, limit string, value int64) {
-	srv.refused(limitLabel(limit))
-	k := biteKey{uid, limit}
+// and limit (what: its name in the log), that the limit refused uid.
+func (l *Limits) bite(srv *Server, log *slog.Logger, uid uint32, limit Limit, what string, value int64) {
+	srv.refused(limit)
+	k := biteKey{uid, what}
 	l.bitMu.Lock()
 	seen := l.bitten[k]
 	l.bitten[k] = true
@@ -221,7 +220,7 @@ func (l *Limits) bite(srv *Server, log *slog.Logger, uid uint32, limit string, v
 		return
 	}
 	log.Warn("9p: limit reached; refusing more to this user (logged once per user and limit)",
-		slog.Uint64("uid", uint64(uid)), slog.String("limit", limit), slog.Int64("value", value))
+		slog.Uint64("uid", uint64(uid)), slog.String("limit", what), slog.Int64("value", value))
 }
 
 // userFid returns uid's entry with one fid taken for a new attach fid.
@@ -323,7 +322,7 @@ func (c *conn) takeMem(ctx context.Context, n int64, wait func()) bool {
 				uid = u.uid
 			}
 			l.memMu.Unlock()
-			l.bite(c.srv, c.log, uid, "max-buffer", l.cfg.MaxBuffer)
+			l.bite(c.srv, c.log, uid, LimitBuffer, "max-buffer", l.cfg.MaxBuffer)
 			l.memMu.Lock()
 			continue
 		}
@@ -400,19 +399,19 @@ func (c *conn) newFid(u *userUse, fds int32, taken bool) error {
 	if !taken {
 		u.fids.Add(1)
 	}
-	fail := func(limit string, v int) error {
+	fail := func(limit Limit, what string, v int) error {
 		u.putFid()
-		l.bite(c.srv, c.log, u.uid, limit, int64(v))
+		l.bite(c.srv, c.log, u.uid, limit, what, int64(v))
 		return errLimit
 	}
 	if !c.priv && c.fids.count() >= l.cfg.MaxFids {
-		return fail("max-fids", l.cfg.MaxFids)
+		return fail(LimitFids, "max-fids", l.cfg.MaxFids)
 	}
 	if u.uid != 0 && u.fids.Load() > int64(l.cfg.MaxFidsPerUser) {
-		return fail("max-fids-per-user", l.cfg.MaxFidsPerUser)
+		return fail(LimitFidsPerUser, "max-fids-per-user", l.cfg.MaxFidsPerUser)
 	}
 	if fds > 0 && !l.fds.room(int64(fds)) {
-		return fail("descriptor reserve", int(l.fds.reserve))
+		return fail(LimitDescriptors, "descriptor reserve", int(l.fds.reserve))
 	}
 	return nil
 }
@@ -422,7 +421,7 @@ func (c *conn) newFid(u *userUse, fds int32, taken bool) error {
 func (c *conn) fdRoom(uid uint32, n int64) error {
 	l := c.srv.limits
 	if !l.fds.room(n) {
-		l.bite(c.srv, c.log, uid, "descriptor reserve", l.fds.reserve)
+		l.bite(c.srv, c.log, uid, LimitDescriptors, "descriptor reserve", l.fds.reserve)
 		return errLimit
 	}
 	return nil
@@ -561,7 +560,7 @@ func (s *Server) pauseAccept(ctx context.Context) {
 	if g.room(1) {
 		return
 	}
-	s.limits.bite(s, s.log, math.MaxUint32, "descriptor reserve (accept paused)", g.reserve)
+	s.limits.bite(s, s.log, math.MaxUint32, LimitDescriptors, "descriptor reserve (accept paused)", g.reserve)
 	pause := 5 * time.Millisecond
 	for !g.room(1) {
 		select {
@@ -600,7 +599,7 @@ func (c *conn) admit() bool {
 	}
 	if s.unpriv.Add(1) > int64(s.maxConns-s.privRoom) {
 		s.unpriv.Add(-1)
-		l.bite(c.srv, c.log, c.peerUID(), "max-conns (room kept for root and members)", int64(s.maxConns-s.privRoom))
+		l.bite(c.srv, c.log, c.peerUID(), LimitConns, "max-conns (room kept for root and members)", int64(s.maxConns-s.privRoom))
 		return false
 	}
 	switch c.peer.Proof {
@@ -608,7 +607,7 @@ func (c *conn) admit() bool {
 		u, ok := l.userConn(c.peerUID())
 		if !ok {
 			s.unpriv.Add(-1)
-			l.bite(c.srv, c.log, c.peerUID(), "max-conns-per-user", int64(l.cfg.MaxConnsPerUser))
+			l.bite(c.srv, c.log, c.peerUID(), LimitConnsPerUser, "max-conns-per-user", int64(l.cfg.MaxConnsPerUser))
 			return false
 		}
 		c.user = u
@@ -640,7 +639,7 @@ func (c *conn) countAttach(uid uint32) error {
 	}
 	u, ok := l.userConn(uid)
 	if !ok {
-		l.bite(c.srv, c.log, uid, "max-conns-per-user", int64(l.cfg.MaxConnsPerUser))
+		l.bite(c.srv, c.log, uid, LimitConnsPerUser, "max-conns-per-user", int64(l.cfg.MaxConnsPerUser))
 		return errLimit
 	}
 	l.memMu.Lock()
@@ -693,13 +692,13 @@ func (c *conn) overLimit(m fcall.Msg) error {
 	switch {
 	case u == nil:
 	case !c.priv && c.fids.count() >= l.cfg.MaxFids:
-		l.bite(c.srv, c.log, u.uid, "max-fids", int64(l.cfg.MaxFids))
+		l.bite(c.srv, c.log, u.uid, LimitFids, "max-fids", int64(l.cfg.MaxFids))
 		return errLimit
 	case u.uid != 0 && u.fids.Load() >= int64(l.cfg.MaxFidsPerUser):
-		l.bite(c.srv, c.log, u.uid, "max-fids-per-user", int64(l.cfg.MaxFidsPerUser))
+		l.bite(c.srv, c.log, u.uid, LimitFidsPerUser, "max-fids-per-user", int64(l.cfg.MaxFidsPerUser))
 		return errLimit
 	case fds > 0 && !l.fds.room(fds):
-		l.bite(c.srv, c.log, u.uid, "descriptor reserve", l.fds.reserve)
+		l.bite(c.srv, c.log, u.uid, LimitDescriptors, "descriptor reserve", l.fds.reserve)
 		return errLimit
 	}
 	return nil
@@ -719,7 +718,7 @@ func (c *conn) holdXattr(f *fid, n int64) error {
 	if c.xmem+n > ccap/2 || (u != nil && u.xmem+n > ucap/2) || l.xused+n > gcap/2 {
 		l.memMu.Unlock()
 		uid := uint32(f.uid)
-		l.bite(c.srv, c.log, uid, "max-buffer (xattr values)", l.cfg.MaxBuffer/2)
+		l.bite(c.srv, c.log, uid, LimitBuffer, "max-buffer (xattr values)", l.cfg.MaxBuffer/2)
 		return errLimit
 	}
 	c.xmem += n
@@ -747,21 +746,4 @@ func (f *fid) dropXattr() {
 	l.xused -= f.xmem
 	l.memMu.Unlock()
 	f.xconn = nil
-}
-
-// limitLabel is the Metrics label of a limit as bite names it in the log.
-func limitLabel(limit string) Limit {
-	switch {
-	case strings.HasPrefix(limit, "max-fids-per-user"):
-		return LimitFidsPerUser
-	case strings.HasPrefix(limit, "max-fids"):
-		return LimitFids
-	case strings.HasPrefix(limit, "max-conns-per-user"):
-		return LimitConnsPerUser
-	case strings.HasPrefix(limit, "max-conns"):
-		return LimitConns
-	case strings.HasPrefix(limit, "max-buffer"):
-		return LimitBuffer
-	}
-	return LimitDescriptors
 }

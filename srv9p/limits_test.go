@@ -648,19 +648,3 @@ func TestLimitsXattrValues(t *testing.T) {
 		t.Errorf("uid 1000 holds %d bytes of xattr values, want %d", xattrs, 8*srv9p.XattrSizeMax)
 	}
 }
-
-func TestLimitLabel(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		want srv9p.Limit
-	}{
-		{"max-fids", srv9p.LimitFids}, {"max-fids-per-user", srv9p.LimitFidsPerUser},
-		{"max-conns (room kept for root and members)", srv9p.LimitConns}, {"max-conns-per-user", srv9p.LimitConnsPerUser},
-		{"max-buffer", srv9p.LimitBuffer}, {"max-buffer (xattr values)", srv9p.LimitBuffer},
-		{"descriptor reserve", srv9p.LimitDescriptors}, {"descriptor reserve (accept paused)", srv9p.LimitDescriptors},
-	} {
-		if got := srv9p.LimitLabel(tt.name); got != tt.want {
-			t.Errorf("limitLabel(%q) = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
