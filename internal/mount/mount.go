@@ -57,8 +57,10 @@ type Mount struct {
 	server *fuse.Server
 	// switchCreds: the node runs as root, so each request runs as its
 	// caller; otherwise every request runs as the node's own user and
-	// only that user may use the mount.
+	// only that user may use the mount. self is root's credentials as the
+	// node has them, made once: most requests of a root-run host are root's.
 	switchCreds bool
+	self        *cred.Cred
 
 	mu    sync.Mutex
 	roots map[rootKey]p9.File
@@ -95,7 +97,7 @@ func Start(dir string, ns *namespace.Namespace, opts ...Option) (*Mount, error) 
 		return nil, fmt.Errorf("mount: %w", err)
 	}
 	m := &Mount{ns: ns, dir: dir, log: cfg.log, ctxs: newContexts(), fids: newFids(cfg.maxFids), locks: newLockTable(), opens: newOpens(cfg.maxOpens, cfg.log),
-		switchCreds: os.Geteuid() == 0, roots: map[rootKey]p9.File{}}
+		switchCreds: os.Geteuid() == 0, self: cred.New(0, uint32(os.Getegid()), nil), roots: map[rootKey]p9.File{}}
 	zero := timeout
 	o := &fs.Options{
 		EntryTimeout:    &zero,
@@ -245,6 +247,10 @@ func (m *Mount) callerOf(ctx gocontext.Context) (*caller, syscall.Errno) {
 	if !m.switchCreds {
 		// Only the node's own user can reach a mount without
 		// allow_other: run as ourselves.
+		return c, 0
+	}
+	if c.uid == 0 && c.gid == m.self.GID {
+		c.cred = m.self // root as the node is: nothing to switch
 		return c, 0
 	}
 	var groups []int
