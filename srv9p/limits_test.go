@@ -332,27 +332,7 @@ func TestLimitsFidClones(t *testing.T) {
 func TestLimitsConnsPerUser(t *testing.T) {
 	l := srv9p.NewLimits(srv9p.LimitConfig{MaxConnsPerUser: 64})
 	addr, log := limitServer(t, l, srv9p.MaxConns(512))
-	cmd := asUser1000(t, "conns "+addr+" 600")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	got := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Scan()
-		got <- sc.Text()
-		io.Copy(io.Discard, out)
-	}()
+	got := srv9ptest.StartHelper(t, asUser1000(t, "conns "+addr+" 600"))
 	done := make(chan struct{})
 	var line string
 	go func() {

@@ -18,6 +18,7 @@ import (
 	"github.com/hugelgupf/p9/p9"
 
 	"mfs/internal/fcall"
+	"mfs/srv9p/srv9ptest"
 	"mfs/tests/clusterutil"
 )
 
@@ -135,26 +136,7 @@ func TestLimitsNodeFidClones(t *testing.T) {
 	cmd.Env = append(os.Environ(), clonesEnv+"=unix:"+sock+" 200000")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000, Groups: []uint32{}}}
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer stdin.Close()
-	result := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Scan()
-		result <- sc.Text()
-		io.Copy(io.Discard, out)
-	}()
+	result := srv9ptest.StartHelper(t, cmd)
 
 	served := func(when string) {
 		t.Helper()
